@@ -1,0 +1,94 @@
+"""Serving a sandbox WSGI app on 127.0.0.1 in a background thread, over TLS when asked.
+
+Salesforce clients only speak ``https://``, so the Salesforce side gets a throwaway CA made by
+``trustme`` at start; its PEM path is what a client trusts (``ca_bundle`` in tiersync's config).
+cheroot serves it because it keeps HTTP/1.1 connections alive like the vendors do (a TLS handshake
+per call would make the sandbox the bottleneck of every benchmark) and lets a fault drop a
+connection without taking the server down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trustme
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_SOCKET_KEY = "tiersync.socket"
+
+
+class _Gateway(wsgi.Gateway_10):
+    """Exposes the client socket to the app so that a fault can drop the connection."""
+
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]  # cheroot's stub says None
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        environ[_SOCKET_KEY] = self.req.conn.socket
+        return environ
+
+
+@dataclass
+class RunningServer:
+    url: str
+    ca_path: Path | None
+    server: wsgi.Server
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.server.bind_addr[1])
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(timeout=5)
+
+
+def _tls_files(workdir: Path) -> tuple[Path, Path, Path]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_path, cert_path, key_path = workdir / "sandbox-ca.pem", workdir / "cert.pem", workdir / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    return ca_path, cert_path, key_path
+
+
+def serve(app: WSGIApp, *, tls: bool, port: int = 0, workdir: Path | None = None) -> RunningServer:
+    """Start ``app`` on 127.0.0.1 (a free port unless given) and return once it accepts connections."""
+    server = wsgi.Server(("127.0.0.1", port), app, numthreads=16, server_name="sandbox")
+    server.gateway = _Gateway
+    ca_path: Path | None = None
+    if tls:
+        directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))
+        ca_path, cert_path, key_path = _tls_files(directory)
+        server.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="tiersync-sandbox", daemon=True)
+    thread.start()
+    scheme = "https" if tls else "http"
+    return RunningServer(f"{scheme}://127.0.0.1:{server.bind_addr[1]}", ca_path, server, thread)
+
+
+def drop_connection(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Drop the client's connection before any byte of the answer (RST on close): a real network fault.
+
+    The client sees "connection aborted"; the server thread carries on with the next connection.
+    """
+    sock: socket.socket | None = environ.get(_SOCKET_KEY)
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    start_response("500 Connection Dropped", [("Content-Length", "0")])
+    return [b""]
