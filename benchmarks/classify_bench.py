@@ -1,0 +1,305 @@
+"""Classifier throughput: 1,000,000 accounts / ~10,000,000 invoices, against a naive per-row baseline.
+
+Prints accounts/s, peak memory, and the ratio to a naive pure-Python implementation (dicts and loops
+over records, the way a first script would do it) measured in the same run on a subset, so the ratio
+does not depend on the machine. Run: ``.venv/bin/python benchmarks/classify_bench.py [--accounts N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import time
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+
+from connector.classify import classify_batches
+from connector.config import Settings
+from connector.frames import RosterFrames
+from connector.sample_data import generate
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def naive_classify(frames: RosterFrames, settings: Settings) -> dict[str, str]:
+    """The baseline: per-row Python over records, the same outputs as tiersync (evidence, tier with
+    codes and sentence, traits with reasons, data gaps, actions), written the way a first script would."""
+    start = AS_OF - dt.timedelta(days=settings.evidence.window_days)
+    cstart = AS_OF - dt.timedelta(days=settings.evidence.checkup_window_days)
+    grace = dt.timedelta(days=settings.evidence.grace_days)
+    ev: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+
+    def rows(kind: str) -> Any:
+        frame = frames.child(kind)
+        return [] if frame is None else frame.iter_rows(named=True)
+
+    for inv in rows("invoices"):
+        e = ev[inv["account_id"]]
+        issued = inv["issued"] or inv["due"]
+        if issued is None or not (start <= issued <= AS_OF) or inv["status"] == "void":
+            continue
+        e["invoices"] += 1
+        e["revenue"] += inv["amount"] or 0.0
+        due, paid = inv["due"], inv["paid"]
+        if due is None:
+            e["missing_dates"] += 1
+            continue
+        if paid is not None:
+            e["considered"] += 1
+            e["on_time" if paid <= due + grace else "late"] += 1
+        elif inv["status"] == "paid":
+            e["missing_dates"] += 1
+        elif due + grace < AS_OF:
+            e["considered"] += 1
+            e["late"] += 1
+            e["unpaid"] += 1
+            e["overdue"] += inv["amount"] or 0.0
+    for t in rows("tickets"):
+        if t["opened"] is not None and start <= t["opened"] <= AS_OF:
+            e = ev[t["account_id"]]
+            e["tickets"] += 1
+            e["complaints"] += bool(t["complaint"])
+            e["escalations"] += bool(t["escalated"])
+            e["abusive"] += bool(t["abusive"])
+            e["discounts"] += bool(t["discount_request"])
+    for r in rows("referrals"):
+        if r["date"] is not None and start <= r["date"] <= AS_OF:
+            ev[r["account_id"]]["referrals"] += 1
+            ev[r["account_id"]]["referral_value"] += r["value"] or 0.0
+    for s in rows("surveys"):
+        if s["date"] is not None and start <= s["date"] <= AS_OF:
+            e = ev[s["account_id"]]
+            e["surveys"] += 1
+            e["public"] += bool(s["public_complaint"])
+            if s["nps"] is not None and (e.get("nps_key") is None or (s["date"], s["id"]) >= e["nps_key"]):
+                e["nps"], e["nps_key"] = s["nps"], (s["date"], s["id"])
+    for m in rows("meetings"):
+        if m["scheduled"] is not None and start <= m["scheduled"] <= AS_OF:
+            e = ev[m["account_id"]]
+            checkup = m["type"] == "checkup"
+            if checkup and m["scheduled"] >= cstart and m["outcome"] == "declined":
+                e["checkups_declined"] += 1
+            e["no_shows"] += m["outcome"] == "no_show"
+            e["sessions_declined"] += (not checkup) and m["outcome"] == "declined"
+    for g in rows("goals"):
+        if g["date"] is not None and start <= g["date"] <= AS_OF:
+            ev[g["account_id"]]["goals_refused"] += g["status"] == "refused"
+    for n in rows("renegotiations"):
+        if n["date"] is not None and start <= n["date"] <= AS_OF:
+            ev[n["account_id"]]["renegotiations"] += 1
+    poor, amazing, good, tr = (
+        settings.tiers.poor,
+        settings.tiers.amazing,
+        settings.tiers.good,
+        settings.traits,
+    )
+    result = {}
+    for account in frames.accounts.iter_rows(named=True):
+        e = ev[account["id"]]
+        rate = e["on_time"] / e["considered"] if e["considered"] else None
+        nps = e.get("nps")
+        hits = [
+            (
+                e["complaints"] >= poor.complaints_at_least,
+                "poor.complaints",
+                f"{e['complaints']} complaints in 12 months",
+            ),
+            (
+                rate is not None and rate < poor.on_time_rate_below,
+                "poor.on_time_rate",
+                f"{e['late']} of {e['considered']} invoices paid late or unpaid in 12 months",
+            ),
+            (
+                e["unpaid"] >= poor.unpaid_overdue_at_least,
+                "poor.unpaid_overdue",
+                f"{e['unpaid']} invoices unpaid past due ({round(e['overdue'])} overdue)",
+            ),
+            (
+                e["discounts"] >= poor.discount_requests_at_least,
+                "poor.discount_requests",
+                f"{e['discounts']} discount requests in 12 months",
+            ),
+            (
+                e["public"] >= poor.public_complaints_at_least,
+                "poor.public_complaints",
+                f"{e['public']} public complaints",
+            ),
+            (nps is not None and nps <= poor.nps_at_most, "poor.detractor", f"latest NPS {nps} (detractor)"),
+        ]
+        if any(h[0] for h in hits):
+            tier = "poor"
+        elif (
+            rate is not None
+            and rate >= amazing.on_time_rate_at_least
+            and e["referrals"] >= amazing.referrals_at_least
+            and (
+                (nps is not None and nps >= amazing.nps_at_least)
+                or e["complaints"] <= amazing.complaints_at_most
+            )
+        ):
+            tier = "amazing"
+            hits = [
+                (True, "amazing.on_time", f"{e['on_time']} of {e['considered']} invoices paid on time"),
+                (
+                    True,
+                    "amazing.referrals",
+                    f"{e['referrals']} referrals worth {round(e['referral_value'])} in 12 months",
+                ),
+            ]
+        elif (
+            rate is not None
+            and rate >= good.on_time_rate_at_least
+            and e["complaints"] <= good.complaints_at_most
+            and e["tickets"] <= good.tickets_at_most
+        ):
+            tier = "good"
+            hits = [
+                (True, "good.on_time", f"{e['on_time']} of {e['considered']} invoices paid on time"),
+                (True, "good.complaints", f"{e['complaints']} complaints in 12 months"),
+            ]
+        else:
+            tier = "okay"
+            hits = [
+                (
+                    rate is not None and rate < good.on_time_rate_at_least,
+                    "okay.late_payments",
+                    f"{e['late']} of {e['considered']} invoices paid late",
+                ),
+                (rate is None, "okay.payment_history_missing", "no payment history in 12 months"),
+                (
+                    e["complaints"] > good.complaints_at_most,
+                    "okay.complaints",
+                    f"{e['complaints']} complaints in 12 months",
+                ),
+                (e["referrals"] == 0, "okay.no_referrals", "no referrals"),
+            ]
+        codes = [c for held, c, _ in hits if held]
+        reason = "; ".join(text for held, _, text in hits if held)
+        cost = (
+            e["tickets"] * settings.evidence.cost_per_ticket
+            + e["escalations"] * settings.evidence.cost_per_escalation
+        )
+        ratio = cost / e["revenue"] if e["revenue"] else (float("inf") if cost else 0.0)
+        traits = {}
+        if (
+            ratio >= tr.high_touch_low_pay.cost_ratio_at_least
+            and e["escalations"] >= tr.high_touch_low_pay.escalations_at_least
+        ):
+            traits["high_touch_low_pay"] = (
+                f"cost to serve {round(cost)} against revenue {round(e['revenue'])}"
+            )
+        if (
+            e["abusive"] >= tr.bully.abusive_incidents_at_least
+            or e["public"] >= tr.bully.public_complaints_at_least
+        ):
+            traits["bully"] = f"{e['abusive']} abusive incidents; {e['public']} public complaints"
+        if (
+            e["renegotiations"] >= tr.goalpost_mover.renegotiations_at_least
+            or e["goals_refused"] >= tr.goalpost_mover.goals_refused_at_least
+            or e["checkups_declined"] >= tr.goalpost_mover.checkups_declined_at_least
+        ):
+            traits["goalpost_mover"] = (
+                f"{e['renegotiations']} renegotiations; refused goals {e['goals_refused']} times"
+            )
+        if (
+            e["no_shows"] >= tr.vendor_not_partner.no_shows_at_least
+            or e["sessions_declined"] >= tr.vendor_not_partner.sessions_declined_at_least
+        ):
+            traits["vendor_not_partner"] = f"missed {e['no_shows']} joint meetings"
+        gaps = [
+            g
+            for g, missing in (
+                ("no_invoices", not e["invoices"]),
+                ("no_survey", not e["surveys"]),
+                ("owner_unknown", account["owner_id"] is None),
+            )
+            if missing
+        ]
+        actions = [
+            a.code
+            for a in settings.playbook.actions
+            if (not a.tiers or tier in a.tiers)
+            and all(t in traits for t in a.traits)
+            and (not a.reasons or any(c in codes for c in a.reasons))
+        ]
+        result[account["id"]] = tier
+        del reason, gaps, actions
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=100_000, help="accounts per batch (memory bound)")
+    parser.add_argument("--baseline-accounts", type=int, default=50_000, help="subset for the naive baseline")
+    args = parser.parse_args()
+    settings = Settings()
+
+    generating = classifying = 0.0
+    invoices = classified = 0
+    tiers: dict[str, int] = defaultdict(int)
+    baseline_frames: RosterFrames | None = None
+    for batch, first in enumerate(range(0, args.accounts, args.batch)):
+        size = min(args.batch, args.accounts - first)
+        t0 = time.perf_counter()
+        frames = generate(size, seed=1000 + batch, as_of=AS_OF, id_prefix=f"B{batch:03d}-").frames
+        generating += time.perf_counter() - t0
+        invoices += frames.invoices.height if frames.invoices is not None else 0
+        t0 = time.perf_counter()
+        [results] = classify_batches([frames], settings, AS_OF)
+        classifying += time.perf_counter() - t0
+        classified += results.height
+        for tier, count in results.group_by("tier").len().iter_rows():
+            tiers[tier] += count
+        if baseline_frames is None:
+            baseline_frames, baseline_results = frames, results
+        del frames, results
+    print(
+        f"generated {classified:,} accounts / {invoices:,} invoices in {generating:.1f} s ({args.batch:,} per batch)"
+    )
+    fast_rate = classified / classifying
+    print(
+        f"tiersync classify: {classifying:.1f} s, {fast_rate:,.0f} accounts/s (tiers, traits, reasons, gaps, actions)"
+    )
+    print("tiers: " + ", ".join(f"{t} {c / classified:.0%}" for t, c in sorted(tiers.items())))
+
+    assert baseline_frames is not None
+    n = min(args.baseline_accounts, baseline_frames.accounts.height)
+    subset_ids = baseline_frames.accounts["id"].head(n).implode()
+    subset = RosterFrames(
+        accounts=baseline_frames.accounts.head(n),
+        **{
+            kind: None
+            if (f := baseline_frames.child(kind)) is None
+            else f.filter(pl.col("account_id").is_in(subset_ids))
+            for kind in ("invoices", "tickets", "referrals", "surveys", "meetings", "goals", "renegotiations")
+        },
+    )
+    t0 = time.perf_counter()
+    naive = naive_classify(subset, settings)
+    slow = time.perf_counter() - t0
+    slow_rate = n / slow
+    print(
+        f"naive per-row baseline on {n:,} accounts: {slow:.1f} s, {slow_rate:,.0f} accounts/s (same outputs)"
+    )
+    agree = (
+        baseline_results.head(n)
+        .filter(pl.col("tier") == pl.col("account_id").replace_strict(naive, default=None))
+        .height
+    )
+    print(
+        f"baseline agrees on {agree / n:.2%} of tiers (it skips CSAT, so a promoter-by-CSAT client may differ)"
+    )
+    print(f"ratio: {fast_rate / slow_rate:.1f}x the naive baseline")
+    print(f"peak memory (whole run, generation included): {peak_rss_mb():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

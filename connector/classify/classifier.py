@@ -1,0 +1,160 @@
+"""The classifier's entry points: evidence → tier, score, traits, data gaps and playbook actions.
+
+Pure and deterministic: no I/O, no clock (``as_of`` is an argument), output sorted by account id, so
+the same roster and thresholds always give the same result whatever the input order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from connector.classify.evidence import compute_evidence
+from connector.classify.gaps import gap_columns
+from connector.classify.playbook import action_column
+from connector.classify.rules import split_labels
+from connector.classify.tiers import explained, score_column, tier_column
+from connector.classify.traits import reason_column, with_traits
+from connector.config import Settings
+from connector.frames import RosterFrames, to_frames
+from connector.model import CHILD_KINDS, Roster, Tier, Trait
+
+EVIDENCE_COLUMNS = [
+    "invoices",
+    "invoices_considered",
+    "invoices_on_time",
+    "invoices_late",
+    "unpaid_overdue",
+    "overdue_amount",
+    "on_time_rate",
+    "revenue",
+    "referrals",
+    "referral_value",
+    "tickets",
+    "complaints",
+    "escalations",
+    "abusive_incidents",
+    "discount_requests",
+    "public_complaints",
+    "latest_nps",
+    "latest_csat",
+    "checkups_held",
+    "checkups_missed",
+    "checkups_declined",
+    "no_shows",
+    "sessions_declined",
+    "goals_refused",
+    "renegotiations",
+    "cost_to_serve",
+    "cost_ratio",
+]
+
+RESULT_COLUMNS = [
+    "account_id",
+    "name",
+    "owner_id",
+    "tier",
+    "score",
+    "tier_codes",
+    "tier_reason",
+    "traits",
+    "trait_codes",
+    *(reason_column(t) for t in Trait),
+    "data_gaps",
+    "data_gaps_reason",
+    "actions",
+    *EVIDENCE_COLUMNS,
+]
+
+
+def classify_frames(frames: RosterFrames, settings: Settings, as_of: dt.date) -> pl.DataFrame:
+    """One result row per account (columns: ``RESULT_COLUMNS`` plus the account's own attributes).
+
+    Code lists (``tier_codes``, ``traits``, ``trait_codes``, ``data_gaps``, ``actions``) are
+    ';'-joined text; :func:`to_classifications` splits them.
+    """
+    evidence = compute_evidence(frames, settings.evidence, as_of)
+    attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
+    tiered = evidence.lazy().with_columns(tier_column(settings)).with_columns(score_column(settings))
+    return (
+        with_traits(explained(tiered, settings), settings)
+        .with_columns(*gap_columns(settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None]))
+        .with_columns(action_column(settings))
+        .rename({"id": "account_id"})
+        .select(*RESULT_COLUMNS, *attributes)
+        .sort("account_id")
+        .collect()
+    )
+
+
+def classify_batches(
+    batches: Iterable[RosterFrames], settings: Settings, as_of: dt.date
+) -> Iterator[pl.DataFrame]:
+    """Classify a roster too big for memory, one batch of accounts (with all their records) at a time.
+
+    Every account's tier depends only on its own records, so batching by account changes nothing in
+    the result; it bounds memory by the batch, not by the org.
+    """
+    for frames in batches:
+        yield classify_frames(frames, settings, as_of)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One client's result as the sync engine and the CLI read it."""
+
+    account_id: str
+    name: str
+    owner_id: str | None
+    tier: Tier
+    score: float
+    tier_codes: tuple[str, ...]
+    tier_reason: str
+    traits: dict[Trait, str]
+    """Each trait present, with the sentence of evidence behind it."""
+    trait_codes: tuple[str, ...]
+    data_gaps: tuple[str, ...]
+    data_gaps_reason: str
+    actions: tuple[str, ...]
+    evidence: dict[str, Any]
+
+    @property
+    def reason(self) -> str:
+        """Tier reason, trait reasons and data gaps in one paragraph, for a CRM long-text field."""
+        parts = [f"{self.tier.value}: {self.tier_reason}" if self.tier_reason else self.tier.value]
+        parts += [f"{trait.value}: {text}" for trait, text in self.traits.items()]
+        if self.data_gaps_reason:
+            parts.append(f"data gaps: {self.data_gaps_reason}")
+        return ". ".join(parts) + "."
+
+
+def to_classifications(frame: pl.DataFrame) -> list[Classification]:
+    result = []
+    for row in frame.select(RESULT_COLUMNS).iter_rows(named=True):
+        result.append(
+            Classification(
+                account_id=row["account_id"],
+                name=row["name"],
+                owner_id=row["owner_id"],
+                tier=Tier(row["tier"]),
+                score=row["score"],
+                tier_codes=split_labels(row["tier_codes"]),
+                tier_reason=row["tier_reason"],
+                traits={Trait(t): row[reason_column(Trait(t))] for t in split_labels(row["traits"])},
+                trait_codes=split_labels(row["trait_codes"]),
+                data_gaps=split_labels(row["data_gaps"]),
+                data_gaps_reason=row["data_gaps_reason"],
+                actions=split_labels(row["actions"]),
+                evidence={c: row[c] for c in EVIDENCE_COLUMNS},
+            )
+        )
+    return result
+
+
+def classify(roster: Roster, settings: Settings, as_of: dt.date) -> list[Classification]:
+    """Classify a roster of records (the adapters' and tests' entry point)."""
+    return to_classifications(classify_frames(to_frames(roster), settings, as_of))

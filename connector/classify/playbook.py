@@ -1,0 +1,29 @@
+"""Which playbook actions (DOMAIN.md §3) each classified client gets, from the configured action table."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from connector.classify.rules import has_label, labels
+from connector.config import Action, Settings
+
+
+def _applies(action: Action) -> pl.Expr:
+    condition = pl.lit(True)
+    if action.tiers:
+        condition &= pl.col("tier").is_in([t.value for t in action.tiers])
+    for trait in action.traits:
+        condition &= has_label("traits", trait.value)
+    if action.reasons:
+        condition &= pl.any_horizontal(
+            has_label(column, code) for code in action.reasons for column in ("tier_codes", "trait_codes")
+        )
+    return condition
+
+
+def action_column(settings: Settings) -> pl.Expr:
+    return labels([(_applies(a), a.code) for a in settings.playbook.actions]).alias("actions")
+
+
+def actions_by_code(settings: Settings) -> dict[str, Action]:
+    return {a.code: a for a in settings.playbook.actions}

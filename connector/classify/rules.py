@@ -1,0 +1,85 @@
+"""A rule: a reason code, a condition over evidence columns, and the sentence it says when it holds.
+
+Rules are polars expressions so that one definition serves one account in a test and a million in a
+backfill. A condition that is null (evidence missing) does not hold: missing data never proves anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    holds: pl.Expr
+    says: pl.Expr
+
+
+def holds(rule: Rule) -> pl.Expr:
+    return rule.holds.fill_null(False)
+
+
+def any_holds(rules: list[Rule]) -> pl.Expr:
+    return pl.any_horizontal(holds(r) for r in rules)
+
+
+def all_hold(rules: list[Rule]) -> pl.Expr:
+    return pl.all_horizontal(holds(r) for r in rules)
+
+
+LABEL_SEPARATOR = ";"
+"""Lists of codes (reason codes, traits, gaps, actions) travel as ';'-joined text: polars list
+building is an order of magnitude slower over a million rows, and CSV needs text anyway."""
+
+
+def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARATOR) -> pl.Expr:
+    """The labels whose condition holds, joined in the given order ('' when none; null never holds)."""
+    if not conditions:
+        return pl.lit("")
+    return pl.concat_str(
+        [pl.when(c.fill_null(False)).then(pl.lit(label)) for c, label in conditions],
+        separator=separator,
+        ignore_nulls=True,
+    )
+
+
+def has_label(column: str, label: str) -> pl.Expr:
+    """Whether a ';'-joined label column holds ``label`` exactly (not as part of a longer code)."""
+    sep = LABEL_SEPARATOR
+    return (pl.lit(sep) + pl.col(column) + pl.lit(sep)).str.contains(f"{sep}{label}{sep}", literal=True)
+
+
+def split_labels(text: str) -> tuple[str, ...]:
+    return tuple(text.split(LABEL_SEPARATOR)) if text else ()
+
+
+def codes(rules: list[Rule]) -> pl.Expr:
+    """The codes of the rules that hold, in rule order."""
+    return labels([(r.holds, r.code) for r in rules])
+
+
+def sentence(rules: list[Rule]) -> pl.Expr:
+    """What the rules that hold say, joined with '; ' (empty when none holds)."""
+    return pl.concat_str([pl.when(holds(r)).then(r.says) for r in rules], separator="; ", ignore_nulls=True)
+
+
+def number(column: str) -> pl.Expr:
+    """A count or amount as plain text: 12, 4500 (amounts rounded to whole units)."""
+    return pl.col(column).round(0).cast(pl.Int64).cast(pl.String)
+
+
+def percent(column: str) -> pl.Expr:
+    return (pl.col(column) * 100).round(0).cast(pl.Int64).cast(pl.String) + pl.lit("%")
+
+
+def plural(column: str, one: str, many: str) -> pl.Expr:
+    """``3 complaints`` / ``1 complaint``."""
+    return number(column) + pl.when(pl.col(column) == 1).then(pl.lit(f" {one}")).otherwise(pl.lit(f" {many}"))
+
+
+def window_label(days: int) -> str:
+    months = round(days / 30.44)
+    return f"{months} months" if days >= 60 else f"{days} days"

@@ -1,0 +1,359 @@
+"""Settings: one TOML file (``--config`` or ``TIERSYNC_CONFIG``) plus ``TIERSYNC_…`` environment variables.
+
+Every classifier threshold lives here, none in code: sales ops tune tiers by editing the file.
+Secrets are ``SecretStr`` so that they never print, and come from the environment
+(``TIERSYNC_SALESFORCE__PASSWORD``) or a secrets directory, never from the committed TOML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from connector.model import Tier, Trait
+
+CONFIG_ENV = "TIERSYNC_CONFIG"
+SECRETS_DIR_ENV = "TIERSYNC_SECRETS_DIR"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceSettings(_Section):
+    """How raw records become evidence."""
+
+    window_days: int = Field(
+        365, ge=1, description="Look-back window for invoices, tickets, referrals, surveys."
+    )
+    checkup_window_days: int = Field(180, ge=1, description="Look-back window for check-up meetings.")
+    grace_days: int = Field(5, ge=0, description="An invoice paid within due date + grace days is on time.")
+    cost_per_ticket: float = Field(50.0, ge=0, description="Cost to serve one support ticket.")
+    cost_per_escalation: float = Field(250.0, ge=0, description="Extra cost of one escalation to management.")
+    as_of: dt.date | None = Field(None, description="Classify as of this date (default: today).")
+
+
+class PoorRules(_Section):
+    """Any one of these makes a client poor (DOMAIN.md §1: the headaches)."""
+
+    complaints_at_least: int = Field(6, ge=1)
+    on_time_rate_below: float = Field(0.6, ge=0, le=1)
+    unpaid_overdue_at_least: int = Field(2, ge=1)
+    discount_requests_at_least: int = Field(3, ge=1)
+    public_complaints_at_least: int = Field(1, ge=1)
+    nps_at_most: int = Field(6, ge=0, le=10, description="NPS 0-6 is a detractor.")
+
+
+class AmazingRules(_Section):
+    """All of these make a client amazing: pays on time, refers, and is a promoter or rarely complains."""
+
+    on_time_rate_at_least: float = Field(0.95, ge=0, le=1)
+    referrals_at_least: int = Field(1, ge=1)
+    nps_at_least: int = Field(9, ge=0, le=10, description="Promoter NPS (or high CSAT, or few complaints).")
+    csat_at_least: float = Field(4.5, ge=0, le=5)
+    complaints_at_most: int = Field(1, ge=0, description="'Few complaints' when NPS/CSAT are not promoter.")
+
+
+class GoodRules(_Section):
+    """All of these make a client good: pays on time with a normal support load."""
+
+    on_time_rate_at_least: float = Field(0.9, ge=0, le=1)
+    complaints_at_most: int = Field(2, ge=0)
+    tickets_at_most: int = Field(24, ge=0, description="A normal support load over the window.")
+
+
+class TierRules(_Section):
+    poor: PoorRules = PoorRules()
+    amazing: AmazingRules = AmazingRules()
+    good: GoodRules = GoodRules()
+
+
+class HighTouchLowPayRules(_Section):
+    cost_ratio_at_least: float = Field(0.15, ge=0, description="Cost to serve / revenue.")
+    escalations_at_least: int = Field(2, ge=0, description="Escalations around the normal support path.")
+
+
+class BullyRules(_Section):
+    abusive_incidents_at_least: int = Field(1, ge=1)
+    public_complaints_at_least: int = Field(1, ge=1)
+
+
+class GoalpostMoverRules(_Section):
+    renegotiations_at_least: int = Field(2, ge=1)
+    goals_refused_at_least: int = Field(1, ge=1)
+    checkups_declined_at_least: int = Field(2, ge=1)
+
+
+class OutsideIcpRules(_Section):
+    """The ideal customer profile. An empty list or a missing bound means "any"."""
+
+    industries: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    employees_min: int | None = Field(None, ge=0)
+    employees_max: int | None = Field(None, ge=0)
+
+
+class VendorNotPartnerRules(_Section):
+    no_shows_at_least: int = Field(
+        2, ge=1, description="Missed joint meetings (check-ups or working sessions)."
+    )
+    sessions_declined_at_least: int = Field(2, ge=1, description="Declined joint working sessions.")
+
+
+class TraitRules(_Section):
+    high_touch_low_pay: HighTouchLowPayRules = HighTouchLowPayRules()
+    bully: BullyRules = BullyRules()
+    goalpost_mover: GoalpostMoverRules = GoalpostMoverRules()
+    outside_icp: OutsideIcpRules = OutsideIcpRules()
+    vendor_not_partner: VendorNotPartnerRules = VendorNotPartnerRules()
+
+
+DEFAULT_TRAIT_LABELS: dict[Trait, str] = {
+    Trait.HIGH_TOUCH_LOW_PAY: "Service-intensive",
+    Trait.BULLY: "Conduct concerns",
+    Trait.GOALPOST_MOVER: "Shifting expectations",
+    Trait.OUTSIDE_ICP: "Outside core segment",
+    Trait.VENDOR_NOT_PARTNER: "Low collaboration",
+}
+"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
+
+
+class Action(_Section):
+    """A playbook action, recommended when every condition given holds: the tier is one of ``tiers``,
+    the account carries every trait in ``traits``, and one of ``reasons`` (reason codes such as
+    ``poor.unpaid_overdue``) explains its tier or traits."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    title: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    tiers: list[Tier] = Field(default_factory=list)
+    traits: list[Trait] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    due_in_days: int = Field(14, ge=0)
+    cadence_days: int = Field(
+        90, ge=1, description="A task for this action is created at most once per period."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> Action:
+        if not (self.tiers or self.traits or self.reasons):
+            raise ValueError(
+                f"action {self.code!r} needs tiers, traits or reasons, or it would apply to everyone"
+            )
+        return self
+
+
+DEFAULT_ACTIONS: list[Action] = [
+    Action(
+        code="ask_for_referral",
+        title="Thank the client and ask for a referral or case study",
+        description="A top client: learn what works with them and ask them to introduce look-alikes.",
+        tiers=[Tier.AMAZING],
+        due_in_days=30,
+        cadence_days=180,
+    ),
+    Action(
+        code="find_growth_point",
+        title="Find the growth point",
+        description=(
+            "Each inconvenient client points at a weakness of ours: communication, price, remote service "
+            "or deadlines. Check which one applies and agree one change with the client."
+        ),
+        tiers=[Tier.OKAY],
+        due_in_days=30,
+        cadence_days=90,
+    ),
+    Action(
+        code="review_relationship",
+        title="Review the relationship: renegotiate, or let go politely",
+        description=(
+            "Can the behaviour change without a ton of effort? Is the client high-potential? If not, "
+            "plan a courteous exit; otherwise agree new terms."
+        ),
+        tiers=[Tier.POOR],
+        due_in_days=14,
+        cadence_days=90,
+    ),
+    Action(
+        code="check_solvency",
+        title="Check solvency and payment history before the next order",
+        description="Late or unpaid invoices: confirm payment terms and credit before committing more work.",
+        reasons=["poor.on_time_rate", "poor.unpaid_overdue", "okay.late_payments"],
+        due_in_days=7,
+        cadence_days=90,
+    ),
+    Action(
+        code="set_conduct_terms",
+        title="Review the relationship: decline politely or set conduct terms",
+        description="Agree how we work together and who to contact; decline politely if conduct does not change.",
+        tiers=[Tier.POOR],
+        traits=[Trait.BULLY],
+        due_in_days=7,
+        cadence_days=90,
+    ),
+    Action(
+        code="move_to_paid_service_level",
+        title="Move to the paid high-touch service level",
+        description="Offer a service level that matches the support they use, with a clear contact process.",
+        traits=[Trait.HIGH_TOUCH_LOW_PAY],
+        due_in_days=30,
+        cadence_days=180,
+    ),
+    Action(
+        code="agree_written_goals",
+        title="Agree written goals and schedule a regular check-up",
+        description="Set realistic goals in writing and book a recurring check-up meeting.",
+        traits=[Trait.GOALPOST_MOVER],
+        due_in_days=21,
+        cadence_days=90,
+    ),
+    Action(
+        code="agree_joint_plan",
+        title="Agree a joint success plan with clear responsibilities",
+        description="Results need joint effort: agree who does what, and share our best practices.",
+        traits=[Trait.VENDOR_NOT_PARTNER],
+        due_in_days=21,
+        cadence_days=90,
+    ),
+    Action(
+        code="review_segment_fit",
+        title="Review fit with our core segment",
+        description="Success outside the ideal segment is hard to repeat: serve remotely or refer on.",
+        traits=[Trait.OUTSIDE_ICP],
+        due_in_days=60,
+        cadence_days=365,
+    ),
+]
+
+
+class PlaybookSettings(_Section):
+    actions: list[Action] = Field(default_factory=lambda: list(DEFAULT_ACTIONS))
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> PlaybookSettings:
+        seen: set[str] = set()
+        for action in self.actions:
+            if action.code in seen:
+                raise ValueError(f"duplicate action code {action.code!r}")
+            seen.add(action.code)
+        return self
+
+
+class SalesforceSettings(_Section):
+    instance_url: str | None = None
+    api_version: str = "60.0"
+    session_id: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    security_token: SecretStr | None = None
+    domain: str = "login"
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    private_key_file: Path | None = None
+    ca_bundle: Path | None = Field(
+        None, description="PEM bundle to trust (corporate proxy or the sandbox CA)."
+    )
+
+
+class HubSpotSettings(_Section):
+    access_token: SecretStr | None = None
+    host: str = "https://api.hubapi.com"
+
+
+class Settings(BaseSettings):
+    """All of tiersync's settings; build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TIERSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    crm: Literal["salesforce", "hubspot"] = "salesforce"
+    evidence: EvidenceSettings = EvidenceSettings()
+    tiers: TierRules = TierRules()
+    traits: TraitRules = TraitRules()
+    trait_labels: dict[Trait, str] = Field(default_factory=lambda: dict(DEFAULT_TRAIT_LABELS))
+    playbook: PlaybookSettings = PlaybookSettings()
+    salesforce: SalesforceSettings = SalesforceSettings()
+    hubspot: HubSpotSettings = HubSpotSettings()
+    state_path: Path | None = Field(None, description="SQLite state file; default beside the config file.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment and secrets beat it, so secrets
+        # and per-run overrides never need a file edit.
+        return env_settings, file_secret_settings, init_settings
+
+    def label(self, trait: Trait) -> str:
+        return self.trait_labels.get(trait, DEFAULT_TRAIT_LABELS[trait])
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the user: one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (check the spelling against config.example.toml)"
+    given = error.get("input")
+    shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+    if "secret" in key or key.endswith(("password", "token", "session_id", "access_token")):
+        shown = ""
+    return f"{key}: {error['msg']}{shown}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc.strerror}"]) from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from ``path`` (or ``$TIERSYNC_CONFIG``; none → defaults) and the environment.
+
+    Raises :class:`ConfigError` naming every bad key; never a pydantic traceback.
+    """
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    if path is not None and not path.is_file():
+        raise ConfigError([f"config file {path} does not exist"])
+    values = _read_toml(path) if path is not None else {}
+    secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+    try:
+        settings = Settings(_secrets_dir=secrets_dir, **values)
+    except ValidationError as exc:
+        raise ConfigError([_describe(dict(e)) for e in exc.errors()]) from None
+    if settings.state_path is None:
+        base = path.parent if path is not None else Path.cwd()
+        settings = settings.model_copy(update={"state_path": base / "tiersync-state.sqlite"})
+    return settings

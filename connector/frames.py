@@ -1,0 +1,127 @@
+"""The canonical model as columns: one polars schema per record type, derived from ``model.py``.
+
+The classifier works on columns so that a million accounts with ten million invoices classify in
+seconds; adapters and tests speak in records. This module converts between the two and is the only
+place that knows how a record type maps to a column type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from dataclasses import dataclass, fields
+from typing import Any
+
+import polars as pl
+
+from connector import model
+from connector.model import CHILD_KINDS, Account, Roster
+
+_SCALARS: dict[type, pl.DataType] = {
+    str: pl.String(),
+    int: pl.Int64(),
+    float: pl.Float64(),
+    bool: pl.Boolean(),
+    dt.date: pl.Date(),
+}
+
+
+def _column_type(annotation: Any) -> pl.DataType | None:
+    """``str | None`` → String; ``dict[...]`` (free attributes) → None (not a column)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base = args[0] if isinstance(annotation, types.UnionType) and args else annotation
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return pl.String()
+    return _SCALARS.get(base) if isinstance(base, type) else None
+
+
+def schema_of(record_type: type) -> pl.Schema:
+    hints = typing.get_type_hints(record_type, vars(model))
+    columns: dict[str, pl.DataType] = {}
+    for f in fields(record_type):
+        column = _column_type(hints[f.name])
+        if column is not None:
+            columns[f.name] = column
+    return pl.Schema(columns)
+
+
+ACCOUNT_SCHEMA = schema_of(Account)
+CHILD_SCHEMAS: dict[str, pl.Schema] = {kind: schema_of(cls) for kind, cls in CHILD_KINDS.items()}
+
+
+@dataclass
+class RosterFrames:
+    """A roster as columns. A child frame that is ``None`` means the source was not available."""
+
+    accounts: pl.DataFrame
+    invoices: pl.DataFrame | None = None
+    tickets: pl.DataFrame | None = None
+    referrals: pl.DataFrame | None = None
+    surveys: pl.DataFrame | None = None
+    meetings: pl.DataFrame | None = None
+    goals: pl.DataFrame | None = None
+    renegotiations: pl.DataFrame | None = None
+
+    def child(self, kind: str) -> pl.DataFrame | None:
+        frame: pl.DataFrame | None = getattr(self, kind)
+        return frame
+
+
+def _cell(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def records_to_frame(records: list[Any], schema: pl.Schema) -> pl.DataFrame:
+    columns = {name: [_cell(getattr(r, name)) for r in records] for name in schema.names()}
+    return pl.DataFrame(columns, schema=schema)
+
+
+def accounts_frame(accounts: list[Account]) -> pl.DataFrame:
+    """Accounts with their free attributes as extra text columns (``attr_<name>``)."""
+    frame = records_to_frame(accounts, ACCOUNT_SCHEMA)
+    keys = sorted({key for a in accounts for key in a.attributes})
+    if keys:
+        frame = frame.with_columns(
+            pl.Series(f"attr_{key}", [a.attributes.get(key) for a in accounts], dtype=pl.String())
+            for key in keys
+        )
+    return frame
+
+
+def to_frames(roster: Roster) -> RosterFrames:
+    children: dict[str, pl.DataFrame | None] = {}
+    for kind in CHILD_KINDS:
+        records = getattr(roster, kind)
+        children[kind] = None if records is None else records_to_frame(records, CHILD_SCHEMAS[kind])
+    return RosterFrames(accounts=accounts_frame(roster.accounts), **children)
+
+
+def _record(record_type: type, row: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(record_type, vars(model))
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(record_type):
+        if f.name not in row:
+            continue
+        value = row[f.name]
+        args = [a for a in typing.get_args(hints[f.name]) if a is not type(None)]
+        enum_type = next((a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)), None)
+        values[f.name] = enum_type(value) if enum_type is not None and value is not None else value
+    return record_type(**values)
+
+
+def to_roster(frames: RosterFrames) -> Roster:
+    """The inverse of :func:`to_frames`, for feeding generated data to a sandbox CRM record by record."""
+    attr_columns = [c for c in frames.accounts.columns if c.startswith("attr_")]
+    accounts = []
+    for row in frames.accounts.iter_rows(named=True):
+        attributes = {c.removeprefix("attr_"): row[c] for c in attr_columns if row[c] is not None}
+        base = {k: v for k, v in row.items() if k in ACCOUNT_SCHEMA}
+        accounts.append(dataclasses.replace(_record(Account, base), attributes=attributes))
+    children: dict[str, Any] = {}
+    for kind, cls in CHILD_KINDS.items():
+        frame = frames.child(kind)
+        children[kind] = None if frame is None else [_record(cls, row) for row in frame.iter_rows(named=True)]
+    return Roster(accounts=accounts, **children)

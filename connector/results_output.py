@@ -1,0 +1,34 @@
+"""Writing classification results to CSV/JSON files, for spreadsheets and BI tools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from connector.classify.classifier import RESULT_COLUMNS
+from connector.classify.rules import split_labels
+
+LABEL_COLUMNS = ("tier_codes", "traits", "trait_codes", "data_gaps", "actions")
+"""';'-joined in CSV (a cell is text); lists in JSON."""
+
+
+def write_results(
+    results: pl.DataFrame, directory: Path, formats: tuple[str, ...] = ("csv", "json")
+) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "csv" in formats:
+        path = directory / "classifications.csv"
+        results.select(RESULT_COLUMNS).write_csv(path)
+        written.append(path)
+    if "json" in formats:
+        path = directory / "classifications.json"
+        rows = results.select(RESULT_COLUMNS).to_dicts()
+        for row in rows:
+            for column in LABEL_COLUMNS:
+                row[column] = list(split_labels(row[column]))
+        path.write_text(json.dumps(rows, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+        written.append(path)
+    return written
