@@ -205,7 +205,9 @@ def demo(
     console.print(f"[bold]tiers[/bold]  {distribution(results)}")
     traits = results.select(pl.col("traits").str.split(";").explode()).filter(pl.col("traits") != "")
     counts = traits.group_by("traits").len().sort("len", "traits", descending=[True, False])
-    console.print("[bold]traits[/bold] " + "  ".join(f"{s.label(Trait(t))} ({t}): {n}" for t, n in counts.iter_rows()))
+    console.print(
+        "[bold]traits[/bold] " + "  ".join(f"{s.label(Trait(t))} ({t}): {n}" for t, n in counts.iter_rows())
+    )
     for record in to_classifications(results.filter(pl.col("traits") != "").head(3)):
         console.print(f"\n[bold]{record.name}[/bold] ({record.account_id}): {record.reason}", highlight=False)
         console.print(f"  actions: {', '.join(record.actions) or 'none'}", highlight=False)
