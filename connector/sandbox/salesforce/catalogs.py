@@ -1,0 +1,55 @@
+"""The two namespaces a SOQL query can run in: org data (``/query``) and Tooling tables (``/tooling/query``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from .org import Org
+from .schema import FieldDef, ObjectDef
+from .store import Row
+
+
+class DataCatalog:
+    """Org data as the API user sees it: fields without field-level security are invisible."""
+
+    url_prefix = "sobjects"
+    single_row_fields: frozenset[str] = frozenset()
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+
+    def object(self, name: str) -> ObjectDef | None:
+        return self.org.data.object(name)
+
+    def field(self, obj: ObjectDef, name: str) -> FieldDef | None:
+        return self.org.visible_field(obj, name)
+
+    def rows(self, obj: ObjectDef) -> Iterable[Row]:
+        return self.org.data.rows(obj.name)
+
+    def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
+        return self.org.data.get(obj.name, record_id)
+
+    def today(self) -> dt.date:
+        now = self.org.clock()
+        return (now.astimezone(dt.UTC) if now.tzinfo else now).date()
+
+
+class ToolingCatalog(DataCatalog):
+    """``CustomField`` and ``Layout``; ``Metadata``/``FullName`` only in single-row results, as documented."""
+
+    url_prefix = "tooling/sobjects"
+    single_row_fields = frozenset({"Metadata", "FullName"})
+
+    def object(self, name: str) -> ObjectDef | None:
+        return self.org.tooling.object(name)
+
+    def field(self, obj: ObjectDef, name: str) -> FieldDef | None:
+        return obj.field(name)
+
+    def rows(self, obj: ObjectDef) -> Iterable[Row]:
+        return self.org.tooling.rows(obj.name)
+
+    def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
+        return self.org.tooling.get(obj.name, record_id)

@@ -1,0 +1,199 @@
+"""Loading a canonical :class:`~connector.model.Roster` into the org in the shapes tiersync's default
+Salesforce mapping reads (documented field by field in BEHAVIOR.md).
+
+Seeding bypasses API validation (it is the org's pre-existing data) but keeps every invariant the API
+keeps: Ids, owners, timestamps, derived fields. Dates the roster knows (account creation, ticket
+opening, invoice issue) become ``CreatedDate`` so "how old is this" questions have real answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ...model import CHECKUP_MEETING_TYPE, GoalAgreement, Roster
+from .org import Org
+
+_OUTCOMES = {"scheduled": "Scheduled", "held": "Held", "no_show": "No Show", "declined": "Declined"}
+_CASE_TYPES = {
+    "complaint": "Complaint",
+    "discount request": "Discount Request",
+    "discount_request": "Discount Request",
+    "renegotiation": "Renegotiation",
+    "question": "Question",
+    "problem": "Problem",
+}
+
+
+def _day(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _created(value: dt.date | None) -> str | None:
+    return f"{value.isoformat()}T00:00:00.000+0000" if value is not None else None
+
+
+def _title(value: str | None) -> str | None:
+    return value.replace("_", " ").title() if value else None
+
+
+def _latest_goals(goals: list[GoalAgreement] | None) -> dict[str, GoalAgreement]:
+    latest: dict[str, GoalAgreement] = {}
+    for goal in goals or []:
+        current = latest.get(goal.account_id)
+        if current is None or (goal.date or dt.date.min) >= (current.date or dt.date.min):
+            latest[goal.account_id] = goal
+    return latest
+
+
+def load(org: Org, roster: Roster) -> dict[str, str]:
+    """Insert the roster; returns canonical account id -> Salesforce Account Id."""
+    users = {
+        str(row["FederationIdentifier"]): str(row["Id"])
+        for row in org.data.rows("User")
+        if row.get("FederationIdentifier")
+    }
+    for account in roster.accounts:
+        owner = account.owner_id
+        if owner and owner not in users:
+            handle = "".join(c if c.isalnum() else "." for c in owner.lower())
+            users[owner] = org.insert_raw(
+                "User",
+                {
+                    "Name": f"Owner {owner}",
+                    "Username": f"{handle}@tiersync.example",
+                    "Email": f"{handle}@tiersync.example",
+                    "IsActive": True,
+                    "FederationIdentifier": owner,
+                },
+            )
+    goals = _latest_goals(roster.goals)
+    accounts: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for account in roster.accounts:
+        goal = goals.get(account.id)
+        owner_id = users.get(account.owner_id or "", org.api_user_id)
+        accounts[account.id] = org.insert_raw(
+            "Account",
+            {
+                "Name": account.name,
+                "OwnerId": owner_id,
+                "Industry": account.industry,
+                "BillingCountry": account.region,
+                "NumberOfEmployees": account.employee_count,
+                "Type": account.status,
+                "AccountSource": account.source,
+                "Goals_Status__c": _title(goal.status.value) if goal and goal.status else None,
+                "Goals_Date__c": _day(goal.date) if goal else None,
+            },
+            created=_created(account.created),
+        )
+        owners[account.id] = owner_id
+
+    def parent(kind: str, record_id: str, account_id: str) -> str:
+        if account_id not in accounts:
+            raise ValueError(f"{kind} {record_id}: account {account_id!r} is not in the roster's accounts")
+        return accounts[account_id]
+
+    for invoice in roster.invoices or []:
+        org.insert_raw(
+            "Invoice__c",
+            {
+                "Name": invoice.id,
+                "Account__c": parent("invoice", invoice.id, invoice.account_id),
+                "Amount__c": float(invoice.amount) if invoice.amount is not None else None,
+                "Currency__c": invoice.currency,
+                "Issued_Date__c": _day(invoice.issued),
+                "Due_Date__c": _day(invoice.due),
+                "Paid_Date__c": _day(invoice.paid),
+                "Status__c": _title(invoice.status.value) if invoice.status else None,
+            },
+            created=_created(invoice.issued),
+        )
+    for ticket in roster.tickets or []:
+        if ticket.complaint:
+            case_type: str | None = "Complaint"
+        elif ticket.discount_request:
+            case_type = "Discount Request"
+        else:
+            case_type = _CASE_TYPES.get(
+                (ticket.category or "").lower(), "Problem" if ticket.category else None
+            )
+        org.insert_raw(
+            "Case",
+            {
+                "AccountId": parent("ticket", ticket.id, ticket.account_id),
+                "Type": case_type,
+                "Priority": _title(ticket.priority),
+                "IsEscalated": bool(ticket.escalated),
+                "Abusive_Conduct__c": bool(ticket.abusive),
+                "Subject": ticket.category or case_type or "Support request",
+            },
+            created=_created(ticket.opened),
+        )
+    for renegotiation in roster.renegotiations or []:
+        org.insert_raw(
+            "Case",
+            {
+                "AccountId": parent("renegotiation", renegotiation.id, renegotiation.account_id),
+                "Type": "Renegotiation",
+                "Subject": "Renegotiation",
+                "Description": renegotiation.reason,
+            },
+            created=_created(renegotiation.date),
+        )
+    referred_accounts: dict[str, str] = {}
+    today = org.clock().date()
+    for referral in roster.referrals or []:
+        referrer = parent("referral", referral.id, referral.account_id)
+        target = referral.referred or referral.id
+        if target in accounts:
+            referred = accounts[target]
+        elif target in referred_accounts:
+            referred = referred_accounts[target]
+        else:
+            referred = org.insert_raw(
+                "Account",
+                {"Name": f"Referred: {target}", "Type": "Prospect", "OwnerId": owners[referral.account_id]},
+            )
+            referred_accounts[target] = referred
+        org.insert_raw(
+            "Opportunity",
+            {
+                "Name": f"Referral {referral.id}",
+                "AccountId": referred,
+                "Referred_By__c": referrer,
+                "Amount": float(referral.value) if referral.value is not None else None,
+                "CloseDate": _day(referral.date or today),
+                "StageName": "Closed Won",
+                "OwnerId": owners[referral.account_id],
+            },
+            created=_created(referral.date),
+        )
+    for survey in roster.surveys or []:
+        org.insert_raw(
+            "Survey_Response__c",
+            {
+                "Name": survey.id,
+                "Account__c": parent("survey", survey.id, survey.account_id),
+                "Response_Date__c": _day(survey.date),
+                "NPS__c": float(survey.nps) if survey.nps is not None else None,
+                "CSAT__c": float(survey.csat) if survey.csat is not None else None,
+                "Public_Complaint__c": bool(survey.public_complaint),
+            },
+            created=_created(survey.date),
+        )
+    for meeting in roster.meetings or []:
+        checkup = meeting.type == CHECKUP_MEETING_TYPE
+        values: dict[str, Any] = {
+            "WhatId": parent("meeting", meeting.id, meeting.account_id),
+            "Subject": "Check-up" if checkup else (meeting.type or "Working session"),
+            "Type": "Check-up" if checkup else "Working Session",
+            "ActivityDate": _day(meeting.scheduled),
+            "IsAllDayEvent": True,
+            "DurationInMinutes": 1440,
+            "Outcome__c": _OUTCOMES[meeting.outcome.value] if meeting.outcome else None,
+            "OwnerId": owners[meeting.account_id],
+        }
+        org.insert_raw("Event", values)
+    return accounts

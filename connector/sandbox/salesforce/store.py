@@ -1,0 +1,142 @@
+"""Rows of one namespace (the org's data, or the Tooling API's tables), with external-Id indexes and undo.
+
+Callers hold the sandbox lock. Rows are replaced, never mutated in place, so a query cursor holding
+row references keeps the snapshot it was opened on. A journal makes ``allOrNone`` rollbacks exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .ids import IdFactory
+from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+
+Row = dict[str, Any]
+
+
+def index_key(fd: FieldDef, value: Any) -> Any:
+    """External Ids match case-insensitively for text and by value for numbers, like the API."""
+    if fd.type in TEXT_TYPES and isinstance(value, str):
+        return value.casefold()
+    if fd.type in NUMBER_TYPES and isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+class Store:
+    def __init__(self, objects: dict[str, ObjectDef], id_factory: IdFactory) -> None:
+        self.objects = objects
+        self.ids = id_factory
+        self.tables: dict[str, dict[str, Row]] = {name: {} for name in objects}
+        self.versions: dict[str, int] = dict.fromkeys(objects, 0)
+        self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        self._journal: list[tuple[str, str, Row | None]] | None = None
+        for obj in objects.values():
+            for fd in obj.fields.values():
+                if fd.unique or fd.external_id:
+                    self.ensure_index(obj, fd)
+
+    # -- catalog -------------------------------------------------------------------------------
+    def object(self, name: str) -> ObjectDef | None:
+        lowered = name.lower()
+        for obj in self.objects.values():
+            if obj.name.lower() == lowered:
+                return obj
+        return None
+
+    def object_for_id(self, record_id: str) -> ObjectDef | None:
+        prefix = record_id[:3]
+        for obj in self.objects.values():
+            if obj.key_prefix == prefix:
+                return obj
+        return None
+
+    def new_id(self, obj: ObjectDef) -> str:
+        return self.ids.new(obj.key_prefix)
+
+    # -- rows ----------------------------------------------------------------------------------
+    def get(self, obj: str, record_id: str) -> Row | None:
+        return self.tables[obj].get(record_id)
+
+    def rows(self, obj: str) -> Iterator[Row]:
+        return iter(self.tables[obj].values())
+
+    def put(self, obj: str, row: Row) -> None:
+        table = self.tables[obj]
+        record_id = row["Id"]
+        old = table.get(record_id)
+        if self._journal is not None:
+            self._journal.append((obj, record_id, old))
+        self._reindex(obj, record_id, old, row)
+        table[record_id] = row
+        self.versions[obj] += 1
+
+    def remove(self, obj: str, record_id: str) -> None:
+        old = self.tables[obj].pop(record_id, None)
+        if old is not None:
+            if self._journal is not None:
+                self._journal.append((obj, record_id, old))
+            self._reindex(obj, record_id, old, None)
+            self.versions[obj] += 1
+
+    # -- external Id / unique indexes -----------------------------------------------------------
+    def ensure_index(self, obj: ObjectDef, fd: FieldDef) -> None:
+        key = (obj.name, fd.name)
+        if key in self._indexes:
+            return
+        index: dict[Any, set[str]] = {}
+        for row in self.tables.get(obj.name, {}).values():
+            value = row.get(fd.name)
+            if value is not None and not row.get("IsDeleted"):
+                index.setdefault(index_key(fd, value), set()).add(row["Id"])
+        self._indexes[key] = index
+
+    def drop_index(self, obj: str, field: str) -> None:
+        self._indexes.pop((obj, field), None)
+
+    def lookup(self, obj: ObjectDef, fd: FieldDef, value: Any) -> set[str]:
+        index = self._indexes.get((obj.name, fd.name))
+        if index is None:
+            wanted = index_key(fd, value)
+            return {
+                r["Id"]
+                for r in self.tables[obj.name].values()
+                if not r.get("IsDeleted") and index_key(fd, r.get(fd.name)) == wanted
+            }
+        return set(index.get(index_key(fd, value), ()))
+
+    def _reindex(self, obj: str, record_id: str, old: Row | None, new: Row | None) -> None:
+        definition = self.objects[obj]
+        for (table, field), index in self._indexes.items():
+            if table != obj:
+                continue
+            fd = definition.fields.get(field)
+            if fd is None:
+                continue
+            if old is not None and old.get(field) is not None and not old.get("IsDeleted"):
+                ids = index.get(index_key(fd, old[field]))
+                if ids is not None:
+                    ids.discard(record_id)
+                    if not ids:
+                        del index[index_key(fd, old[field])]
+            if new is not None and new.get(field) is not None and not new.get("IsDeleted"):
+                index.setdefault(index_key(fd, new[field]), set()).add(record_id)
+
+    # -- all-or-none ----------------------------------------------------------------------------
+    def begin(self) -> None:
+        self._journal = []
+
+    def commit(self) -> None:
+        self._journal = None
+
+    def rollback(self) -> None:
+        journal, self._journal = self._journal or [], None
+        for obj, record_id, old in reversed(journal):
+            current = self.tables[obj].get(record_id)
+            self._reindex(obj, record_id, current, old)
+            if old is None:
+                self.tables[obj].pop(record_id, None)
+            else:
+                self.tables[obj][record_id] = old
+            self.versions[obj] += 1
