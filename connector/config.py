@@ -249,6 +249,25 @@ class PlaybookSettings(_Section):
         return self
 
 
+class SyncSettings(_Section):
+    """How the sync reads, writes and stops."""
+
+    lookback_minutes: int = Field(
+        10, ge=0, description="Re-read changes this far before the watermark (clock skew)."
+    )
+    page_size: int = Field(
+        2000, ge=200, le=2000, description="Accounts per read page (with all their evidence)."
+    )
+    api_limit_share: float = Field(
+        0.8, gt=0, le=1, description="Stop cleanly before this share of the daily API limit is used."
+    )
+    record_retry_attempts: int = Field(
+        4, ge=1, description="Tries for a record that fails with a retriable error."
+    )
+    task_subject_prefix: str = Field("[tiersync]", max_length=40)
+    reasons_max_chars: int = Field(32000, ge=255, description="The reasons field is cut to this length.")
+
+
 class SalesforceSettings(_Section):
     instance_url: str | None = None
     api_version: str = "60.0"
@@ -286,8 +305,10 @@ class Settings(BaseSettings):
     traits: TraitRules = TraitRules()
     trait_labels: dict[Trait, str] = Field(default_factory=lambda: dict(DEFAULT_TRAIT_LABELS))
     playbook: PlaybookSettings = PlaybookSettings()
+    sync: SyncSettings = SyncSettings()
     salesforce: SalesforceSettings = SalesforceSettings()
     hubspot: HubSpotSettings = HubSpotSettings()
+    mapping: Path | None = Field(None, description="Mapping file (default: mappings/<crm>.toml).")
     state_path: Path | None = Field(None, description="SQLite state file; default beside the config file.")
 
     @classmethod

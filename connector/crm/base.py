@@ -14,7 +14,15 @@ from typing import Any, Protocol
 
 from connector.model import Roster
 
-WRITEBACK_FIELDS = ("tier", "traits", "score", "reasons", "tier_changed_at", "previous_tier", "last_synced_at")
+WRITEBACK_FIELDS = (
+    "tier",
+    "traits",
+    "score",
+    "reasons",
+    "tier_changed_at",
+    "previous_tier",
+    "last_synced_at",
+)
 """What the sync writes on an account. ``traits`` is a sorted list of trait codes."""
 
 OVERRIDE_FIELDS = ("override_tier", "override_expires")
@@ -145,11 +153,15 @@ class CrmAdapter(Protocol):
         ...
 
     def changed_account_ids(self, since: dt.datetime) -> set[str]:
-        """Accounts whose own record or any evidence record changed at or after ``since``."""
+        """Accounts whose own record or any evidence record changed at or after ``since``, not counting
+        tiersync's own write-back (otherwise every run would re-read what the previous one wrote)."""
         ...
 
-    def read(self, account_ids: list[str] | None, page_size: int) -> Iterator[ReadBatch]:
-        """All client accounts (``None``) or the given ones, in pages, with evidence and current values."""
+    def read(
+        self, account_ids: list[str] | None, page_size: int, *, after: str | None = None
+    ) -> Iterator[ReadBatch]:
+        """All client accounts (``None``, in id order, starting after the id ``after`` when given) or the
+        given ones, in pages, with their evidence and current values."""
         ...
 
     def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]: ...

@@ -21,7 +21,10 @@ MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 
 CANONICAL_FIELDS: dict[str, set[str]] = {
     "accounts": {f.name for f in dataclasses.fields(Account)} - {"id", "attributes"},
-    **{kind: {f.name for f in dataclasses.fields(cls)} - {"id", "account_id"} for kind, cls in CHILD_KINDS.items()},
+    **{
+        kind: {f.name for f in dataclasses.fields(cls)} - {"id", "account_id"}
+        for kind, cls in CHILD_KINDS.items()
+    },
 }
 
 
@@ -114,7 +117,9 @@ class Mapping(_Strict):
                 continue
             for name in [*source.fields, *source.values]:
                 if name not in allowed:
-                    problems.append(f"[{kind}.fields] {name}: not a canonical field (known: {', '.join(sorted(allowed))})")
+                    problems.append(
+                        f"[{kind}.fields] {name}: not a canonical field (known: {', '.join(sorted(allowed))})"
+                    )
             if source.attributes and kind != "accounts":
                 problems.append(f"[{kind}.attributes]: only accounts have free attributes")
         if problems:

@@ -68,6 +68,7 @@ def serve(app: WSGIApp, *, tls: bool, port: int = 0, workdir: Path | None = None
     """Start ``app`` on 127.0.0.1 (a free port unless given) and return once it accepts connections."""
     server = wsgi.Server(("127.0.0.1", port), app, numthreads=16, server_name="sandbox")
     server.gateway = _Gateway
+    server.shutdown_timeout = 1  # idle keep-alive clients must not hold a stop for long
     ca_path: Path | None = None
     if tls:
         directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))

@@ -1,0 +1,87 @@
+"""Requests per second the sandbox CRM answers through the real client libraries.
+
+Benchmarks of the sync count API calls against the sandbox; this shows the sandbox is not what
+limits them. Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [--seconds 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import simple_salesforce
+
+from connector.sandbox.runtime import start
+
+
+def rate(call: Callable[[], object], seconds: float, threads: int) -> float:
+    done = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            call()
+            done[i] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(done) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    sandbox = start("both", accounts=200, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-tp-")))
+    try:
+        info = sandbox.salesforce_settings()
+        local = threading.local()
+
+        def sf() -> simple_salesforce.Salesforce:
+            if not hasattr(local, "sf"):
+                session = requests.Session()
+                session.trust_env = False
+                session.verify = info["ca_bundle"]
+                local.sf = simple_salesforce.Salesforce(
+                    instance_url=info["instance_url"],
+                    session_id=info["session_id"],
+                    session=session,
+                    version="60.0",
+                )
+            return local.sf
+
+        query = "SELECT Id, Name FROM Account ORDER BY Id LIMIT 1"
+        for threads in (1, 4):
+            print(
+                f"salesforce query (1 row), {threads} client thread(s): {rate(lambda: sf().query(query), args.seconds, threads):,.0f} req/s"
+            )
+        if sandbox.hubspot is not None:
+            import hubspot
+
+            hs_info = sandbox.hubspot_settings()
+            company = next(iter(sandbox.account_ids["hubspot"].values()))
+
+            def hs() -> object:
+                if not hasattr(local, "hs"):
+                    local.hs = hubspot.HubSpot(access_token=hs_info["access_token"], host=hs_info["host"])
+                return local.hs.crm.companies.basic_api.get_by_id(company)
+
+            sandbox.hubspot.burst_limit = 0  # measure the server, not the emulated rate limit
+            for threads in (1, 4):
+                print(
+                    f"hubspot get company, {threads} client thread(s): {rate(hs, args.seconds, threads):,.0f} req/s"
+                )
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""API calls of a full sync and a no-change re-sync against the sandbox CRM, versus the theoretical minimum.
+
+The minimum for the data: every record read once in pages of the CRM's maximum page size, every
+changed account and every new task written once in batches of the CRM's maximum batch size. The
+ratio (actual / minimum) is the figure to watch; describe/setup calls are reported apart.
+Run: ``.venv/bin/python benchmarks/sync_calls.py [--accounts 50000] [--crm salesforce]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import resource
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from connector.config import Settings
+from connector.crm.factory import make_adapter
+from connector.model import Trait
+from connector.sandbox.runtime import start
+from connector.sync.engine import SyncEngine
+from connector.sync.state import State
+
+AS_OF = dt.date(2026, 11, 1)
+LIMITS = {"salesforce": {"page": 2000, "write": 200}, "hubspot": {"page": 100, "write": 100}}
+SF_SOURCES = {  # object -> filter on stored rows matching the default mapping
+    "Account": lambda r: r.get("Type") != "Prospect",
+    "Invoice__c": lambda r: True,
+    "Case": lambda r: True,
+    "Opportunity": lambda r: r.get("StageName") == "Closed Won" and r.get("Referred_By__c"),
+    "Survey_Response__c": lambda r: True,
+    "Event": lambda r: True,
+}
+
+
+def minimum_reads(sandbox: Any, crm: str) -> int:
+    page = LIMITS[crm]["page"]
+    if crm == "salesforce":
+        total = 0
+        for obj, keep in SF_SOURCES.items():
+            rows = sum(1 for r in sandbox.salesforce.records(obj) if keep(r) and not r.get("IsDeleted"))
+            total += math.ceil(rows / page)
+        return total
+    raise SystemExit("HubSpot minimum: see the HubSpot benchmark issue")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--crm", default="salesforce", choices=["salesforce"])
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="tiersync-bench-"))
+    t0 = time.perf_counter()
+    sandbox = start(args.crm, accounts=args.accounts, seed=3, as_of=AS_OF, workdir=workdir)
+    print(f"seeded {args.accounts:,} accounts in {time.perf_counter() - t0:.1f} s")
+    info = sandbox.salesforce_settings()
+    settings = Settings.model_validate(
+        {
+            "crm": args.crm,
+            "salesforce": info,
+            "state_path": str(workdir / "state.sqlite"),
+            "evidence": {"as_of": str(AS_OF)},
+        }
+    )
+    adapter = make_adapter(settings)
+    adapter.setup_fields({t.value: t.value for t in Trait}, False)
+    sandbox.ledger.reset()
+    state = State(workdir / "state.sqlite")
+    engine = SyncEngine(adapter, settings, state, "bench")
+
+    t0 = time.perf_counter()
+    full, _ = engine.run("full")
+    elapsed = time.perf_counter() - t0
+    calls = sandbox.ledger.calls()
+    kinds = Counter("write" if c.write else "read" for c in calls)
+    describes = sum(1 for c in calls if "/describe" in c.path or c.path.endswith("/sobjects"))
+    limits = LIMITS[args.crm]
+    min_reads = minimum_reads(sandbox, args.crm)
+    min_writes = math.ceil(full.accounts_updated / limits["write"]) + math.ceil(
+        full.tasks_created / limits["write"]
+    )
+    minimum = min_reads + min_writes
+    actual = len(calls) - describes
+    print(
+        f"full sync: {full.status}, {full.accounts_read:,} accounts, {full.accounts_updated:,} updated, "
+        f"{full.tasks_created:,} tasks, {elapsed:.1f} s ({full.accounts_read / elapsed:,.0f} accounts/s)"
+    )
+    print(
+        f"  API calls: {len(calls):,} ({kinds['read']:,} read, {kinds['write']:,} write; {describes} describe/metadata)"
+    )
+    print(
+        f"  theoretical minimum: {minimum:,} ({min_reads:,} read pages of {limits['page']}, "
+        f"{min_writes:,} writes of {limits['write']})"
+    )
+    print(f"  ratio: {actual / minimum:.3f}x the minimum (describe/metadata excluded)")
+
+    sandbox.ledger.reset()
+    t0 = time.perf_counter()
+    again, _ = engine.run("incremental")
+    calls = sandbox.ledger.calls()
+    writes = sum(1 for c in calls if c.write)
+    print(
+        f"no-change re-sync: {again.status}, {again.accounts_read:,} accounts re-read, {len(calls):,} API calls, "
+        f"{writes} writes, {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB (sandbox included)"
+    )
+    state.close()
+    sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()

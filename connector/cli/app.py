@@ -1,0 +1,121 @@
+"""The ``tiersync`` application object and what every command shares: settings, errors, output.
+
+Every error a user can cause ends as one line per problem on stderr and a documented exit code,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connector import __version__
+from connector.config import CONFIG_ENV, ConfigError, Settings, load_settings
+from connector.exit_codes import ExitCode
+from connector.model import Tier
+from connector.roster_files import RosterFileError
+
+app = typer.Typer(
+    name="tiersync",
+    help="Rank clients into tiers, name bad-client traits, and write both back to your CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+sandbox_app = typer.Typer(
+    help="The built-in sandbox CRM (Salesforce and HubSpot on 127.0.0.1).", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+console = Console()
+err = Console(stderr=True)
+MAX_PROBLEMS_SHOWN = 25
+
+TIER_STYLE = {Tier.AMAZING: "bold green", Tier.GOOD: "green", Tier.OKAY: "yellow", Tier.POOR: "red"}
+
+
+class CliState:
+    """Global options of this invocation."""
+
+    config_path: Path | None = None
+
+
+def fail(problems: list[str], code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        err.print(f"[red]error:[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        err.print(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", highlight=False)
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one line each and exit code 2."""
+    try:
+        yield
+    except ConfigError as exc:
+        fail(exc.problems)
+    except RosterFileError as exc:
+        fail(exc.problems)
+
+
+def settings() -> Settings:
+    with user_errors():
+        return load_settings(CliState.config_path)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"tiersync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", envvar=CONFIG_ENV, help="tiersync.toml to use (default: built-in defaults)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """tiersync: client tiers and bad-client traits, written back to Salesforce or HubSpot."""
+    CliState.config_path = config
+
+
+def tier_table(results: pl.DataFrame, limit: int, title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("account", "name", "tier", "score", "traits", "why"):
+        table.add_column(column, overflow="fold")
+    ordered = results.sort("score", "account_id", descending=[True, False])
+    for row in ordered.head(limit).iter_rows(named=True):
+        tier = Tier(row["tier"])
+        table.add_row(
+            row["account_id"],
+            row["name"],
+            f"[{TIER_STYLE[tier]}]{tier.value}[/]",
+            f"{row['score']:.1f}",
+            row["traits"].replace(";", ", "),
+            row["tier_reason"],
+        )
+    return table
+
+
+def distribution(results: pl.DataFrame) -> str:
+    counts = dict(results.group_by("tier").len().iter_rows())
+    total = max(results.height, 1)
+    return "  ".join(
+        f"{t.value}: {counts.get(t.value, 0)} ({counts.get(t.value, 0) / total:.0%})" for t in Tier
+    )

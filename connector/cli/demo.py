@@ -1,0 +1,129 @@
+"""`tiersync demo`: the whole product on the built-in sandbox CRM, for a newcomer with no CRM account."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import SecretStr
+
+from connector.cli.app import TIER_STYLE, app, console, settings
+from connector.cli.sync_cmds import adapter_for, crm_errors
+from connector.config import HubSpotSettings, SalesforceSettings, Settings
+from connector.model import Tier, Trait
+from connector.sandbox.runtime import Sandbox, start
+from connector.sync.engine import SyncEngine
+from connector.sync.state import State
+
+
+def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Settings:
+    """The user's settings (thresholds, playbook) pointed at the sandbox, with state in ``out``."""
+    update: dict[str, Any] = {"crm": crm, "state_path": out / "tiersync-state.sqlite"}
+    if crm == "salesforce":
+        sf = sandbox.salesforce_settings()
+        update["salesforce"] = SalesforceSettings(
+            instance_url=sf["instance_url"],
+            session_id=SecretStr(sf["session_id"]),
+            ca_bundle=Path(sf["ca_bundle"]),
+        )
+    else:
+        hs = sandbox.hubspot_settings()
+        update["hubspot"] = HubSpotSettings(host=hs["host"], access_token=SecretStr(hs["access_token"]))
+    return base.model_copy(update=update)
+
+
+def _field(record: dict[str, Any], crm: str, name: str) -> Any:
+    key = {"salesforce": f"Tiersync_{name}__c", "hubspot": f"tiersync_{name.lower()}"}[crm]
+    if crm == "hubspot":
+        return (record.get("properties") or {}).get(key)
+    return record.get(key)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(min=1, help="Client accounts to seed in the sandbox CRM.")] = 2000,
+    crm: Annotated[str, typer.Option(help="salesforce or hubspot.")] = "salesforce",
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    out: Annotated[Path, typer.Option(help="Folder for state, results and the sandbox snapshot.")] = Path(
+        "demo"
+    ),
+) -> None:
+    """Start the sandbox CRM, seed it, set up fields, plan, sync, and show the result as the CRM holds it."""
+    base = settings()
+    out.mkdir(parents=True, exist_ok=True)
+    with console.status(f"starting the {crm} sandbox with {accounts} accounts…"):
+        sandbox = start(crm, accounts=accounts, seed=seed, as_of=base.evidence.as_of, workdir=out.resolve())
+    try:
+        s = demo_settings(base, sandbox, crm, out)
+        assert s.state_path is not None
+        if s.state_path.exists():
+            s.state_path.unlink()  # a fresh org deserves fresh state
+        adapter = adapter_for(s)
+        with crm_errors():
+            lines = adapter.setup_fields({t.value: s.label(t) for t in Trait}, False)
+            console.print(f"[bold]setup-fields[/bold]: {len(lines)} steps", highlight=False)
+            state = State(s.state_path)
+            engine = SyncEngine(adapter, s, state, "demo")
+            _, plan = engine.run("full", dry_run=True)
+            console.print(
+                f"[bold]plan[/bold]: {plan.accounts_changed} of {plan.accounts_read} accounts to update, "
+                f"{sum(1 for t in plan.tasks if t.kind == 'create')} tasks to create",
+                highlight=False,
+            )
+            with console.status("syncing…"):
+                summary, _ = engine.run("full")
+            console.print(
+                f"[bold]sync[/bold]: {summary.status}, {summary.accounts_updated} accounts written, "
+                f"{summary.tasks_created} tasks created, {summary.api_calls} API calls",
+                highlight=False,
+            )
+            again, _ = engine.run("incremental")
+            console.print(
+                f"[bold]re-sync[/bold]: {again.accounts_updated} accounts written (nothing changed), "
+                f"{again.api_calls} API calls",
+                highlight=False,
+            )
+            state.close()
+        _show(sandbox, crm, s)
+        if crm == "salesforce" and sandbox.salesforce is not None:
+            snapshot = out / "sandbox.sqlite"
+            sandbox.salesforce.to_sqlite(snapshot)
+            console.print(f"sandbox CRM snapshot: {snapshot}")
+    finally:
+        sandbox.stop()
+
+
+def _show(sandbox: Sandbox, crm: str, s: Settings) -> None:
+    ids = list(sandbox.account_ids.get(crm, {}).values())
+    shown = [sandbox.show(crm, i) for i in ids]
+    records = [r for r in shown if r is not None]
+    tiers = Counter(_field(r["record"], crm, "Tier") for r in records)
+    total = max(len(records), 1)
+    console.print(
+        "[bold]tiers in the CRM[/bold]  "
+        + "  ".join(
+            f"[{TIER_STYLE[t]}]{t.value}[/]: {tiers.get(t.value, 0)} ({tiers.get(t.value, 0) / total:.0%})"
+            for t in Tier
+        )
+    )
+    traits: Counter[str] = Counter()
+    for r in records:
+        value = _field(r["record"], crm, "Traits") or ""
+        traits.update(v for v in value.split(";") if v)
+    console.print(
+        "[bold]traits[/bold]  " + "  ".join(f"{s.label(Trait(t))}: {n}" for t, n in traits.most_common()),
+        highlight=False,
+    )
+    examples = [r for r in records if _field(r["record"], crm, "Traits")][:3]
+    for r in examples:
+        record = r["record"]
+        name = record.get("Name") or (record.get("properties") or {}).get("name")
+        console.print(f"\n[bold]{name}[/bold] as the CRM holds it:", highlight=False)
+        for label in ("Tier", "Traits", "Score", "Reasons"):
+            console.print(f"  {label}: {_field(record, crm, label)}", highlight=False, soft_wrap=True)
+        for task in r["tasks"]:
+            subject = task.get("Subject") or (task.get("properties") or {}).get("hs_task_subject")
+            due = task.get("ActivityDate") or (task.get("properties") or {}).get("hs_timestamp")
+            console.print(f"  task: {subject} (due {due})", highlight=False)

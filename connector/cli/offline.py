@@ -1,0 +1,96 @@
+"""Commands that work without a CRM: classify from files, sample data, config check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from connector.classify import classify_frames
+from connector.cli.app import (
+    MAX_PROBLEMS_SHOWN,
+    CliState,
+    app,
+    config_app,
+    console,
+    distribution,
+    err,
+    settings,
+    tier_table,
+    user_errors,
+)
+from connector.results_output import write_results
+from connector.roster_files import load_roster
+from connector.sample_data import generate, write_csv
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration and print a summary (secrets are never shown)."""
+    s = settings()
+    source = str(CliState.config_path) if CliState.config_path else "built-in defaults"
+    console.print(f"[green]ok[/green] configuration from {source}")
+    console.print(f"crm: {s.crm}; window: {s.evidence.window_days} days; state: {s.state_path}")
+    console.print(f"playbook actions: {', '.join(a.code for a in s.playbook.actions)}")
+
+
+class OutputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    BOTH = "both"
+
+
+@app.command()
+def classify(
+    source: Annotated[
+        Path, typer.Argument(help="Folder of CSV files (accounts.csv, invoices.csv, …) or a JSON export.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write classifications.csv / .json into.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="What to write into --out.")
+    ] = OutputFormat.BOTH,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Classify as of this date (default: config or today)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict/--lenient", help="Fail on any bad row, or skip bad rows and go on.")
+    ] = True,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal table.")] = 20,
+) -> None:
+    """Classify clients offline from files: no CRM needed."""
+    s = settings()
+    with user_errors():
+        loaded = load_roster(source, strict=strict)
+    for problem in loaded.dropped[:MAX_PROBLEMS_SHOWN]:
+        err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
+    if len(loaded.dropped) > MAX_PROBLEMS_SHOWN:
+        err.print(f"… and {len(loaded.dropped) - MAX_PROBLEMS_SHOWN} more skipped rows", highlight=False)
+    day = as_of.date() if as_of else (s.evidence.as_of or dt.date.today())
+    results = classify_frames(loaded.frames, s, day)
+    console.print(tier_table(results, limit, f"{results.height} clients as of {day.isoformat()}"))
+    console.print(distribution(results))
+    if out is not None:
+        formats = ("csv", "json") if output_format is OutputFormat.BOTH else (output_format.value,)
+        for path in write_results(results, out, formats):
+            console.print(f"wrote {path}")
+
+
+@app.command("sample-data")
+def sample_data(
+    out: Annotated[Path, typer.Option(help="Folder to write the CSV files into.")],
+    accounts: Annotated[int, typer.Option(min=1, help="How many client accounts.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    as_of: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Dates relative to this day.")
+    ] = None,
+) -> None:
+    """Generate a realistic synthetic roster (about 10 invoices per account) as CSV files."""
+    generated = generate(accounts, seed=seed, as_of=as_of.date() if as_of else None)
+    for path in write_csv(generated.frames, out):
+        console.print(f"wrote {path}")

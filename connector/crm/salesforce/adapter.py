@@ -1,0 +1,97 @@
+"""``SalesforceAdapter``: the :class:`~connector.crm.base.CrmAdapter` for Salesforce.
+
+It ties the pieces together and holds no rule of its own: what to read and write comes from the
+mapping, what to do with it from the sync engine. One adapter instance caches describes and the
+logged-in client; create a new one per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+
+from connector.config import SalesforceSettings
+from connector.crm.base import (
+    AccountUpdate,
+    ApiUsage,
+    Outcome,
+    ReadBatch,
+    TaskClose,
+    TaskSpec,
+)
+from connector.crm.mapping import Mapping
+from connector.crm.retry import RetryPolicy
+from connector.crm.salesforce import check, identity, setup, tasks, writeback
+from connector.crm.salesforce.client import SalesforceClient
+from connector.crm.salesforce.describe import Schema
+from connector.crm.salesforce.reader import Reader
+
+DEFAULT_MAPPING_FILE = "mappings/salesforce.toml"
+
+
+class SalesforceAdapter:
+    name = "salesforce"
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        mapping: Mapping,
+        *,
+        retry_attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+        mapping_file: str = DEFAULT_MAPPING_FILE,
+    ) -> None:
+        """``mapping_file`` only names the file in ``check`` lines; nothing talks to Salesforce until
+        the first call (the login happens then)."""
+        self._settings = settings
+        self._mapping = mapping
+        self._mapping_file = mapping_file
+        self.client = SalesforceClient(settings, policy=RetryPolicy(attempts=retry_attempts), sleep=sleep)
+        self._schema = Schema(self.client)
+        self._reader = Reader(self.client, self._schema, mapping, mapping_file, self._api_user)
+        self._api_user_id: tuple[str | None] | None = None
+
+    def _api_user(self) -> str | None:
+        """The API user's Id, looked up once per adapter (None when it cannot be told)."""
+        if self._api_user_id is None:
+            self._api_user_id = (identity.api_user_id(self.client, self._settings.username),)
+        return self._api_user_id[0]
+
+    def check(self) -> list[str]:
+        problems = check.source_problems(self._schema, self._mapping, self._mapping_file)
+        problems += check.where_problems(self.client, self._schema, self._mapping, self._mapping_file)
+        problems += check.writeback_problems(self._schema, self._mapping, self._mapping_file)
+        problems += check.task_problems(self._schema, self._mapping, self._mapping_file)
+        return problems
+
+    def setup_fields(self, trait_labels: dict[str, str], dry_run: bool) -> list[str]:
+        runner = setup.FieldSetup(self.client, self._mapping, self._settings.username)
+        try:
+            return runner.run(trait_labels, dry_run)
+        finally:
+            if not dry_run:
+                self._schema.forget()
+
+    def changed_account_ids(self, since: dt.datetime) -> set[str]:
+        return self._reader.changed_account_ids(since)
+
+    def read(
+        self, account_ids: list[str] | None, page_size: int = 2000, *, after: str | None = None
+    ) -> Iterator[ReadBatch]:
+        return self._reader.read(account_ids, page_size, after)
+
+    def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
+        return writeback.write_accounts(self.client, self._schema, self._mapping.writeback, updates)
+
+    def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
+        return tasks.upsert_tasks(self.client, self._schema, self._mapping.tasks, tasks_)
+
+    def task_status(self, crm_ids: list[str]) -> dict[str, str]:
+        return tasks.task_status(self.client, self._schema, self._mapping.tasks, crm_ids)
+
+    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        return tasks.close_tasks(self.client, self._schema, self._mapping.tasks, closes)
+
+    def usage(self) -> ApiUsage | None:
+        return self.client.usage()

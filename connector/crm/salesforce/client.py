@@ -1,0 +1,173 @@
+"""The adapter's only door to Salesforce: a lazily logged-in simple_salesforce client whose every call is
+translated (``errors.translated``) and retried (``connector.crm.retry``), one HTTP request at a time.
+
+Query results are paged here through ``nextRecordsUrl`` rather than with ``query_all_iter``, so that a
+429 or a dropped connection on page 40 retries page 40 alone instead of restarting the query.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from simple_salesforce.api import Salesforce
+
+from connector.config import SalesforceSettings
+from connector.crm.base import ApiUsage, FatalError
+from connector.crm.retry import RetryPolicy, retrying
+from connector.crm.salesforce.auth import connect, http_session
+from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError, RetryAfterWatch, translated
+
+T = TypeVar("T")
+
+Record = dict[str, Any]
+
+DEFAULT_BATCH_SIZE = 2000
+"""``Sforce-Query-Options: batchSize`` — Salesforce accepts 200-2000 and treats it as a hint."""
+
+MAX_PAGES = 100_000
+"""Hard cap on pages of one query (200 million rows at 2000 a page): a runaway cursor fails loudly."""
+
+MAX_RESUMES = 5
+
+
+class SalesforceClient:
+    """Translated, retried access to one org; logs in on first use (the session id flow logs in never)."""
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._policy = policy
+        self._sleep = sleep
+        self._watch = RetryAfterWatch()
+        self._sf: Salesforce | None = None
+
+    def _run(self, what: str, fn: Callable[[], T]) -> T:
+        attempt = retrying(self._policy, sleep=self._sleep, what=f"Salesforce {what}")
+        result: T = attempt(translated, fn, self._watch)
+        return result
+
+    @property
+    def sf(self) -> Salesforce:
+        if self._sf is None:
+            session = http_session(self._settings)
+            session.hooks["response"].append(self._watch.hook)
+            self._sf = self._run("login", lambda: connect(self._settings, session))
+        return self._sf
+
+    def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+        """Run ``fn(sf)`` (one HTTP request) under translation and retry."""
+        sf = self.sf
+        return self._run(what, lambda: fn(sf))
+
+    def rest(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
+        return self.call(f"{method} {path}", lambda sf: sf.restful(path, method=method, **kwargs))
+
+    def tooling(self, action: str, method: str = "GET", data: dict[str, Any] | None = None) -> Any:
+        return self.call(
+            f"tooling {method} {action}", lambda sf: sf.toolingexecute(action, method=method, data=data)
+        )
+
+    def describe(self, sobject: str) -> dict[str, Any] | None:
+        """``sobjects/{O}/describe``, or None when the object does not exist (or is not visible)."""
+        try:
+            result: dict[str, Any] = self.rest(f"sobjects/{sobject}/describe")
+        except NotFoundError:
+            return None
+        return result
+
+    def query_pages(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        tooling: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        resume: Callable[[str], str] | None = None,
+    ) -> Iterator[list[Record]]:
+        """The pages of ``soql``. With ``resume`` (the query must ``ORDER BY Id`` and select ``Id``),
+        an expired or evicted cursor (``INVALID_QUERY_LOCATOR``) restarts after the last Id read."""
+        return iter(_Pager(self, soql, include_deleted, tooling, batch_size, resume))
+
+    def records(self, soql: str, **kwargs: Any) -> Iterator[Record]:
+        for page in self.query_pages(soql, **kwargs):
+            yield from page
+
+    def first_page(self, soql: str, *, include_deleted: bool, tooling: bool, batch_size: int) -> Any:
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        if tooling:
+            return self.call(
+                "tooling query",
+                lambda sf: sf.toolingexecute("query", params={"q": soql}, headers=headers),
+            )
+        return self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
+
+    def next_page(self, url: str, batch_size: int) -> Any:
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        return self.call("query more", lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers))
+
+    def usage(self) -> ApiUsage | None:
+        """The ``Sforce-Limit-Info: api-usage=N/M`` of the last answer (None before any call)."""
+        if self._sf is None:
+            return None
+        reported = self._sf.api_usage.get("api-usage")
+        return ApiUsage(used=reported.used, limit=reported.total) if reported is not None else None
+
+
+class _Pager:
+    """One query's pages via ``nextRecordsUrl``, with loop detection, a page cap and cursor resume."""
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        soql: str,
+        include_deleted: bool,
+        tooling: bool,
+        batch_size: int,
+        resume: Callable[[str], str] | None,
+    ) -> None:
+        self._client = client
+        self._soql = soql
+        self._include_deleted = include_deleted
+        self._tooling = tooling
+        self._batch = batch_size
+        self._resume = resume
+
+    def _first(self, soql: str) -> Any:
+        return self._client.first_page(
+            soql, include_deleted=self._include_deleted, tooling=self._tooling, batch_size=self._batch
+        )
+
+    def __iter__(self) -> Iterator[list[Record]]:
+        page = self._first(self._soql)
+        seen: set[str] = set()
+        last_id: str | None = None
+        resumes = 0
+        for _ in range(MAX_PAGES):
+            records: list[Record] = page.get("records") or []
+            if records and "Id" in records[-1]:
+                last_id = str(records[-1]["Id"])
+            yield records
+            if page.get("done", True):
+                return
+            url = page.get("nextRecordsUrl")
+            if not url or url in seen:
+                raise FatalError(f"Salesforce query paging loops at {url!r}; stopped: {self._soql[:200]}")
+            seen.add(url)
+            try:
+                page = self._client.next_page(url, self._batch)
+            except RequestRejectedError as error:
+                if error.code != "INVALID_QUERY_LOCATOR" or self._resume is None or last_id is None:
+                    raise
+                resumes += 1
+                if resumes > MAX_RESUMES:
+                    raise
+                page = self._first(self._resume(last_id))
+                seen.clear()
+        raise FatalError(f"Salesforce query returned more than {MAX_PAGES} pages: {self._soql[:200]}")

@@ -1,0 +1,98 @@
+"""What the org has, from ``sobjects/{O}/describe``: fetched once per object per adapter instance.
+
+Describe shows only the fields the API user can read (field-level security), so "the field is in
+describe" is exactly "a query may select it". ``setup_fields`` clears the cache after granting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connector.crm.salesforce.client import SalesforceClient
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: str
+    length: int
+    updateable: bool
+    id_lookup: bool
+    picklist: tuple[str, ...]
+    reference_to: tuple[str, ...]
+    relationship_name: str | None
+
+    @classmethod
+    def from_describe(cls, field: dict[str, Any]) -> FieldInfo:
+        return cls(
+            name=str(field["name"]),
+            type=str(field.get("type", "")),
+            length=int(field.get("length") or 0),
+            updateable=bool(field.get("updateable", False)),
+            id_lookup=bool(field.get("idLookup", False)),
+            picklist=tuple(
+                str(v["value"]) for v in field.get("picklistValues") or [] if v.get("active", True)
+            ),
+            reference_to=tuple(field.get("referenceTo") or ()),
+            relationship_name=field.get("relationshipName"),
+        )
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    name: str
+    fields: dict[str, FieldInfo]
+    """Lower-cased field name -> field."""
+
+    def field(self, name: str) -> FieldInfo | None:
+        return self.fields.get(name.lower())
+
+    def relationship(self, name: str) -> FieldInfo | None:
+        lowered = name.lower()
+        return next((f for f in self.fields.values() if (f.relationship_name or "").lower() == lowered), None)
+
+
+class Schema:
+    def __init__(self, client: SalesforceClient) -> None:
+        self._client = client
+        self._objects: dict[str, ObjectInfo | None] = {}
+
+    def object(self, name: str) -> ObjectInfo | None:
+        """The object's visible fields, or None when the org has no such object."""
+        key = name.lower()
+        if key not in self._objects:
+            described = self._client.describe(name)
+            self._objects[key] = (
+                None
+                if described is None
+                else ObjectInfo(
+                    name=str(described.get("name", name)),
+                    fields={
+                        str(f["name"]).lower(): FieldInfo.from_describe(f)
+                        for f in described.get("fields", [])
+                    },
+                )
+            )
+        return self._objects[key]
+
+    def field(self, sobject: str, path: str) -> FieldInfo | None:
+        """The field at ``path`` (``Owner.Name`` follows the relationship to each possible target)."""
+        info = self.object(sobject)
+        if info is None:
+            return None
+        head, _, rest = path.partition(".")
+        if not rest:
+            return info.field(head)
+        link = info.relationship(head)
+        if link is None:
+            return None
+        for target in link.reference_to:
+            found = self.field(target, rest)
+            if found is not None:
+                return found
+        return None
+
+    def forget(self) -> None:
+        """Drop every cached describe (after fields or permissions change)."""
+        self._objects.clear()

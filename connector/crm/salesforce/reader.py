@@ -1,0 +1,248 @@
+"""Reading accounts and their evidence page by page, and finding accounts changed since a watermark.
+
+Per page of accounts: one paged account query (``ORDER BY Id``, resumable after an expired cursor),
+then per evidence source one query per chunk of account ids (``<link> IN (...)``) — never one query
+per account. A source kept on the account object itself (goals on Account) is read from the account
+rows, with no query of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simple_salesforce.format import format_soql
+
+from connector.crm.base import CurrentValues, MappingError, ReadBatch
+from connector.crm.mapping import Mapping, SourceMapping
+from connector.crm.salesforce.check import source_problems
+from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, SalesforceClient
+from connector.crm.salesforce.describe import Schema
+from connector.crm.salesforce.records import CurrentValuesReader, RecordBuilder
+from connector.crm.salesforce.soql import (
+    chunked,
+    datetime_literal,
+    in_list,
+    is_record_id,
+    select,
+    unique_fields,
+)
+from connector.crm.salesforce.values import to_datetime, to_text, value_at
+from connector.model import CHILD_KINDS, Account, Roster
+
+MIN_BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class _Child:
+    kind: str
+    source: SourceMapping
+    builder: RecordBuilder
+
+
+class Reader:
+    def __init__(
+        self,
+        client: SalesforceClient,
+        schema: Schema,
+        mapping: Mapping,
+        mapping_file: str,
+        api_user: Callable[[], str | None],
+    ) -> None:
+        self._client = client
+        self._api_user = api_user
+        self._schema = schema
+        self._mapping = mapping
+        self._mapping_file = mapping_file
+        self._validated = False
+        accounts = mapping.accounts
+        self._accounts = RecordBuilder(accounts, Account)
+        self._folded: list[_Child] = []
+        """Sources on the account object itself, linked by its id, without a ``where``: read from account rows."""
+        self._queried: list[_Child] = []
+        for kind, source in mapping.sources().items():
+            if kind == "accounts":
+                continue
+            child = _Child(kind, source, RecordBuilder(source, CHILD_KINDS[kind]))
+            same_object = source.object.lower() == accounts.object.lower()
+            if same_object and source.account.lower() == accounts.id.lower() and not source.where:
+                self._folded.append(child)
+            else:
+                self._queried.append(child)
+
+    def _validate(self) -> None:
+        """Fail with every missing object and field at once, before the first query (``MappingError``)."""
+        if not self._validated:
+            problems = source_problems(self._schema, self._mapping, self._mapping_file)
+            if problems:
+                raise MappingError(problems)
+            self._validated = True
+
+    def _writeback_selected(self) -> set[str]:
+        """Write-back and override fields the API user can read now (none before ``setup-fields``)."""
+        writeback = self._mapping.writeback
+        if writeback.object.lower() != self._mapping.accounts.object.lower():
+            return set()
+        return {
+            name.lower()
+            for name in writeback.all_fields().values()
+            if self._schema.field(writeback.object, name) is not None
+        }
+
+    # -- read ----------------------------------------------------------------------------------
+    def read(
+        self, account_ids: list[str] | None, page_size: int, after: str | None = None
+    ) -> Iterator[ReadBatch]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self._validate()
+        selected = self._writeback_selected()
+        current = CurrentValuesReader(self._mapping.writeback, selected)
+        fields = unique_fields(
+            [
+                *self._mapping.accounts.crm_fields(),
+                *(name for child in self._folded for name in child.source.crm_fields()),
+                *(f for f in self._mapping.writeback.all_fields().values() if f.lower() in selected),
+            ]
+        )
+        pages = (
+            self._all_accounts(fields, page_size, after)
+            if account_ids is None
+            else self._given(fields, account_ids, page_size)
+        )
+        for rows in pages:
+            yield self._batch(rows, current)
+
+    def _all_accounts(self, fields: list[str], page_size: int, after: str | None) -> Iterator[list[Record]]:
+        """Every account in id order, after ``after`` when given (a backfill resuming where it stopped)."""
+        source = self._mapping.accounts
+
+        def soql(last_id: str | None = None) -> str:
+            resume = format_soql(f"{source.id} > {{}}", last_id) if last_id else None
+            return select(source.object, fields, [source.where, resume], order_by=source.id)
+
+        batch = max(MIN_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, page_size))
+        buffer: list[Record] = []
+        for api_page in self._client.query_pages(soql(after), batch_size=batch, resume=soql):
+            buffer.extend(api_page)
+            while len(buffer) >= page_size:
+                yield buffer[:page_size]
+                buffer = buffer[page_size:]
+        if buffer:
+            yield buffer
+
+    def _given(self, fields: list[str], account_ids: Sequence[str], page_size: int) -> Iterator[list[Record]]:
+        source = self._mapping.accounts
+        # A malformed id can match no record, but would fail the whole query: leave it out.
+        ids = [i for i in dict.fromkeys(account_ids) if is_record_id(i)]
+        for start in range(0, len(ids), page_size):
+            rows: list[Record] = []
+            for _, soql in chunked(
+                lambda chunk: select(
+                    source.object, fields, [source.where, in_list(source.id, chunk)], source.id
+                ),
+                ids[start : start + page_size],
+            ):
+                rows.extend(self._client.records(soql))
+            if rows:
+                yield rows
+
+    def _batch(self, rows: list[Record], current: CurrentValuesReader) -> ReadBatch:
+        accounts = [self._accounts.account(row) for row in rows]
+        ids = [a.id for a in accounts]
+        evidence: dict[str, list[Any]] = {}
+        for child in self._folded:
+            evidence[child.kind] = [
+                record for row in rows if (record := child.builder.child(row, skip_empty=True)) is not None
+            ]
+        for child in self._queried:
+            evidence[child.kind] = list(self._children(child, ids))
+        roster = Roster(accounts=accounts, **{kind: evidence.get(kind) for kind in CHILD_KINDS})
+        values: dict[str, CurrentValues] = {
+            a.id: current.read(row) for a, row in zip(accounts, rows, strict=True)
+        }
+        return ReadBatch(roster=roster, current=values)
+
+    def _children(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
+        source = child.source
+        for _, soql in chunked(
+            lambda chunk: select(
+                source.object, source.crm_fields(), [source.where, in_list(source.account, chunk)]
+            ),
+            account_ids,
+        ):
+            for row in self._client.records(soql):
+                record = child.builder.child(row)
+                if record is not None:
+                    yield record
+
+    # -- changes -------------------------------------------------------------------------------
+    def changed_account_ids(self, since: dt.datetime) -> set[str]:
+        """Ids of accounts whose own row or any evidence row changed at or after ``since``.
+
+        Uses ``queryAll`` so deleted evidence counts, and ignores each source's ``where``: a record that
+        stopped matching it (a won deal reopened, a case retyped) changed its account's evidence too.
+        The extra ids only cost a read; ``read`` applies the accounts' ``where``.
+
+        A write-back row whose last change is tiersync's own write is left out, or every run would
+        re-read what the one before it wrote: last modified by the API user, within
+        :data:`OWN_WRITE_WINDOW` of the ``last_synced_at`` that write set. Anyone else's edit always
+        counts; the API user's own other edits count once they are that far from a sync.
+        """
+        self._validate()
+        stamp = f"SystemModstamp >= {datetime_literal(since)}"
+        accounts = self._mapping.accounts
+        writeback = self._mapping.writeback
+        queries: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+        for source in self._mapping.sources().values():
+            own = (
+                source.object.lower() == accounts.object.lower()
+                and source.account.lower() == accounts.id.lower()
+            )
+            not_null = None if own else f"{source.account} != null"
+            queries.setdefault(
+                (source.object.lower(), source.account.lower()), (source.object, source.account, not_null)
+            )
+        changed: set[str] = set()
+        for sobject, link, not_null in queries.values():
+            own_writes = self._own_writes() if sobject.lower() == writeback.object.lower() else None
+            fields = [link, *(own_writes.fields if own_writes else [])]
+            for row in self._client.records(select(sobject, fields, [stamp, not_null]), include_deleted=True):
+                account_id = to_text(value_at(row, link))
+                if account_id and not (own_writes and own_writes.matches(row)):
+                    changed.add(account_id)
+        return changed
+
+    def _own_writes(self) -> _OwnWrites | None:
+        """How to recognise tiersync's writes: None before setup (no field, no writes) or without a
+        known API user (then nothing is left out)."""
+        writeback = self._mapping.writeback
+        synced = writeback.field("last_synced_at")
+        if self._schema.field(writeback.object, synced) is None:
+            return None
+        user = self._api_user()
+        return _OwnWrites(user, synced) if user else None
+
+
+OWN_WRITE_WINDOW = dt.timedelta(minutes=2)
+"""How far a row's ``SystemModstamp`` may be from the ``last_synced_at`` tiersync wrote into it for the
+change to count as that write (the engine stamps the run's start; a later page is written later)."""
+
+
+@dataclass(frozen=True)
+class _OwnWrites:
+    user: str
+    synced: str
+
+    @property
+    def fields(self) -> list[str]:
+        return ["LastModifiedById", "SystemModstamp", self.synced]
+
+    def matches(self, row: Record) -> bool:
+        if to_text(row.get("LastModifiedById")) != self.user:
+            return False
+        stamp = to_datetime(row.get("SystemModstamp"))
+        mark = to_datetime(value_at(row, self.synced))
+        return stamp is not None and mark is not None and abs(stamp - mark) <= OWN_WRITE_WINDOW

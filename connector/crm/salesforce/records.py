@@ -1,0 +1,186 @@
+"""Salesforce rows -> canonical records and current write-back values, driven only by the mapping.
+
+Each canonical field's Python type (from ``model.py``) picks its conversion; the mapping's
+``values`` tables translate CRM values first. A picklist value the mapping does not know becomes
+None for an enum field (with one warning per value), never a guessed status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import logging
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from connector import model
+from connector.crm import base
+from connector.crm.base import CurrentValues
+from connector.crm.mapping import Condition, FieldSource, SourceMapping, WritebackMapping
+from connector.crm.salesforce.values import (
+    to_bool,
+    to_codes,
+    to_date,
+    to_datetime,
+    to_float,
+    to_int,
+    to_text,
+    value_at,
+)
+from connector.model import Account
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+Extract = Callable[[Row], Any]
+
+_PLAIN: dict[Any, Callable[[Any], Any]] = {
+    str: to_text,
+    int: to_int,
+    float: to_float,
+    bool: to_bool,
+    dt.date: to_date,
+    dt.datetime: to_datetime,
+}
+
+
+def _target_type(annotation: Any) -> Any:
+    """``X`` of ``X | None``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any]:
+    target = _target_type(annotation)
+    if typing.get_origin(target) is tuple:
+        return to_codes
+    if target in _PLAIN:
+        return _PLAIN[target]
+    if isinstance(target, type) and issubclass(target, enum.Enum):
+        return _EnumValue(target)
+    raise TypeError(f"no Salesforce conversion for canonical type {annotation!r}")
+
+
+class _EnumValue:
+    """Reads an enum member by value, then by the value's snake_case (``No Show`` -> ``no_show``)."""
+
+    def __init__(self, enum_type: type[enum.Enum]) -> None:
+        self._type = enum_type
+        self._warned: set[str] = set()
+
+    def __call__(self, value: Any) -> Any:
+        text = to_text(value)
+        if text is None:
+            return None
+        for candidate in (text, text.strip().lower().replace(" ", "_").replace("-", "_")):
+            try:
+                return self._type(candidate)
+            except ValueError:
+                continue
+        if text not in self._warned:
+            self._warned.add(text)
+            log.warning(
+                "%s: unknown value %r read as missing (add it to the mapping's values)",
+                self._type.__name__,
+                text,
+            )
+        return None
+
+
+def _translate(table: dict[str, str]) -> Callable[[Any], Any]:
+    folded = {k.casefold(): v for k, v in table.items()}
+
+    def translate(value: Any) -> Any:
+        if value is None:
+            return None
+        text = to_text(value) or ""
+        if text in table:
+            return table[text]
+        return folded.get(text.casefold(), value)
+
+    return translate
+
+
+def _condition(condition: Condition) -> Extract:
+    wanted = {v.casefold() for v in condition.in_}
+
+    def matches(row: Row) -> bool:
+        # A null field holds none of the values (as in SOQL ``IN``): the record is known, the flag false.
+        value = value_at(row, condition.field)
+        return any(code.casefold() in wanted for code in to_codes(value))
+
+    return matches
+
+
+def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | None) -> Extract:
+    if isinstance(source, Condition):
+        return _condition(source)
+    convert = _converter(annotation)
+    translate = _translate(table) if table else None
+    path = source
+
+    def extract(row: Row) -> Any:
+        value = value_at(row, path)
+        return convert(translate(value) if translate else value)
+
+    return extract
+
+
+class RecordBuilder:
+    """Builds one canonical record type from rows of one mapped source."""
+
+    def __init__(self, source: SourceMapping, record_type: type) -> None:
+        self.source = source
+        self.record_type = record_type
+        hints = typing.get_type_hints(record_type, vars(model))
+        self._fields: list[tuple[str, Extract]] = [
+            (name, _extractor(field_source, hints[name], source.values.get(name)))
+            for name, field_source in source.fields.items()
+        ]
+
+    def values(self, row: Row) -> dict[str, Any]:
+        return {name: extract(row) for name, extract in self._fields}
+
+    def child(self, row: Row, *, skip_empty: bool = False) -> Any | None:
+        """The record for ``row``; None without an id or account (or, with ``skip_empty``, without any
+        mapped value: a goals field left blank on the account is no goal agreement)."""
+        record_id = to_text(value_at(row, self.source.id))
+        account_id = to_text(value_at(row, self.source.account))
+        if not record_id or not account_id:
+            return None
+        values = self.values(row)
+        if skip_empty and all(v is None for v in values.values()):
+            return None
+        return self.record_type(id=record_id, account_id=account_id, **values)
+
+    def account(self, row: Row) -> Account:
+        values = self.values(row)
+        attributes = {
+            name: text
+            for name, path in self.source.attributes.items()
+            if (text := to_text(value_at(row, path))) is not None
+        }
+        return Account(
+            id=to_text(value_at(row, self.source.id)) or "",
+            **{**values, "name": values.get("name") or ""},
+            attributes=attributes,
+        )
+
+
+class CurrentValuesReader:
+    """Reads :class:`CurrentValues` from account rows, for the write-back fields the query selected."""
+
+    def __init__(self, writeback: WritebackMapping, selected: set[str]) -> None:
+        hints = typing.get_type_hints(CurrentValues, vars(base))
+        self._fields = [
+            (f.name, writeback.field(f.name), _converter(hints[f.name]))
+            for f in dataclasses.fields(CurrentValues)
+            if writeback.field(f.name).lower() in selected
+        ]
+
+    def read(self, row: Row) -> CurrentValues:
+        return CurrentValues(**{name: convert(value_at(row, path)) for name, path, convert in self._fields})

@@ -1,0 +1,361 @@
+"""The sync engine: read → classify → plan → write, incrementally and safely, for any CRM adapter.
+
+It is the only place that decides *what* to write. It knows nothing of any CRM: adapters implement
+``connector.crm.base.CrmAdapter``. Guarantees a scheduler can rely on:
+
+* only fields that differ from the CRM's current values are written;
+* a task key is recorded before its task is sent and tasks are upserted on that key, so no crash
+  can duplicate a task, and a task a user completed or deleted is not recreated in its period;
+* the change watermark moves to the run's start time only after every write it covers is
+  confirmed, so a run killed at any point is simply repeated by the next one;
+* the run stops cleanly before ``sync.api_limit_share`` of the daily API limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal, TypeVar
+
+from connector.classify import Classification, classify
+from connector.config import Settings
+from connector.crm.base import (
+    AccountUpdate,
+    ApiUsage,
+    AuthError,
+    CrmAdapter,
+    CurrentValues,
+    LimitExhaustedError,
+    MappingError,
+    Outcome,
+    ReadBatch,
+    TaskClose,
+    TaskStatus,
+)
+from connector.exit_codes import ExitCode
+from connector.sync.desired import changes
+from connector.sync.plan import Plan, TaskChange
+from connector.sync.state import State, TaskRow, TaskState
+from connector.sync.tasks import WantedTask, close_comment, wanted_tasks
+
+CHANGES_SCOPE = "changes"
+BACKFILL_SCOPE = "backfill_cursor"
+
+Mode = Literal["incremental", "full"]
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class RunSummary:
+    """What a run did, as one JSON line for log collectors and a status for the exit code."""
+
+    connection: str
+    mode: str
+    dry_run: bool
+    status: str = "ok"
+    """ok, partial, limit, failed."""
+    message: str = ""
+    accounts_read: int = 0
+    accounts_updated: int = 0
+    fields_changed: int = 0
+    tasks_created: int = 0
+    tasks_closed: int = 0
+    failures: list[dict[str, str | None]] = field(default_factory=list)
+    api_calls: int | None = None
+    api_used: int | None = None
+    api_limit: int | None = None
+    started_at: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            "ok": ExitCode.OK,
+            "partial": ExitCode.PARTIAL,
+            "limit": ExitCode.LIMIT,
+            "failed": ExitCode.PARTIAL,
+        }.get(self.status, ExitCode.PARTIAL)
+
+    def json_line(self) -> str:
+        data = asdict(self)
+        data["failures"] = data["failures"][:50]
+        return json.dumps({"event": "tiersync.sync", **data, "exit_code": int(self.exit_code)}, default=str)
+
+
+class _BudgetReachedError(Exception):
+    pass
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        adapter: CrmAdapter,
+        settings: Settings,
+        state: State,
+        connection: str,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.settings = settings
+        self.state = state
+        self.connection = connection
+        self.clock = clock
+        self.sleep = sleep
+        self.progress = progress
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
+        """One sync run. Raises ``AuthError`` / ``MappingError`` before any write; CRM failures that
+        outlast the retries end the run with status ``failed`` and leave the watermark where it was."""
+        started = self.clock()
+        today = self._today(started)
+        summary = RunSummary(self.connection, mode, dry_run, started_at=started.isoformat())
+        plan = Plan()
+        run_id = None if dry_run else self.state.run_started(self.connection, mode, started)
+        first_usage: ApiUsage | None = None
+        try:
+            problems = self.adapter.check()
+            if problems:
+                raise MappingError(problems)
+            first_usage = self.adapter.usage()
+            for batch in self._batches(mode, today):
+                self._guard_budget()
+                # stamped per page: last_synced_at says when tiersync wrote the record, which lets an
+                # adapter tell tiersync's own writes from users' edits
+                self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
+                if mode == "full" and not dry_run and batch.roster.accounts:
+                    last = max(a.id for a in batch.roster.accounts)
+                    self.state.set_watermark(self.connection, BACKFILL_SCOPE, last, started)
+                if self.progress is not None:
+                    self.progress(len(batch.roster.accounts))
+            if not dry_run:
+                self.state.set_watermark(self.connection, CHANGES_SCOPE, started.isoformat(), started)
+                if mode == "full":
+                    self.state.clear_watermark(self.connection, BACKFILL_SCOPE)
+            summary.status = "partial" if summary.failures else "ok"
+        except _BudgetReachedError as stop:
+            summary.status = "limit"
+            summary.message = str(stop)
+        except Exception as exc:
+            if isinstance(exc, AuthError | MappingError):
+                self._end(run_id, summary, started, "config_error")
+                raise
+            summary.status = "limit" if isinstance(exc, LimitExhaustedError) else "failed"
+            summary.message = f"{type(exc).__name__}: {exc}"
+        summary.accounts_read = plan.accounts_read
+        self._usage(summary, first_usage)
+        self._end(run_id, summary, started, summary.status)
+        return summary, plan
+
+    def _today(self, now: dt.datetime) -> dt.date:
+        """The classification day: ``evidence.as_of`` when configured (reproducible runs), else today."""
+        return self.settings.evidence.as_of or now.date()
+
+    def _end(self, run_id: int | None, summary: RunSummary, started: dt.datetime, status: str) -> None:
+        summary.duration_s = round((self.clock() - started).total_seconds(), 3)
+        if run_id is not None:
+            self.state.run_ended(run_id, status, asdict(summary), self.clock())
+
+    def _usage(self, summary: RunSummary, first: ApiUsage | None) -> None:
+        last = self.adapter.usage()
+        if last is not None:
+            summary.api_used, summary.api_limit = last.used, last.limit
+            if first is not None:
+                summary.api_calls = last.used - first.used
+
+    def _guard_budget(self) -> None:
+        usage = self.adapter.usage()
+        share = self.settings.sync.api_limit_share
+        if usage is not None and usage.share >= share:
+            raise _BudgetReachedError(
+                f"stopped at {usage.used} of {usage.limit} daily API calls ({share:.0%} budget); the next run resumes"
+            )
+
+    def _batches(self, mode: Mode, today: dt.date) -> Iterator[ReadBatch]:
+        page = self.settings.sync.page_size
+        watermark = self.state.watermark(self.connection, CHANGES_SCOPE)
+        if mode == "full" or watermark is None:
+            after = self.state.watermark(self.connection, BACKFILL_SCOPE) if mode == "full" else None
+            yield from self.adapter.read(None, page, after=after)
+            return
+        since = dt.datetime.fromisoformat(watermark) - dt.timedelta(
+            minutes=self.settings.sync.lookback_minutes
+        )
+        ids = self.adapter.changed_account_ids(since)
+        ids |= self.state.accounts_due_for_new_period(self.connection, today)
+        if ids:
+            yield from self.adapter.read(sorted(ids), page)
+
+    # -- one page of accounts ------------------------------------------------------------------
+    def _sync_batch(
+        self,
+        batch: ReadBatch,
+        plan: Plan,
+        summary: RunSummary,
+        dry_run: bool,
+        now: dt.datetime,
+        today: dt.date,
+        run_id: int | None,
+    ) -> None:
+        results = classify(batch.roster, self.settings, today)
+        plan.accounts_read += len(results)
+        updates: list[tuple[Classification, AccountUpdate]] = []
+        for c in results:
+            values, diff = changes(
+                c, batch.current.get(c.account_id, CurrentValues()), self.settings, now, today
+            )
+            if values:
+                updates.append((c, AccountUpdate(c.account_id, values)))
+                plan.fields += diff
+        creates, closes = self._task_plan(results, today)
+        plan.tasks += [
+            TaskChange(
+                "create", w.spec.key, w.spec.account_id, w.spec.subject, f"due {w.spec.due.isoformat()}"
+            )
+            for w in creates
+        ]
+        plan.tasks += [
+            TaskChange("close", row.key, row.account_id, row.action, comment) for row, comment in closes
+        ]
+        if dry_run:
+            return
+        self._write_accounts(updates, batch, summary, now, run_id)
+        self._create_tasks(creates, summary, now)
+        self._close_tasks(closes, summary, now)
+        self.state.mark_renewed(self.connection, [c.account_id for c in results], today)
+
+    def _task_plan(
+        self, results: Sequence[Classification], today: dt.date
+    ) -> tuple[list[WantedTask], list[tuple[TaskRow, str]]]:
+        known = {
+            row.key: row for row in self.state.tasks_for(self.connection, [c.account_id for c in results])
+        }
+        creates: list[WantedTask] = []
+        closes: list[tuple[TaskRow, str]] = []
+        by_account: dict[str, list[TaskRow]] = {}
+        for row in known.values():
+            by_account.setdefault(row.account_id, []).append(row)
+        for c in results:
+            for wanted in wanted_tasks(c, self.settings, today):
+                seen = known.get(wanted.spec.key)
+                if seen is None or seen.status == TaskState.PENDING:
+                    creates.append(wanted)
+            for row in by_account.get(c.account_id, []):
+                if row.status == TaskState.OPEN and row.action not in c.actions and row.crm_id:
+                    closes.append((row, close_comment(row.action, c, today)))
+        return creates, closes
+
+    # -- writes --------------------------------------------------------------------------------
+    def _with_record_retries(
+        self, write: Callable[[list[T]], list[Outcome]], items: list[T], ref: Callable[[T], str]
+    ) -> list[Outcome]:
+        """Retry only the records that failed with a retriable error (a locked row), with backoff."""
+        final: dict[str, Outcome] = {}
+        pending = items
+        attempts = self.settings.sync.record_retry_attempts
+        for attempt in range(attempts):
+            if not pending:
+                break
+            if attempt:
+                self.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+            outcomes = write(pending)
+            retry = []
+            for item, outcome in zip(pending, outcomes, strict=True):
+                if outcome.ok or not outcome.retriable or attempt == attempts - 1:
+                    final[ref(item)] = outcome
+                else:
+                    retry.append(item)
+            pending = retry
+        return [final[ref(item)] for item in items]
+
+    def _fail(self, summary: RunSummary, outcome: Outcome, what: str) -> None:
+        summary.failures.append(
+            {"record": outcome.ref, "what": what, "error": outcome.error_code, "message": outcome.message}
+        )
+
+    def _write_accounts(
+        self,
+        updates: list[tuple[Classification, AccountUpdate]],
+        batch: ReadBatch,
+        summary: RunSummary,
+        now: dt.datetime,
+        run_id: int | None,
+    ) -> None:
+        if not updates:
+            return
+        self._guard_budget()
+        outcomes = self._with_record_retries(
+            self.adapter.write_accounts, [u for _, u in updates], lambda u: u.account_id
+        )
+        for (c, update), outcome in zip(updates, outcomes, strict=True):
+            if not outcome.ok:
+                self._fail(summary, outcome, "account update")
+                continue
+            summary.accounts_updated += 1
+            summary.fields_changed += len(update.values)
+            self.state.record_written(self.connection, c.account_id, update.values, now)
+            if "tier" in update.values:
+                self.state.record_tier_change(
+                    self.connection,
+                    c.account_id,
+                    tier=str(update.values["tier"]),
+                    computed_tier=c.tier.value,
+                    previous_tier=update.values.get("previous_tier"),
+                    now=now,
+                    run_id=run_id,
+                )
+
+    def _create_tasks(self, creates: list[WantedTask], summary: RunSummary, now: dt.datetime) -> None:
+        if not creates:
+            return
+        self._guard_budget()
+        self.state.tasks_pending(self.connection, creates, now)
+        outcomes = self._with_record_retries(
+            self.adapter.upsert_tasks, [w.spec for w in creates], lambda s: s.key
+        )
+        for outcome in outcomes:
+            if outcome.ok:
+                summary.tasks_created += 1
+                self.state.task_confirmed(self.connection, outcome.ref, outcome.crm_id)
+            else:
+                self._fail(summary, outcome, "task create")
+                self.state.task_forgotten(self.connection, outcome.ref)
+
+    def _close_tasks(self, closes: list[tuple[TaskRow, str]], summary: RunSummary, now: dt.datetime) -> None:
+        if not closes:
+            return
+        statuses = self.adapter.task_status([row.crm_id for row, _ in closes if row.crm_id])
+        still_open: list[TaskClose] = []
+        for row, comment in closes:
+            status = statuses.get(row.crm_id or "", TaskStatus.DELETED)
+            if status == TaskStatus.OPEN and row.crm_id:
+                still_open.append(TaskClose(row.key, row.crm_id, comment))
+            else:  # the user finished or deleted it: never recreate it in its period
+                self.state.task_finished(self.connection, row.key, TaskState.DONE, now)
+        if not still_open:
+            return
+        outcomes = self._with_record_retries(self.adapter.close_tasks, still_open, lambda t: t.key)
+        for outcome in outcomes:
+            if outcome.ok:
+                summary.tasks_closed += 1
+                self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
+            else:
+                self._fail(summary, outcome, "task close")
+
+
+def describe_failures(summary: RunSummary) -> list[str]:
+    """One line per failed record: which record, what was attempted, the CRM's code and message."""
+    return [
+        f"{f['record']}: {f['what']} failed: {f['error'] or 'error'}: {f['message'] or ''}".rstrip(": ")
+        for f in summary.failures
+    ]
