@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import hubspot
 import pytest
 import requests
 import simple_salesforce
 
 from connector.sandbox.faults import FaultInjector
+from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.salesforce import SalesforceSandbox
 from connector.sandbox.server import RunningServer, serve
@@ -104,3 +106,60 @@ def sf_sandbox(_sf_server: tuple[RunningServer, _SwappableApp]) -> Iterator[Sale
         yield SalesforceSandboxFixture(sandbox, server, ledger, faults, clock)
     finally:
         app.target = None
+
+
+# -- HubSpot sandbox ---------------------------------------------------------------------------------
+
+HS_TOKEN = "test-private-app-token"
+
+
+@dataclass
+class HubSpotSandboxFixture:
+    """A running HubSpot sandbox over plain HTTP and what a test needs to drive and inspect it."""
+
+    sandbox: HubSpotSandbox
+    server: RunningServer
+    ledger: Ledger
+    faults: FaultInjector
+    clock: SettableClock
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, **kwargs: Any) -> hubspot.HubSpot:
+        """The real client, pointed at the sandbox (``retry=`` etc. pass through)."""
+        return hubspot.HubSpot(
+            access_token=kwargs.pop("access_token", HS_TOKEN), host=self.server.url, **kwargs
+        )
+
+
+@pytest.fixture(scope="session")
+def _hs_server() -> Iterator[tuple[RunningServer, _SwappableApp]]:
+    app = _SwappableApp()
+    server = serve(app, tls=False)
+    try:
+        yield server, app
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def hs_sandbox(_hs_server: tuple[RunningServer, _SwappableApp]) -> Iterator[HubSpotSandboxFixture]:
+    """A fresh HubSpot portal (frozen clock at 2026-11-26T06:50Z) behind the session's HTTP server.
+
+    Limits are HubSpot's (burst 100/10 s, search 5/s, daily 500,000); a test that needs volume turns one
+    off with ``hs_sandbox.sandbox.limits.search_per_second = 0``. Every answer is checked against
+    HubSpot's OpenAPI spec, and the test fails at teardown if one did not match.
+    """
+    server, app = _hs_server
+    ledger = Ledger()
+    faults = FaultInjector()
+    clock = SettableClock(dt.datetime(2026, 11, 26, 6, 50, tzinfo=dt.UTC))
+    sandbox = HubSpotSandbox(ledger, faults, access_token=HS_TOKEN, clock=clock, validate_responses=True)
+    app.target = sandbox.wsgi_app
+    try:
+        yield HubSpotSandboxFixture(sandbox, server, ledger, faults, clock)
+    finally:
+        app.target = None
+    assert not sandbox.response_validation_errors, "\n".join(sandbox.response_validation_errors)

@@ -1,0 +1,229 @@
+"""HubSpot's published OpenAPI specs as the sandbox's contract: every request is checked against them.
+
+The JSON files in ``specs/`` are kept exactly as HubSpot publishes them. Where HubSpot's live API (and
+its own docs and official client) is looser than the spec, a small overlay is applied in memory; each
+overlay names its reason so that nothing is relaxed silently:
+
+- create bodies without ``associations``, searches without ``after``/``limit``/``properties``/``sorts``,
+  batch reads without ``propertiesWithHistory``: the spec marks them required, HubSpot's docs send
+  requests without them, and ``hubspot-api-client`` leaves them out when unset;
+- search ``sorts`` as ``{"propertyName", "direction"}`` objects: the spec says strings, the docs and
+  every HubSpot example use objects;
+- property values of ``null`` in responses: HubSpot returns ``null`` for a requested property that has
+  no value, the spec says string;
+- error bodies, declared ``*/*``, are validated as the JSON HubSpot sends, and a 204's empty
+  ``content`` is read as "no body" (what OpenAPI means by it).
+
+Security (OAuth scopes) is not validated here: the app checks the bearer token itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from openapi_core import Config, OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.request import V30RequestBodyValidator, V30RequestParametersValidator
+from openapi_core.validation.response import V30ResponseValidator
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+SPEC_FILES: dict[str, str] = {
+    "/crm/v3/objects/": "crm-objects-v3.json",
+    "/crm/v3/properties/": "crm-properties-v3.json",
+    "/crm/v4/": "crm-associations-v4.json",
+    "/crm/v3/owners": "crm-owners-v3.json",
+}
+"""Path prefix -> vendored spec that owns it."""
+
+_HOST = "https://api.hubapi.com"
+_STRING_OR_NULL = {"type": "string", "nullable": True}
+_SORT = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "required": ["propertyName"],
+            "properties": {
+                "propertyName": {"type": "string"},
+                "direction": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]},
+            },
+        },
+    ]
+}
+
+
+Overlay = Callable[[dict[str, Any]], None]
+
+
+def _required(schema: str, keep: list[str]) -> Overlay:
+    def apply(spec: dict[str, Any]) -> None:
+        spec["components"]["schemas"][schema]["required"] = keep
+
+    return apply
+
+
+def _sorts(spec: dict[str, Any]) -> None:
+    spec["components"]["schemas"]["PublicObjectSearchRequest"]["properties"]["sorts"]["items"] = _SORT
+
+
+def _nullable_values(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name in ("SimplePublicObject", "SimplePublicObjectWithAssociations", "SimplePublicUpsertObject"):
+        schemas[name]["properties"]["properties"]["additionalProperties"] = _STRING_OR_NULL
+
+
+def _no_body(spec: dict[str, Any]) -> None:
+    """``"content": {}`` (the 204s) means "no body"; openapi-core reads it as "a body is required"."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for response in (
+                (operation.get("responses") or {}).values() if isinstance(operation, dict) else ()
+            ):
+                if response.get("content") == {}:
+                    del response["content"]
+
+
+def _json_errors(spec: dict[str, Any]) -> None:
+    """Error bodies are declared ``*/*``; HubSpot sends them as JSON, so validate them as JSON."""
+    content = spec["components"]["responses"]["Error"]["content"]
+    content["application/json"] = content["*/*"]
+
+
+OVERLAYS: dict[str, list[Overlay]] = {
+    "crm-objects-v3.json": [
+        _no_body,
+        _json_errors,
+        _required("SimplePublicObjectInputForCreate", ["properties"]),
+        _required("SimplePublicObjectBatchInputForCreate", ["properties"]),
+        _required("PublicObjectSearchRequest", []),
+        _required("BatchReadInputSimplePublicObjectId", ["inputs"]),
+        _sorts,
+        _nullable_values,
+    ],
+    "crm-properties-v3.json": [_no_body, _json_errors, _required("BatchReadInputPropertyName", ["inputs"])],
+    "crm-associations-v4.json": [_no_body, _json_errors],
+    "crm-owners-v3.json": [_no_body, _json_errors],
+}
+
+
+@dataclass(slots=True)
+class _SpecRequest:
+    """The request shape openapi-core reads."""
+
+    method: str
+    path: str
+    body: bytes | None
+    content_type: str
+    parameters: RequestParameters
+    host_url: str = _HOST
+
+
+@dataclass(slots=True)
+class _SpecResponse:
+    status_code: int
+    data: bytes | None
+    content_type: str = "application/json"
+    headers: Headers = field(default_factory=Headers)
+
+
+def load_spec(file_name: str) -> dict[str, Any]:
+    """A vendored spec with its overlays applied (the file itself is never changed)."""
+    text = resources.files("connector.sandbox.hubspot").joinpath("specs", file_name).read_text()
+    spec: dict[str, Any] = json.loads(text)
+    patched = copy.deepcopy(spec)
+    for overlay in OVERLAYS.get(file_name, []):
+        overlay(patched)
+    return patched
+
+
+def _describe(exc: BaseException) -> str:
+    parts = [str(exc) or type(exc).__name__]
+    cause = exc.__cause__
+    if cause is not None:
+        schema_errors: Iterable[Any] = getattr(cause, "schema_errors", None) or ()
+        details = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in schema_errors]
+        parts.extend(details or [str(cause)])
+    return "; ".join(parts)
+
+
+class SpecValidator:
+    """Request and response validation against the vendored specs, one openapi-core app per spec file.
+
+    Calls are serialised: openapi-core's path resolvers keep caches that were not written for threads,
+    and the GIL would serialise the work anyway.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        config = Config(spec_validator_cls=None)
+        self._apps = {
+            name: OpenAPI.from_dict(load_spec(name), config=config) for name in set(SPEC_FILES.values())
+        }
+        self._request_validators = {
+            name: (V30RequestParametersValidator(app.spec), V30RequestBodyValidator(app.spec))
+            for name, app in self._apps.items()
+        }
+        self._response_validators = {name: V30ResponseValidator(app.spec) for name, app in self._apps.items()}
+
+    @staticmethod
+    def _spec_for(path: str) -> str | None:
+        for prefix, name in SPEC_FILES.items():
+            if path.startswith(prefix):
+                return name
+        return None
+
+    @staticmethod
+    def _request(
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> _SpecRequest:
+        parameters = RequestParameters(
+            query=ImmutableMultiDict(query),
+            header=Headers(list(headers.items())),
+            cookie=ImmutableMultiDict(),
+        )
+        return _SpecRequest(method.lower(), path, body or None, content_type, parameters)
+
+    def request_errors(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes
+    ) -> list[str]:
+        """Why the request does not conform (empty when it does)."""
+        name = self._spec_for(path)
+        if name is None:
+            return [f"{method} {path}: no vendored spec covers this path"]
+        content_type = headers.get("content-type", "application/json")
+        request = self._request(method, path, query, headers, body, content_type)
+        return [
+            _describe(error)
+            for validator in self._request_validators[name]
+            for error in validator.iter_errors(request)
+        ]
+
+    def response_errors(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        status: int,
+        body: bytes,
+    ) -> list[str]:
+        """Why a response does not match the spec's schema for that operation and status."""
+        name = self._spec_for(path)
+        if name is None:
+            return []
+        request = self._request(method, path, query, {}, b"", "application/json")
+        response = _SpecResponse(status, body or None, "application/json" if body else "")
+        with self._lock:
+            return [
+                _describe(error) for error in self._response_validators[name].iter_errors(request, response)
+            ]
