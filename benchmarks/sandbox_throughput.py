@@ -75,7 +75,9 @@ def main() -> None:
                 return local.hs.crm.companies.basic_api.get_by_id(company)
 
             sandbox.hubspot.limits.burst_limit = 0  # measure the server, not the emulated rate limit
-            sandbox.hubspot.validate_requests = False  # as in the sync benchmarks; validation costs ~4 ms a call
+            sandbox.hubspot.validate_requests = (
+                False  # as in the sync benchmarks; validation costs ~4 ms a call
+            )
             for threads in (1, 4):
                 print(
                     f"hubspot get company, {threads} client thread(s): {rate(hs, args.seconds, threads):,.0f} req/s"

@@ -225,3 +225,16 @@ def test_help_everywhere() -> None:
         code, stdout, _ = run(*args)
         assert code == 0
         assert "Usage" in stdout
+
+
+def test_markup_in_account_names_is_printed_as_text(data: Path) -> None:
+    frame = pl.read_csv(data / "accounts.csv", infer_schema=False)
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("[bold red]Evil[/] <script>"))
+        .otherwise(pl.col("name"))
+        .alias("name")
+    ).write_csv(data / "accounts.csv")
+    code, stdout, _ = run("classify", str(data), "--as-of", AS_OF, "--limit", "100")
+    assert code == 0
+    assert "Evil[/]" in stdout, "markup in data must be shown, not interpreted"

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connector import __version__
@@ -51,7 +52,7 @@ class CliState:
 
 def fail(problems: list[str], code: ExitCode = ExitCode.USAGE) -> NoReturn:
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
-        err.print(f"[red]error:[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         err.print(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", highlight=False)
     raise typer.Exit(int(code))
@@ -102,13 +103,13 @@ def tier_table(results: pl.DataFrame, limit: int, title: str) -> Table:
     ordered = results.sort("score", "account_id", descending=[True, False])
     for row in ordered.head(limit).iter_rows(named=True):
         tier = Tier(row["tier"])
-        table.add_row(
-            row["account_id"],
-            row["name"],
+        table.add_row(  # CRM and file values are data, never Rich markup
+            escape(row["account_id"]),
+            escape(row["name"]),
             f"[{TIER_STYLE[tier]}]{tier.value}[/]",
             f"{row['score']:.1f}",
-            row["traits"].replace(";", ", "),
-            row["tier_reason"],
+            escape(row["traits"].replace(";", ", ")),
+            escape(row["tier_reason"]),
         )
     return table
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
+from rich.markup import escape
 
 from connector.cli.app import TIER_STYLE, app, console, settings
 from connector.cli.sync_cmds import adapter_for, crm_errors
@@ -20,7 +21,12 @@ from connector.sync.state import State
 
 def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Settings:
     """The user's settings (thresholds, playbook) pointed at the sandbox, with state in ``out``."""
-    update: dict[str, Any] = {"crm": crm, "state_path": out / "tiersync-state.sqlite"}
+    update: dict[str, Any] = {
+        "crm": crm,
+        "state_path": out / "tiersync-state.sqlite",
+        # the sandbox was seeded seconds ago on this machine's clock: no skew to look back over
+        "sync": base.sync.model_copy(update={"lookback_minutes": 0}),
+    }
     if crm == "salesforce":
         sf = sandbox.salesforce_settings()
         update["salesforce"] = SalesforceSettings(
@@ -95,10 +101,21 @@ def demo(
         sandbox.stop()
 
 
+def _records(sandbox: Sandbox, crm: str) -> list[dict[str, Any]]:
+    """Every seeded client as the CRM holds it, with its tasks (one pass over each object)."""
+    ids = set(sandbox.account_ids.get(crm, {}).values())
+    if crm == "salesforce" and sandbox.salesforce is not None:
+        tasks: dict[str, list[dict[str, Any]]] = {}
+        for task in sandbox.salesforce.records("Task"):
+            tasks.setdefault(task.get("WhatId") or "", []).append(task)
+        accounts = [a for a in sandbox.salesforce.records("Account") if a["Id"] in ids]
+        return [{"record": a, "tasks": tasks.get(a["Id"], [])} for a in accounts]
+    shown = [sandbox.show(crm, i) for i in sorted(ids)]
+    return [r for r in shown if r is not None]
+
+
 def _show(sandbox: Sandbox, crm: str, s: Settings) -> None:
-    ids = list(sandbox.account_ids.get(crm, {}).values())
-    shown = [sandbox.show(crm, i) for i in ids]
-    records = [r for r in shown if r is not None]
+    records = _records(sandbox, crm)
     tiers = Counter(_field(r["record"], crm, "Tier") for r in records)
     total = max(len(records), 1)
     console.print(
@@ -120,10 +137,12 @@ def _show(sandbox: Sandbox, crm: str, s: Settings) -> None:
     for r in examples:
         record = r["record"]
         name = record.get("Name") or (record.get("properties") or {}).get("name")
-        console.print(f"\n[bold]{name}[/bold] as the CRM holds it:", highlight=False)
+        console.print(f"\n[bold]{escape(str(name))}[/bold] as the CRM holds it:", highlight=False)
         for label in ("Tier", "Traits", "Score", "Reasons"):
-            console.print(f"  {label}: {_field(record, crm, label)}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  {label}: {_field(record, crm, label)}", highlight=False, soft_wrap=True, markup=False
+            )
         for task in r["tasks"]:
             subject = task.get("Subject") or (task.get("properties") or {}).get("hs_task_subject")
             due = task.get("ActivityDate") or (task.get("properties") or {}).get("hs_timestamp")
-            console.print(f"  task: {subject} (due {due})", highlight=False)
+            console.print(f"  task: {subject} (due {due})", highlight=False, markup=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from connector.classify import classify_frames
 from connector.cli.app import (
@@ -68,7 +69,7 @@ def classify(
     with user_errors():
         loaded = load_roster(source, strict=strict)
     for problem in loaded.dropped[:MAX_PROBLEMS_SHOWN]:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False)
+        err.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if len(loaded.dropped) > MAX_PROBLEMS_SHOWN:
         err.print(f"… and {len(loaded.dropped) - MAX_PROBLEMS_SHOWN} more skipped rows", highlight=False)
     day = as_of.date() if as_of else (s.evidence.as_of or dt.date.today())

@@ -102,9 +102,11 @@ def show(
         console.print(f"[bold]{crm}[/bold] account {account_id}")
         for name, value in sorted(shown["record"].items()):
             if value not in (None, "", []):
-                console.print(f"  {name}: {value}", highlight=False)
+                console.print(f"  {name}: {value}", highlight=False, markup=False, soft_wrap=True)
         console.print(f"[bold]tasks[/bold] ({len(shown['tasks'])})")
         for task in shown["tasks"]:
-            console.print(f"  - {json.dumps(task, default=str)}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  - {json.dumps(task, default=str)}", highlight=False, soft_wrap=True, markup=False
+            )
         return
     fail([f"account {account_id} not found in the running sandbox"])

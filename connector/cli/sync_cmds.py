@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -86,7 +87,7 @@ def setup_fields(
         except CrmError as exc:
             fail([f"{s.crm}: {exc}"])
     for line in lines:
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
 
 
 def _run(mode: Mode, *, dry_run: bool, quiet: bool, plan_out: Path | None, limit: int) -> None:
@@ -137,9 +138,9 @@ def _report(
         if plan_out is not None:
             console.print(f"wrote {plan_out}")
     for line in describe_failures(summary):
-        err.print(f"[red]failed:[/red] {line}", highlight=False, soft_wrap=True)
+        err.print(f"[red]failed:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     if summary.message:
-        err.print(summary.message, highlight=False, soft_wrap=True)
+        err.print(summary.message, highlight=False, soft_wrap=True, markup=False)
     print(summary.json_line())
 
 

@@ -229,6 +229,7 @@ class SyncEngine:
         ]
         if dry_run:
             return
+        self._save_results(results, batch, now, run_id)
         self._write_accounts(updates, batch, summary, now, run_id)
         self._create_tasks(creates, summary, now)
         self._close_tasks(closes, summary, now)
@@ -254,6 +255,43 @@ class SyncEngine:
                 if row.status == TaskState.OPEN and row.action not in c.actions and row.crm_id:
                     closes.append((row, close_comment(row.action, c, today)))
         return creates, closes
+
+    def _save_results(
+        self, results: Sequence[Classification], batch: ReadBatch, now: dt.datetime, run_id: int | None
+    ) -> None:
+        """Keep each account's latest result with its attributes: the report and the look-alike
+        profile are built from it without another CRM read."""
+        accounts = {a.id: a for a in batch.roster.accounts}
+        rows = []
+        for c in results:
+            account = accounts[c.account_id]
+            current = batch.current.get(c.account_id, CurrentValues())
+            rows.append(
+                {
+                    "account_id": c.account_id,
+                    "name": c.name,
+                    "owner_id": c.owner_id,
+                    "tier": c.tier.value,
+                    "override_tier": current.override_tier,
+                    "score": c.score,
+                    "traits": [t.value for t in c.traits],
+                    "trait_reasons": {t.value: text for t, text in c.traits.items()},
+                    "tier_codes": list(c.tier_codes),
+                    "tier_reason": c.tier_reason,
+                    "data_gaps": list(c.data_gaps),
+                    "actions": list(c.actions),
+                    "evidence": c.evidence,
+                    "attributes": {
+                        "industry": account.industry,
+                        "region": account.region,
+                        "employee_count": account.employee_count,
+                        "source": account.source,
+                        "status": account.status,
+                        **account.attributes,
+                    },
+                }
+            )
+        self.state.save_results(self.connection, rows, run_id, now)
 
     # -- writes --------------------------------------------------------------------------------
     def _with_record_retries(

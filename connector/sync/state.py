@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     created_at TEXT NOT NULL, closed_at TEXT, renewed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (connection, key));
 CREATE INDEX IF NOT EXISTS tasks_account ON tasks (connection, account_id);
+CREATE TABLE IF NOT EXISTS results (
+    connection TEXT NOT NULL, account_id TEXT NOT NULL, run_id INTEGER, classified_at TEXT NOT NULL,
+    payload_json TEXT NOT NULL, PRIMARY KEY (connection, account_id));
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, connection TEXT NOT NULL, mode TEXT NOT NULL,
     started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, summary_json TEXT);
@@ -246,6 +249,38 @@ class State:
             "SELECT status, COUNT(*) FROM tasks WHERE connection = ? GROUP BY status", (connection,)
         ).fetchall()
         return {str(r[0]): int(r[1]) for r in rows}
+
+    # -- latest classification per account (what reports and look-alike profiles read) ----------
+    def save_results(
+        self, connection: str, rows: list[dict[str, Any]], run_id: int | None, now: dt.datetime
+    ) -> None:
+        """Each row is one account's latest result (``account_id`` plus anything JSON can hold)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, account_id) DO UPDATE SET "
+                "run_id = excluded.run_id, classified_at = excluded.classified_at, payload_json = excluded.payload_json",
+                [
+                    (
+                        connection,
+                        row["account_id"],
+                        run_id,
+                        _iso(now),
+                        json.dumps(row, default=str, sort_keys=True),
+                    )
+                    for row in rows
+                ],
+            )
+
+    def results(self, connection: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id", (connection,)
+        ).fetchall()
+        return [dict(json.loads(r[0])) for r in rows]
+
+    def connections(self) -> list[str]:
+        rows = self._db.execute("SELECT DISTINCT connection FROM results ORDER BY connection").fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- run log -------------------------------------------------------------------------------
     def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:

@@ -20,6 +20,7 @@ from connector.cli import app
 from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
 from connector.sync.lock import run_lock
+from connector.sync.state import State
 from tests.sync.conftest import AS_OF, Org
 
 
@@ -51,6 +52,12 @@ def test_full_sync_writes_tiers_and_tasks_then_a_rerun_writes_nothing(org: Org) 
     assert len({t["Tiersync_Key__c"] for t in tasks}) == len(tasks)
     poor = next(a for a in accounts if a["Tiersync_Tier__c"] == "poor")
     assert any(t["WhatId"] == poor["Id"] and "Review the relationship" in t["Subject"] for t in tasks)
+    state = State(org.workdir / "state.sqlite")
+    saved = {r["account_id"]: r for r in state.results("default")}
+    state.close()
+    assert set(saved) == {a["Id"] for a in accounts}
+    assert saved[poor["Id"]]["tier"] == "poor"
+    assert saved[poor["Id"]]["attributes"]["industry"] == poor["Industry"]
     writes = org.writes()
     # 300 accounts / 200 per composite call = 2 update calls, plus task upserts
     assert (
