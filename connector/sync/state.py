@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS tier_history (
 CREATE INDEX IF NOT EXISTS tier_history_account ON tier_history (connection, account_id);
 CREATE TABLE IF NOT EXISTS tasks (
     connection TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT NOT NULL, action TEXT NOT NULL,
-    period_start TEXT NOT NULL, period_end TEXT NOT NULL, crm_id TEXT, status TEXT NOT NULL,
+    period_start TEXT NOT NULL, period_end TEXT NOT NULL, due TEXT, crm_id TEXT, status TEXT NOT NULL,
     created_at TEXT NOT NULL, closed_at TEXT, renewed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (connection, key));
 CREATE INDEX IF NOT EXISTS tasks_account ON tasks (connection, account_id);
@@ -194,6 +194,7 @@ class State:
                 t.action,
                 _iso(t.period.start),
                 _iso(t.period.end),
+                _iso(t.spec.due),
                 TaskState.PENDING,
                 _iso(now),
             )
@@ -202,8 +203,8 @@ class State:
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, crm_id, status, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (connection, key) DO NOTHING",
+                "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, due, crm_id, "
+                "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (connection, key) DO NOTHING",
                 rows,
             )
 
@@ -243,6 +244,16 @@ class State:
                 f"UPDATE tasks SET renewed = 1 WHERE connection = ? AND period_end <= ? AND account_id IN ({marks})",
                 (connection, _iso(today), *chunk),
             )
+
+    def all_tasks(self, connection: str) -> list[dict[str, Any]]:
+        """Every task tiersync created for a connection, for the playbook part of the report."""
+        cursor = self._db.execute(
+            "SELECT key, account_id, action, period_start, period_end, due, crm_id, status, created_at, closed_at "
+            "FROM tasks WHERE connection = ? ORDER BY key",
+            (connection,),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def task_counts(self, connection: str) -> dict[str, int]:
         rows = self._db.execute(
