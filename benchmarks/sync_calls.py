@@ -77,7 +77,7 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     calls = sandbox.ledger.calls()
     kinds = Counter("write" if c.write else "read" for c in calls)
-    describes = sum(1 for c in calls if "/describe" in c.path or c.path.endswith("/sobjects"))
+    describes = sum(1 for c in calls if "/describe" in c.path or c.path.endswith("/v60.0/sobjects"))
     limits = LIMITS[args.crm]
     min_reads = minimum_reads(sandbox, args.crm)
     min_writes = math.ceil(full.accounts_updated / limits["write"]) + math.ceil(

@@ -247,12 +247,14 @@ class SyncEngine:
         for row in known.values():
             by_account.setdefault(row.account_id, []).append(row)
         for c in results:
-            for wanted in wanted_tasks(c, self.settings, today):
-                seen = known.get(wanted.spec.key)
+            wanted = wanted_tasks(c, self.settings, today)
+            for task in wanted:
+                seen = known.get(task.spec.key)
                 if seen is None or seen.status == TaskState.PENDING:
-                    creates.append(wanted)
+                    creates.append(task)
+            applies = {task.action for task in wanted}
             for row in by_account.get(c.account_id, []):
-                if row.status == TaskState.OPEN and row.action not in c.actions and row.crm_id:
+                if row.status == TaskState.OPEN and row.action not in applies and row.crm_id:
                     closes.append((row, close_comment(row.action, c, today)))
         return creates, closes
 

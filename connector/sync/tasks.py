@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from connector.classify import Classification
+from connector.classify.comms import TOUCH_PREFIX, is_networked, touches_for
 from connector.config import Settings
 from connector.crm.base import TaskSpec
 
@@ -41,23 +42,49 @@ class WantedTask:
     period: Period
 
 
+def _task(
+    c: Classification,
+    settings: Settings,
+    today: dt.date,
+    code: str,
+    title: str,
+    description: str,
+    cadence: int,
+    due_in: int,
+) -> WantedTask:
+    period = period_of(today, cadence)
+    spec = TaskSpec(
+        key=task_key(c.account_id, code, period),
+        account_id=c.account_id,
+        owner_id=c.owner_id,
+        subject=f"{settings.sync.task_subject_prefix} {title}".strip(),
+        description=description.strip()[: settings.sync.reasons_max_chars],
+        due=today + dt.timedelta(days=due_in),
+    )
+    return WantedTask(spec, code, period)
+
+
 def wanted_tasks(c: Classification, settings: Settings, today: dt.date) -> list[WantedTask]:
-    """The tasks this account's playbook wants in the current period of each action."""
+    """The tasks this account wants in the current period: its playbook actions, then the touches of
+    its communication plan."""
     actions = {a.code: a for a in settings.playbook.actions}
     result = []
     for code in c.actions:
         action = actions[code]
-        period = period_of(today, action.cadence_days)
-        description = f"{action.description}\n\nWhy: {c.reason}".strip()
-        spec = TaskSpec(
-            key=task_key(c.account_id, code, period),
-            account_id=c.account_id,
-            owner_id=c.owner_id,
-            subject=f"{settings.sync.task_subject_prefix} {action.title}".strip(),
-            description=description[: settings.sync.reasons_max_chars],
-            due=today + dt.timedelta(days=action.due_in_days),
+        text = f"{action.description}\n\nWhy: {c.reason}"
+        result.append(
+            _task(c, settings, today, code, action.title, text, action.cadence_days, action.due_in_days)
         )
-        result.append(WantedTask(spec, code, period))
+    revenue, referrals = c.evidence.get("revenue"), c.evidence.get("referrals")
+    size = settings.comms.size_band(revenue)
+    for touch in touches_for(c.tier, revenue, referrals, settings.comms):
+        text = f"{touch.description}\n\nPlan: {c.tier.value} client, {size} by revenue" + (
+            ", refers others" if is_networked(referrals, settings.comms) else ""
+        )
+        code = TOUCH_PREFIX + touch.code
+        result.append(
+            _task(c, settings, today, code, touch.title, text, touch.cadence_days, touch.due_in_days)
+        )
     return result
 
 

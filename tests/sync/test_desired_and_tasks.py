@@ -89,9 +89,41 @@ def test_periods_are_fixed_windows_so_every_run_computes_the_same_key() -> None:
 def test_wanted_tasks_follow_the_playbook_with_owner_due_date_and_reason() -> None:
     c = one(Client(abusive=2, complaints=7))
     tasks = {w.action: w for w in wanted_tasks(c, Settings(), AS_OF)}
-    assert set(tasks) == {"review_relationship", "set_conduct_terms"}
+    assert {"review_relationship", "set_conduct_terms"} == {a for a in tasks if not a.startswith("comms:")}
     spec = tasks["set_conduct_terms"].spec
     assert spec.owner_id == "owner-1"
     assert spec.due == AS_OF + dt.timedelta(days=7)
     assert spec.subject == "[tiersync] Review the relationship: decline politely or set conduct terms"
     assert "Why: poor: 7 complaints in 12 months" in spec.description
+
+
+def _touches(client: Client, settings: Settings | None = None) -> set[str]:
+    c = one(client)
+    return {w.action for w in wanted_tasks(c, settings or Settings(), AS_OF) if w.action.startswith("comms:")}
+
+
+def test_every_client_gets_the_baseline_touches() -> None:
+    assert _touches(Client(complaints=7)) == {"comms:yearly_survey", "comms:checkin_email"}
+
+
+def test_large_good_client_gets_a_quarterly_review_and_small_one_does_not() -> None:
+    large = _touches(Client(amount=20_000))  # 12 invoices: 240,000 revenue
+    assert "comms:quarterly_review" in large
+    assert "comms:quarterly_review" not in _touches(Client(amount=500))
+
+
+def test_small_client_with_a_big_network_gets_more_attention() -> None:
+    networked = _touches(Client(amount=500, referrals=2, nps=10))
+    assert "comms:network_thank_you" in networked
+    assert "comms:network_thank_you" not in _touches(Client(amount=500, referrals=1, nps=10))
+
+
+def test_touches_can_be_switched_off() -> None:
+    assert _touches(Client(), Settings.model_validate({"comms": {"enabled": False}})) == set()
+
+
+def test_touch_period_follows_its_cadence() -> None:
+    c = one(Client())
+    survey = next(w for w in wanted_tasks(c, Settings(), AS_OF) if w.action == "comms:yearly_survey")
+    assert (survey.period.end - survey.period.start).days == 365
+    assert "Plan: good client, medium by revenue" in survey.spec.description

@@ -259,3 +259,52 @@ ca_bundle = "{info["ca_bundle"]}"
 
 def env(org: Org) -> dict[str, str]:
     return {"TIERSYNC_SALESFORCE__SESSION_ID": org.sandbox.salesforce_settings()["session_id"]}
+
+
+def test_stopped_backfill_resumes_after_the_last_page_it_finished(org: Org, twin: Org) -> None:
+    twin.sync("full")
+    calls = len(twin.sandbox.ledger.calls())
+    org.sf.set_api_usage(int(org.sf.api_daily_limit * 0.8) - (calls - 4))
+    stopped, _ = org.sync("full")
+    assert stopped.status == "limit"
+    state = State(org.workdir / "state.sqlite")
+    cursor = state.watermark("default", "backfill_cursor")
+    state.close()
+    assert cursor is not None, "a finished page leaves a cursor"
+    org.sf.set_api_usage(0)
+    org.sandbox.ledger.reset()
+    resumed, _ = org.sync("full")
+    assert resumed.status == "ok"
+    assert resumed.accounts_read < 300, "the resumed backfill skips the pages already done"
+    first_account_query = next(c for c in org.sandbox.ledger.calls() if c.records and "query" in c.path)
+    assert first_account_query.records <= 300 - 200
+    assert org.snapshot() == twin.snapshot()
+    state = State(org.workdir / "state.sqlite")
+    assert state.watermark("default", "backfill_cursor") is None
+    state.close()
+
+
+def _comms_keys(org: Org) -> Counter[str]:
+    return Counter(
+        t["Tiersync_Key__c"] for t in org.sf.records("Task") if "/comms:" in (t.get("Tiersync_Key__c") or "")
+    )
+
+
+def test_communication_touches_are_created_once_per_period_across_repeated_syncs(org: Org) -> None:
+    org.sync("full")
+    first = _comms_keys(org)
+    assert sum(1 for k in first if "/comms:yearly_survey/" in k) == 300, "every client gets the baseline"
+    monthly = {k for k in first if "/comms:monthly_call/" in k}
+    assert monthly, "amazing mid-size and large clients get a monthly call"
+    org.clock.advance(days=1)
+    org.sync("full", evidence={"as_of": (AS_OF + dt.timedelta(days=1)).isoformat()})
+    assert _comms_keys(org) == first, "same period: nothing new"
+    later = (AS_OF + dt.timedelta(days=20)).isoformat()  # the 30-day period rolls over, the others do not
+    org.clock.advance(days=19)
+    org.sync("full", evidence={"as_of": later})
+    org.sync("full", evidence={"as_of": later})
+    after = _comms_keys(org)
+    assert max(after.values()) == 1
+    new = set(after) - set(first)
+    assert new and all("/comms:monthly_call/" in k for k in new)
+    assert not any("/comms:yearly_survey/" in k for k in new)

@@ -1,9 +1,11 @@
 """Reading accounts and their evidence page by page, and finding accounts changed since a watermark.
 
 Per page of accounts: one paged account query (``ORDER BY Id``, resumable after an expired cursor),
-then per evidence source one query per chunk of account ids (``<link> IN (...)``) — never one query
-per account. A source kept on the account object itself (goals on Account) is read from the account
-rows, with no query of its own.
+then per evidence source either one id-range query (a full read: the page is a contiguous range of
+ids, so ``<link> >= first AND <link> <= last`` pages at 2,000 rows like a plain read of the object)
+or one query per chunk of the given ids (``<link> IN (...)``, bounded by the URL length) — never one
+query per account. A source kept on the account object itself (goals on Account) is read from the
+account rows, with no query of its own.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class Reader:
             else self._given(fields, account_ids, page_size)
         )
         for rows in pages:
-            yield self._batch(rows, current)
+            yield self._batch(rows, current, contiguous=account_ids is None)
 
     def _all_accounts(self, fields: list[str], page_size: int, after: str | None) -> Iterator[list[Record]]:
         """Every account in id order, after ``after`` when given (a backfill resuming where it stopped)."""
@@ -149,7 +151,7 @@ class Reader:
             if rows:
                 yield rows
 
-    def _batch(self, rows: list[Record], current: CurrentValuesReader) -> ReadBatch:
+    def _batch(self, rows: list[Record], current: CurrentValuesReader, *, contiguous: bool) -> ReadBatch:
         accounts = [self._accounts.account(row) for row in rows]
         ids = [a.id for a in accounts]
         evidence: dict[str, list[Any]] = {}
@@ -158,7 +160,8 @@ class Reader:
                 record for row in rows if (record := child.builder.child(row, skip_empty=True)) is not None
             ]
         for child in self._queried:
-            evidence[child.kind] = list(self._children(child, ids))
+            found = self._children_in_range(child, ids) if contiguous else self._children(child, ids)
+            evidence[child.kind] = list(found)
         roster = Roster(accounts=accounts, **{kind: evidence.get(kind) for kind in CHILD_KINDS})
         values: dict[str, CurrentValues] = {
             a.id: current.read(row) for a, row in zip(accounts, rows, strict=True)
@@ -177,6 +180,21 @@ class Reader:
                 record = child.builder.child(row)
                 if record is not None:
                     yield record
+
+    def _children_in_range(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
+        """Evidence of a page of accounts read in id order: one range query on the link field, paged
+        at full size. Rows of accounts in the range that are not in the page (filtered out by the
+        accounts' ``where``, such as prospects) are dropped here."""
+        source = child.source
+        wanted = set(account_ids)
+        bounds = format_soql(
+            f"{source.account} >= {{}} AND {source.account} <= {{}}", min(account_ids), max(account_ids)
+        )
+        soql = select(source.object, source.crm_fields(), [source.where, bounds])
+        for row in self._client.records(soql):
+            record = child.builder.child(row)
+            if record is not None and record.account_id in wanted:
+                yield record
 
     # -- changes -------------------------------------------------------------------------------
     def changed_account_ids(self, since: dt.datetime) -> set[str]:
