@@ -1,0 +1,96 @@
+"""`tiersync plan-comms`: the communication plan per owner for the coming period."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from connector.classify.comms import TOUCH_PREFIX, touches_for
+from connector.cli.app import app, console, fail, settings
+from connector.cli.sync_cmds import CONNECTION
+from connector.model import Tier
+from connector.sync.state import State
+from connector.sync.tasks import period_of, task_key
+
+
+def planned_touches(
+    results: list[dict[str, Any]], created: set[str], comms: Any, start: dt.date, days: int
+) -> list[dict[str, Any]]:
+    """Every touch that comes due between ``start`` and ``start + days``: one per account, touch and
+    period, skipping periods whose task already exists."""
+    end = start + dt.timedelta(days=days)
+    plan = []
+    for row in results:
+        evidence = row.get("evidence") or {}
+        for touch in touches_for(
+            Tier(row["tier"]), evidence.get("revenue"), evidence.get("referrals"), comms
+        ):
+            period = period_of(start, touch.cadence_days)
+            while period.start < end:
+                key = task_key(row["account_id"], TOUCH_PREFIX + touch.code, period)
+                if key not in created:
+                    plan.append(
+                        {
+                            "owner_id": row.get("owner_id") or "(no owner)",
+                            "account_id": row["account_id"],
+                            "account": row.get("name") or "",
+                            "tier": row["tier"],
+                            "touch": touch.title,
+                            "from": max(period.start, start).isoformat(),
+                        }
+                    )
+                period = period_of(period.end, touch.cadence_days)
+    return sorted(plan, key=lambda p: (p["owner_id"], p["from"], p["account"], p["touch"]))
+
+
+@app.command("plan-comms")
+def plan_comms(
+    days: Annotated[int, typer.Option(min=1, help="How far ahead to plan.")] = 90,
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Plan from this day (default: today).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the plan as CSV.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown per owner.")] = 20,
+) -> None:
+    """Print the communication plan per owner: which touches come due, for whom, from when."""
+    s = settings()
+    assert s.state_path is not None
+    if not s.state_path.exists():
+        fail([f"{s.state_path}: no sync state yet; run `tiersync sync` (or `tiersync demo`) first"])
+    state = State(s.state_path)
+    try:
+        results = state.results(CONNECTION)
+        created = {t["key"] for t in state.all_tasks(CONNECTION)}
+    finally:
+        state.close()
+    if not results:
+        fail(["no classified accounts in the state yet; run `tiersync sync` first"])
+    day = start.date() if start else (s.evidence.as_of or dt.date.today())
+    plan = planned_touches(results, created, s.comms, day, days)
+    owners: dict[str, list[dict[str, Any]]] = {}
+    for item in plan:
+        owners.setdefault(item["owner_id"], []).append(item)
+    for owner, items in owners.items():
+        table = Table(title=f"{escape(owner)}: {len(items)} touches from {day.isoformat()} for {days} days")
+        for column in ("from", "account", "tier", "touch"):
+            table.add_column(column, overflow="fold")
+        for item in items[:limit]:
+            table.add_row(item["from"], escape(item["account"]), item["tier"], escape(item["touch"]))
+        if len(items) > limit:
+            table.caption = f"… {len(items) - limit} more"
+        console.print(table)
+    console.print(f"{len(plan)} touches for {len(owners)} owners", highlight=False)
+    if out is not None:
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=["owner_id", "account_id", "account", "tier", "touch", "from"]
+            )
+            writer.writeheader()
+            writer.writerows(plan)
+        console.print(f"wrote {out}")

@@ -1,0 +1,40 @@
+"""`tiersync plan-comms`: the coming touches per owner, from the last sync's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from connector.cli import app
+from tests.sync.conftest import Org
+from tests.sync.test_salesforce_sync import env, write_config
+
+
+def test_plan_lists_only_touches_not_yet_created_grouped_by_owner(org: Org, tmp_path: Path) -> None:
+    org.sync("full")
+    config = write_config(org, tmp_path)
+    out = tmp_path / "comms.csv"
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "plan-comms", "--start", "2026-11-01", "--days", "60", "--out", str(out)],
+        env=env(org),
+    )
+    assert result.exit_code == 0, result.output
+    plan = pl.read_csv(out)
+    # this period's surveys were created by the sync; the next yearly survey is outside 60 days
+    assert "Send the yearly satisfaction survey" not in plan["touch"].to_list()
+    monthly = plan.filter(pl.col("touch") == "Monthly call with the account lead")
+    assert monthly.height > 0
+    assert (monthly["from"] > "2026-11-01").all(), "only the next monthly period: this one's task exists"
+    assert set(plan["owner_id"]) <= {a["OwnerId"] for a in org.sf.records("Account")}
+    assert "touches for" in result.stdout
+
+
+def test_plan_comms_without_state_says_what_to_run(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text(f'state_path = "{tmp_path / "none.sqlite"}"\n')
+    result = CliRunner().invoke(app, ["--config", str(config), "plan-comms"])
+    assert result.exit_code == 2
+    assert "run `tiersync sync`" in result.stderr
