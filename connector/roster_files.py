@@ -69,12 +69,13 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def _read_csv(path: Path, kind: str | None = None) -> pl.DataFrame:
     text = _decode(path)
     if not text.strip():
         raise RosterFileError(
             [
-                f"{path.name}: empty file; expected a header line with at least {', '.join(REQUIRED[path.stem])}"
+                f"{path.name}: empty file; expected a header line with at least "
+                f"{', '.join(REQUIRED[kind or path.stem])}"
             ]
         )
     try:
@@ -239,3 +240,20 @@ def load_roster(source: Path, *, strict: bool = True) -> LoadedRoster:
             name = f"{source.name} [{kind}]"
             parts[kind] = (name, _json_frame(name, document[kind])) if kind in document else None
     return _finish(parts, strict)
+
+
+def load_accounts(path: Path, *, strict: bool = True) -> LoadedRoster:
+    """One CSV shaped like ``accounts.csv`` under any name (prospects to score), checked the same way.
+
+    Problems name ``path``'s own file name; the result has accounts only (no evidence sources).
+    """
+    if not path.is_file():
+        raise RosterFileError([f"{path}: no such file"])
+    problems: list[str] = []
+    frame = _validate("accounts", path.name, _read_csv(path, "accounts"), problems)
+    if frame.height == 0:
+        raise RosterFileError([f"{path.name}: no accounts (only a header)"])
+    if problems and strict:
+        raise RosterFileError(problems)
+    accounts = frame.filter(~pl.col("__bad__")).drop(_LINE, "__bad__")
+    return LoadedRoster(frames=RosterFrames(accounts=accounts), dropped=problems)

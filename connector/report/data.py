@@ -1,0 +1,422 @@
+"""The report's content as plain data: what ``tiersync report --format json`` writes for BI tools and
+what the HTML page renders. Numbers only come from here, so the page and the JSON never disagree.
+
+Built from a :class:`~connector.report.sources.ReportSource` (the sync state or an offline run);
+parts that need a sync (movements, tasks) say ``available: false`` offline instead of showing zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from connector.classify.comms import TOUCH_PREFIX
+from connector.classify.rules import has_label
+from connector.classify.traits import reason_column
+from connector.config import Settings
+from connector.insights.pareto import Pareto, pareto
+from connector.insights.profile import ProfileRow, learn_profile
+from connector.model import Tier, Trait
+from connector.report.sources import ReportSource
+
+LISTED = 50
+"""Rows listed in the long tables (dropped accounts, overdue tasks); the totals count them all."""
+OPEN_STATUSES = ("pending", "open")
+TIER_RANK = {t.value: i for i, t in enumerate(Tier)}
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    account_id: str
+    name: str
+    owner_id: str | None
+    tier: str
+    revenue: float
+    why: str
+
+
+@dataclass(frozen=True)
+class TierLine:
+    tier: str
+    accounts: int
+    share: float
+    revenue: float
+    revenue_share: float
+    change: int | None
+    """Net accounts that moved into the tier in the last run (None without run history)."""
+
+
+@dataclass(frozen=True)
+class TraitLine:
+    trait: str
+    label: str
+    accounts: int
+    share: float
+    largest: list[AccountLine]
+    """The accounts with the trait that bring the most revenue: where it matters most."""
+
+
+@dataclass(frozen=True)
+class TraitOverlap:
+    traits: list[str]
+    labels: list[str]
+    counts: list[list[int]]
+    """``counts[i][j]``: accounts with both trait i and trait j (the diagonal: with trait i)."""
+
+
+@dataclass(frozen=True)
+class AccountMove:
+    account_id: str
+    name: str
+    owner_id: str | None
+    previous: str
+    current: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Movements:
+    available: bool
+    tiers: list[str] = field(default_factory=lambda: [t.value for t in Tier])
+    matrix: list[list[int]] = field(default_factory=list)
+    """``matrix[i][j]``: accounts that were tier i before the last run and are tier j after it."""
+    new: int = 0
+    """Accounts first tiered in the last run."""
+    moved: int = 0
+    dropped_total: int = 0
+    dropped: list[AccountMove] = field(default_factory=list)
+    """Accounts now in a worse tier than before the last run, worst drop first (up to ``LISTED``)."""
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    top_tiers: list[str]
+    top_accounts: int
+    rest_accounts: int
+    min_support: int
+    rows: list[ProfileRow]
+    """Every value, supported first, highest lift first (see ``connector.insights.profile``)."""
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    action: str
+    title: str
+    accounts: int | None
+    """Accounts whose latest result recommends the action (None for a communication-plan touch)."""
+    open: int | None
+    overdue: int | None
+
+
+@dataclass(frozen=True)
+class OwnerLine:
+    owner_id: str
+    accounts: int
+    open: int | None
+    overdue: int | None
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    key: str
+    account_id: str
+    name: str
+    owner_id: str | None
+    action: str
+    due: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Playbook:
+    tasks_available: bool
+    by_action: list[ActionLine]
+    by_owner: list[OwnerLine]
+    open_total: int | None
+    overdue_total: int | None
+    overdue: list[TaskLine]
+    """Open tasks past due, oldest due first (up to ``LISTED``)."""
+
+
+@dataclass(frozen=True)
+class Headline:
+    accounts: int
+    revenue: float
+    top_share: float
+    """Share of accounts in the top tiers (``insights.top_tiers``)."""
+    poor_share: float
+    poor_complaint_share: float
+    with_traits: int
+    overrides: int
+    open_tasks: int | None
+    overdue_tasks: int | None
+    dropped: int | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    title: str
+    as_of: str
+    origin: str
+    last_run: str | None
+    headline: Headline
+    tiers: list[TierLine]
+    pareto: Pareto
+    traits: list[TraitLine]
+    overlap: TraitOverlap
+    movements: Movements
+    profile: ProfileView
+    playbook: Playbook
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, default=str)
+
+
+def _revenue(frame: pl.DataFrame) -> float:
+    return float(frame["revenue"].fill_null(0).sum()) if frame.height else 0.0
+
+
+def _tiers(results: pl.DataFrame, source: ReportSource) -> list[TierLine]:
+    total, revenue = results.height, _revenue(results)
+    change: dict[str, int] | None = None
+    if source.moves is not None:
+        now = source.moves["current"].value_counts()
+        before = source.moves["previous"].drop_nulls().value_counts()
+        change = {
+            t.value: dict(now.iter_rows()).get(t.value, 0) - dict(before.iter_rows()).get(t.value, 0)
+            for t in Tier
+        }
+    lines = []
+    for tier in Tier:
+        part = results.filter(pl.col("tier") == tier.value)
+        lines.append(
+            TierLine(
+                tier=tier.value,
+                accounts=part.height,
+                share=part.height / total if total else 0.0,
+                revenue=_revenue(part),
+                revenue_share=_revenue(part) / revenue if revenue else 0.0,
+                change=None if change is None else change[tier.value],
+            )
+        )
+    return lines
+
+
+def _line(row: dict[str, Any], why: str) -> AccountLine:
+    return AccountLine(
+        account_id=row["account_id"],
+        name=row["name"] or "",
+        owner_id=row["owner_id"],
+        tier=row["tier"],
+        revenue=float(row["revenue"] or 0.0),
+        why=why or "",
+    )
+
+
+def _traits(results: pl.DataFrame, settings: Settings) -> tuple[list[TraitLine], TraitOverlap]:
+    has = {t: results.select(has_label("traits", t.value).fill_null(False)).to_series() for t in Trait}
+    lines = []
+    for trait in Trait:
+        part = results.filter(has[trait])
+        largest = part.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True).head(
+            settings.insights.report_accounts_per_trait
+        )
+        lines.append(
+            TraitLine(
+                trait=trait.value,
+                label=settings.label(trait),
+                accounts=part.height,
+                share=part.height / results.height if results.height else 0.0,
+                largest=[_line(row, row[reason_column(trait)]) for row in largest.iter_rows(named=True)],
+            )
+        )
+    counts = [[int((has[a] & has[b]).sum()) for b in Trait] for a in Trait]
+    overlap = TraitOverlap(
+        traits=[t.value for t in Trait], labels=[settings.label(t) for t in Trait], counts=counts
+    )
+    return lines, overlap
+
+
+def _movements(results: pl.DataFrame, source: ReportSource) -> Movements:
+    if source.moves is None:
+        return Movements(available=False)
+    moves = source.moves.join(
+        results.select("account_id", "name", "owner_id", "tier_reason"), on="account_id", how="left"
+    )
+    known = moves.filter(pl.col("previous").is_not_null())
+    pairs = {(p, c): n for p, c, n in known.group_by("previous", "current").len().iter_rows()}
+    matrix = [[pairs.get((a.value, b.value), 0) for b in Tier] for a in Tier]
+    dropped_rows = [
+        row
+        for row in known.iter_rows(named=True)
+        if TIER_RANK.get(row["current"], 0) > TIER_RANK.get(row["previous"], 0)
+    ]
+    dropped_rows.sort(key=lambda r: (TIER_RANK[r["previous"]] - TIER_RANK[r["current"]], r["account_id"]))
+    return Movements(
+        available=True,
+        matrix=matrix,
+        new=moves.height - known.height,
+        moved=int((known["previous"] != known["current"]).sum()),
+        dropped_total=len(dropped_rows),
+        dropped=[
+            AccountMove(
+                account_id=r["account_id"],
+                name=r["name"] or "",
+                owner_id=r["owner_id"],
+                previous=r["previous"],
+                current=r["current"],
+                why=r["tier_reason"] or "",
+            )
+            for r in dropped_rows[:LISTED]
+        ],
+    )
+
+
+def _open_tasks(source: ReportSource, as_of: dt.date) -> pl.DataFrame | None:
+    if source.tasks is None:
+        return None
+    return source.tasks.filter(pl.col("status").is_in(OPEN_STATUSES)).with_columns(
+        (pl.col("due").str.to_date(strict=False) < as_of).fill_null(False).alias("overdue")
+    )
+
+
+def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, as_of: dt.date) -> Playbook:
+    recommended = {
+        a.code: int(results.select(has_label("actions", a.code).fill_null(False).sum()).item())
+        for a in settings.playbook.actions
+    }
+    titles = {a.code: a.title for a in settings.playbook.actions}
+    titles |= {TOUCH_PREFIX + touch.code: touch.title for touch in settings.comms.touches}
+    open_tasks = _open_tasks(source, as_of)
+    owners = results.select("account_id", "owner_id", "name")
+    if open_tasks is None:
+        per_action: dict[str, tuple[int, int]] = {}
+        per_owner: dict[str, tuple[int, int]] = {}
+        overdue_rows: list[dict[str, Any]] = []
+    else:
+        per_action = {
+            a: (n, o)
+            for a, n, o in open_tasks.group_by("action").agg(pl.len(), pl.col("overdue").sum()).iter_rows()
+        }
+        with_owner = open_tasks.join(owners, on="account_id", how="left").with_columns(
+            pl.col("owner_id").fill_null("(none)")
+        )
+        per_owner = {
+            w: (n, o)
+            for w, n, o in with_owner.group_by("owner_id").agg(pl.len(), pl.col("overdue").sum()).iter_rows()
+        }
+        overdue_rows = with_owner.filter(pl.col("overdue")).sort("due", "key").to_dicts()
+    available = open_tasks is not None
+    codes = list(recommended) + sorted(set(per_action) - set(recommended))
+    by_action = [
+        ActionLine(
+            action=code,
+            title=titles.get(code, code),
+            accounts=recommended.get(code),
+            open=per_action.get(code, (0, 0))[0] if available else None,
+            overdue=per_action.get(code, (0, 0))[1] if available else None,
+        )
+        for code in codes
+    ]
+    accounts_per_owner = dict(
+        owners.with_columns(pl.col("owner_id").fill_null("(none)")).group_by("owner_id").len().iter_rows()
+    )
+    by_owner = sorted(
+        (
+            OwnerLine(
+                owner_id=owner,
+                accounts=accounts_per_owner.get(owner, 0),
+                open=per_owner.get(owner, (0, 0))[0] if available else None,
+                overdue=per_owner.get(owner, (0, 0))[1] if available else None,
+            )
+            for owner in sorted(set(accounts_per_owner) | set(per_owner))
+        ),
+        key=lambda line: (-(line.overdue or 0), -(line.open or 0), -line.accounts, line.owner_id),
+    )
+    return Playbook(
+        tasks_available=available,
+        by_action=by_action,
+        by_owner=by_owner,
+        open_total=None if open_tasks is None else open_tasks.height,
+        overdue_total=None if open_tasks is None else len(overdue_rows),
+        overdue=[
+            TaskLine(
+                key=r["key"],
+                account_id=r["account_id"],
+                name=r["name"] or "",
+                owner_id=r["owner_id"],
+                action=r["action"],
+                due=r["due"],
+                status=r["status"],
+            )
+            for r in overdue_rows[:LISTED]
+        ],
+    )
+
+
+def build_report_data(
+    source: ReportSource, settings: Settings, as_of: dt.date, title: str = "Client tiers"
+) -> ReportData:
+    """Everything the report shows, computed once from ``source`` as of ``as_of`` (overdue tasks)."""
+    results = source.results
+    headaches = pareto(results)
+    profile = learn_profile(results, settings)
+    traits, overlap = _traits(results, settings)
+    movements = _movements(results, source)
+    playbook = _playbook(results, source, settings, as_of)
+    tiers = _tiers(results, source)
+    poor = headaches.by_tier[-1]
+    top = {t.value for t in settings.insights.top_tiers}
+    notes = []
+    overrides = int(results["override_tier"].is_not_null().sum()) if "override_tier" in results.columns else 0
+    if overrides:
+        notes.append(
+            f"{overrides} accounts carry a manual override in the CRM; this report counts their computed tier."
+        )
+    if not movements.available:
+        notes.append("Tier movements need the run history of a sync; this report comes from offline input.")
+    if not playbook.tasks_available:
+        notes.append(
+            "Task counts need a sync; the playbook shows the actions each account's result recommends."
+        )
+    headline = Headline(
+        accounts=results.height,
+        revenue=_revenue(results),
+        top_share=sum(t.share for t in tiers if t.tier in top),
+        poor_share=poor.account_share,
+        poor_complaint_share=poor.shares["complaints"],
+        with_traits=int((results["traits"].fill_null("") != "").sum()),
+        overrides=overrides,
+        open_tasks=playbook.open_total,
+        overdue_tasks=playbook.overdue_total,
+        dropped=movements.dropped_total if movements.available else None,
+    )
+    return ReportData(
+        title=title,
+        as_of=as_of.isoformat(),
+        origin=source.origin,
+        last_run=source.last_run,
+        headline=headline,
+        tiers=tiers,
+        pareto=headaches,
+        traits=traits,
+        overlap=overlap,
+        movements=movements,
+        profile=ProfileView(
+            top_tiers=list(profile.top_tiers),
+            top_accounts=profile.top_accounts,
+            rest_accounts=profile.rest_accounts,
+            min_support=profile.min_support,
+            rows=list(profile.rows),
+        ),
+        playbook=playbook,
+        notes=notes,
+    )

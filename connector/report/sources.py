@@ -1,0 +1,153 @@
+"""Where a report's facts come from: the sync's state file, or an offline classification.
+
+Both become one :class:`ReportSource` whose ``results`` frame has the shape of
+``classify_frames`` output (RESULT_COLUMNS plus the account attributes, code lists ';'-joined), so
+that the report and the insights read one shape whatever the origin. The state adds what only a
+sync knows: tier movements between the last two runs and the playbook's tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+
+from connector.classify.classifier import EVIDENCE_COLUMNS
+from connector.classify.rules import LABEL_SEPARATOR
+from connector.classify.traits import reason_column
+from connector.model import Trait
+
+ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
+    "industry": pl.String(),
+    "region": pl.String(),
+    "employee_count": pl.Int64(),
+    "source": pl.String(),
+    "status": pl.String(),
+}
+"""Account attributes the sync keeps by name; any other attribute becomes an ``attr_<name>`` column."""
+
+TASK_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.String(),
+    "account_id": pl.String(),
+    "action": pl.String(),
+    "period_start": pl.String(),
+    "period_end": pl.String(),
+    "due": pl.String(),
+    "crm_id": pl.String(),
+    "status": pl.String(),
+    "created_at": pl.String(),
+    "closed_at": pl.String(),
+}
+
+
+class ResultsStore(Protocol):
+    """The part of the sync's state a report reads (``connector.sync.state.State`` has it)."""
+
+    def results(self, connection: str) -> list[dict[str, Any]]: ...
+
+    def runs(self, connection: str) -> list[dict[str, Any]]: ...
+
+    def tier_history(self, connection: str, account_id: str) -> list[tuple[str, str | None, str]]: ...
+
+    def all_tasks(self, connection: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    results: pl.DataFrame
+    """One row per account, shaped like ``classify_frames`` output."""
+    origin: str
+    """Where the facts came from, in words, for the report's header."""
+    moves: pl.DataFrame | None = None
+    """``account_id``, ``previous`` (tier before the last run; null if new), ``current``; None
+    when there is no run history (offline input)."""
+    tasks: pl.DataFrame | None = None
+    """Every playbook task tiersync created (``TASK_SCHEMA``); None offline."""
+    last_run: str | None = None
+    """When the last finished run started (ISO), if known."""
+
+
+def _joined(values: Any) -> str:
+    return LABEL_SEPARATOR.join(values or [])
+
+
+def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """The state's result payloads (``SyncEngine._save_results``) as a ``classify_frames``-shaped frame."""
+    extra = sorted(
+        {key for row in rows for key in (row.get("attributes") or {}) if key not in ATTRIBUTE_COLUMNS}
+    )
+    columns: dict[str, list[Any]] = {
+        "account_id": [r["account_id"] for r in rows],
+        "name": [r.get("name") or "" for r in rows],
+        "owner_id": [r.get("owner_id") for r in rows],
+        "tier": [r["tier"] for r in rows],
+        "override_tier": [r.get("override_tier") for r in rows],
+        "score": [r.get("score") for r in rows],
+        "tier_codes": [_joined(r.get("tier_codes")) for r in rows],
+        "tier_reason": [r.get("tier_reason") or "" for r in rows],
+        "traits": [_joined(r.get("traits")) for r in rows],
+        **{reason_column(t): [(r.get("trait_reasons") or {}).get(t.value) for r in rows] for t in Trait},
+        "data_gaps": [_joined(r.get("data_gaps")) for r in rows],
+        "actions": [_joined(r.get("actions")) for r in rows],
+        **{c: [(r.get("evidence") or {}).get(c) for r in rows] for c in EVIDENCE_COLUMNS},
+        **{c: [(r.get("attributes") or {}).get(c) for r in rows] for c in ATTRIBUTE_COLUMNS},
+        **{f"attr_{k}": [_text((r.get("attributes") or {}).get(k)) for r in rows] for k in extra},
+    }
+    schema: dict[str, pl.DataType] = {
+        "score": pl.Float64(),
+        **dict.fromkeys(EVIDENCE_COLUMNS, pl.Float64()),
+        **ATTRIBUTE_COLUMNS,
+    }
+    return pl.DataFrame(
+        columns, schema={name: schema.get(name, pl.String()) for name in columns}, strict=False
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _when(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _moves(state: ResultsStore, connection: str, accounts: list[str], since: dt.datetime) -> pl.DataFrame:
+    """Per account: its tier before the run that started at ``since``, and its tier now (as written)."""
+    rows = []
+    for account_id in accounts:
+        history = state.tier_history(connection, account_id)
+        if not history:
+            continue
+        before = [tier for tier, _, changed_at in history if _when(changed_at) < since]
+        rows.append((account_id, before[-1] if before else None, history[-1][0]))
+    return pl.DataFrame(
+        rows, schema={"account_id": pl.String, "previous": pl.String, "current": pl.String}, orient="row"
+    )
+
+
+def source_from_state(state: ResultsStore, connection: str, origin: str | None = None) -> ReportSource:
+    """Results, movements and tasks of one connection; ``results`` is empty if nothing synced yet."""
+    results = results_frame(state.results(connection))
+    finished = [r for r in state.runs(connection) if r["ended_at"]]
+    last = finished[-1] if finished else None
+    moves = (
+        _moves(state, connection, results["account_id"].to_list(), _when(last["started_at"]))
+        if last is not None
+        else None
+    )
+    tasks = pl.DataFrame(state.all_tasks(connection), schema=TASK_SCHEMA, strict=False)
+    return ReportSource(
+        results=results,
+        origin=origin or f"the sync state (connection {connection!r})",
+        moves=moves,
+        tasks=tasks,
+        last_run=last["started_at"] if last else None,
+    )
+
+
+def source_from_results(results: pl.DataFrame, origin: str) -> ReportSource:
+    """An offline ``classify_frames`` result: no movements, no tasks."""
+    return ReportSource(results=results, origin=origin)

@@ -1,0 +1,158 @@
+"""The report's numbers, recomputed independently from the classifier's output and the planted state."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from connector.config import Settings
+from connector.report import build_report_data, source_from_results, source_from_state
+from connector.report.data import LISTED, ReportData
+from connector.sync.state import State
+from tests.report.conftest import REPORT_DAY, Classified, previous_tiers
+
+TIERS = ["amazing", "good", "okay", "poor"]
+
+
+def offline_report(classified: Classified) -> ReportData:
+    return build_report_data(source_from_results(classified.results, "input test"), Settings(), REPORT_DAY)
+
+
+def state_report(state_path: Path) -> ReportData:
+    state = State(state_path)
+    try:
+        return build_report_data(source_from_state(state, "default"), Settings(), REPORT_DAY)
+    finally:
+        state.close()
+
+
+def test_tier_counts_and_revenue_shares_match_the_classifier(classified: Classified) -> None:
+    rows = classified.results.to_dicts()
+    data = offline_report(classified)
+    counts = Counter(r["tier"] for r in rows)
+    revenue = {t: sum(r["revenue"] or 0 for r in rows if r["tier"] == t) for t in TIERS}
+    total = sum(revenue.values())
+    assert [t.tier for t in data.tiers] == TIERS
+    for line in data.tiers:
+        assert line.accounts == counts[line.tier]
+        assert line.share == pytest.approx(counts[line.tier] / len(rows))
+        assert line.revenue_share == pytest.approx(revenue[line.tier] / total)
+        assert line.change is None
+    assert data.headline.accounts == len(rows) == 400
+    assert data.headline.revenue == pytest.approx(total)
+    assert data.headline.top_share == pytest.approx((counts["amazing"] + counts["good"]) / len(rows))
+
+
+def test_pareto_shares_match_a_recount_of_the_evidence(classified: Classified) -> None:
+    rows = classified.results.to_dicts()
+    data = offline_report(classified)
+    columns = {
+        "complaints": "complaints",
+        "late_payments": "invoices_late",
+        "escalations": "escalations",
+        "cost_to_serve": "cost_to_serve",
+    }
+    for name, column in columns.items():
+        total = sum(r[column] or 0 for r in rows)
+        for line in data.pareto.by_tier:
+            mine = sum(r[column] or 0 for r in rows if r["tier"] == line.tier)
+            assert line.shares[name] == pytest.approx(mine / total), (name, line.tier)
+        worst = sorted((r[column] or 0 for r in rows), reverse=True)[:80]
+        assert data.pareto.worst_cause[name] == pytest.approx(sum(worst) / total)
+    poor = data.pareto.by_tier[-1]
+    assert poor.shares["complaints"] > 0.6  # the generated roster's 80/20 shape
+    assert data.pareto.headline.startswith(f"Poor clients are {poor.account_share:.0%} of clients")
+
+
+def test_traits_and_their_overlap_count_accounts(classified: Classified) -> None:
+    rows = classified.results.to_dicts()
+    data = offline_report(classified)
+    have = {
+        line.trait: {r["account_id"] for r in rows if line.trait in r["traits"].split(";")}
+        for line in data.traits
+    }
+    for line in data.traits:
+        assert line.accounts == len(have[line.trait])
+        assert all(a.account_id in have[line.trait] for a in line.largest)
+        assert [a.revenue for a in line.largest] == sorted((a.revenue for a in line.largest), reverse=True)
+        assert all(a.why for a in line.largest)
+    for i, a in enumerate(data.overlap.traits):
+        for j, b in enumerate(data.overlap.traits):
+            assert data.overlap.counts[i][j] == len(have[a] & have[b])
+
+
+def test_offline_report_says_movements_and_tasks_need_a_sync(classified: Classified) -> None:
+    data = offline_report(classified)
+    assert not data.movements.available
+    assert not data.playbook.tasks_available
+    assert data.headline.open_tasks is None
+    recommended = Counter(a for r in classified.results.to_dicts() for a in r["actions"].split(";") if a)
+    assert {a.action: a.accounts for a in data.playbook.by_action if a.accounts} == dict(recommended)
+    assert any("offline" in note for note in data.notes)
+
+
+def test_state_report_shows_the_last_runs_movements(classified: Classified, state_path: Path) -> None:
+    data = state_report(state_path)
+    previous = previous_tiers(classified.results)
+    now = dict(classified.results.select("account_id", "tier").iter_rows())
+    expected = Counter((previous[a], now[a]) for a in now)
+    for i, was in enumerate(TIERS):
+        for j, is_now in enumerate(TIERS):
+            assert data.movements.matrix[i][j] == expected[(was, is_now)]
+    dropped = {a for a in now if TIERS.index(now[a]) > TIERS.index(previous[a])}
+    assert data.movements.dropped_total == len(dropped) > 0
+    assert {m.account_id for m in data.movements.dropped} == dropped
+    assert all(m.previous == "good" and m.current == "poor" for m in data.movements.dropped)
+    change = {t.tier: t.change for t in data.tiers}
+    assert change == {t: Counter(now.values())[t] - Counter(previous.values())[t] for t in TIERS}
+    assert data.headline.dropped == len(dropped)
+
+
+def test_state_report_counts_open_and_overdue_tasks(classified: Classified, state_path: Path) -> None:
+    data = state_report(state_path)
+    state = State(state_path)
+    try:
+        tasks = state.all_tasks("default")
+    finally:
+        state.close()
+    open_tasks = [t for t in tasks if t["status"] in ("open", "pending")]
+    overdue = [t for t in open_tasks if t["due"] < REPORT_DAY.isoformat()]
+    assert data.playbook.tasks_available
+    assert data.playbook.open_total == len(open_tasks) > 0
+    assert data.playbook.overdue_total == len(overdue) > 0
+    assert len(data.playbook.overdue) == min(len(overdue), LISTED)
+    by_action = Counter(t["action"] for t in open_tasks)
+    assert {a.action: a.open for a in data.playbook.by_action if a.open} == dict(by_action)
+    owners = dict(classified.results.select("account_id", "owner_id").iter_rows())
+    late_by_owner = Counter(owners[t["account_id"]] for t in overdue)
+    assert {o.owner_id: o.overdue for o in data.playbook.by_owner if o.overdue} == dict(late_by_owner)
+    assert data.playbook.by_owner[0].overdue == max(late_by_owner.values())
+
+
+def test_state_and_offline_reports_agree_on_the_same_results(
+    classified: Classified, state_path: Path
+) -> None:
+    offline, synced = offline_report(classified), state_report(state_path)
+    assert [(t.tier, t.accounts) for t in offline.tiers] == [(t.tier, t.accounts) for t in synced.tiers]
+    assert offline.pareto.by_tier == synced.pareto.by_tier
+    assert offline.profile.rows == synced.profile.rows
+    assert [t.accounts for t in offline.traits] == [t.accounts for t in synced.traits]
+
+
+def test_report_data_is_plain_json(state_path: Path) -> None:
+    document = json.loads(state_report(state_path).to_json())
+    assert set(document) >= {
+        "headline",
+        "tiers",
+        "pareto",
+        "traits",
+        "overlap",
+        "movements",
+        "profile",
+        "playbook",
+    }
+    assert document["profile"]["rows"][0]["lift"] > 1
+    assert document["movements"]["available"] is True
