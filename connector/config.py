@@ -3,17 +3,32 @@
 Every classifier threshold lives here, none in code: sales ops tune tiers by editing the file.
 Secrets are ``SecretStr`` so that they never print, and come from the environment
 (``TIERSYNC_SALESFORCE__PASSWORD``) or a secrets directory, never from the committed TOML.
+
+A config may name several CRM connections (``[connections.<name>]``), each with its own CRM,
+mapping, credentials and threshold overrides; :meth:`Settings.connection_settings` turns each into
+a complete :class:`Settings`, so the engine and the adapters never see the difference.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +39,12 @@ from connector.model import Tier, Trait
 
 CONFIG_ENV = "TIERSYNC_CONFIG"
 SECRETS_DIR_ENV = "TIERSYNC_SECRETS_DIR"
+DEFAULT_CONNECTION = "default"
+"""The one connection of a config without ``[connections]``: its name in the state and the lock."""
+CONNECTION_NAME = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+"""Lower case with single underscores: the name is also part of ``TIERSYNC_CONNECTIONS__<NAME>__…``."""
+OVERRIDABLE = ("evidence", "tiers", "traits", "trait_labels", "playbook", "comms", "sync", "insights")
+"""The sections a connection may override; CRM, credentials and state are set per connection or not at all."""
 
 
 class _Section(BaseModel):
@@ -437,6 +458,22 @@ class HubSpotSettings(_Section):
     host: str = "https://api.hubapi.com"
 
 
+class ConnectionSettings(_Section):
+    """One CRM connection of a config that names several (``[connections.<name>]``).
+
+    Its CRM section is its own: nothing is inherited from the top-level ``[salesforce]`` or
+    ``[hubspot]``, so one org's credentials never reach another. ``overrides`` is deep-merged over
+    the top-level thresholds, for this connection only."""
+
+    crm: Literal["salesforce", "hubspot"]
+    mapping: Path | None = Field(None, description="Mapping file (default: mappings/<crm>.toml).")
+    salesforce: SalesforceSettings = SalesforceSettings()
+    hubspot: HubSpotSettings = HubSpotSettings()
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description=f"Sections to change for this connection: {', '.join(OVERRIDABLE)}."
+    )
+
+
 class Settings(BaseSettings):
     """All of tiersync's settings; build with :func:`load_settings`."""
 
@@ -460,6 +497,14 @@ class Settings(BaseSettings):
     hubspot: HubSpotSettings = HubSpotSettings()
     mapping: Path | None = Field(None, description="Mapping file (default: mappings/<crm>.toml).")
     state_path: Path | None = Field(None, description="SQLite state file; default beside the config file.")
+    state_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL state shared by several machines (postgresql://user@host/db); "
+        "replaces state_path. The password comes from TIERSYNC_STATE_URL or PGPASSWORD.",
+    )
+    connections: dict[str, ConnectionSettings] = Field(
+        default_factory=dict, description="Several CRM connections; without it, one named 'default'."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -474,8 +519,88 @@ class Settings(BaseSettings):
         # and per-run overrides never need a file edit.
         return env_settings, file_secret_settings, init_settings
 
+    @field_validator("state_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a postgresql:// URL, such as postgresql://tiersync@db.example.com/tiersync"
+            )
+        return value
+
+    @field_validator("connections")
+    @classmethod
+    def _connection_names(cls, value: dict[str, ConnectionSettings]) -> dict[str, ConnectionSettings]:
+        bad = [name for name in value if not re.fullmatch(CONNECTION_NAME, name)]
+        if bad:
+            raise ValueError(
+                f"connection name {', '.join(map(repr, bad))}: use lower-case letters, digits and single "
+                "underscores (the name is part of the TIERSYNC_CONNECTIONS__<NAME>__… variables)"
+            )
+        return value
+
     def label(self, trait: Trait) -> str:
         return self.trait_labels.get(trait, DEFAULT_TRAIT_LABELS[trait])
+
+    def connection_settings(self) -> dict[str, Settings]:
+        """The complete settings of each connection, by name, in config order.
+
+        Without ``[connections]`` these settings are the one connection, ``default``. Otherwise each
+        connection gets its own ``crm``, ``mapping`` and CRM section, the shared state settings, and
+        the top-level thresholds with its ``overrides`` deep-merged in. Raises :class:`ConfigError`
+        with one line per bad override, naming the key."""
+        if not self.connections:
+            return {DEFAULT_CONNECTION: self}
+        problems: list[str] = []
+        result: dict[str, Settings] = {}
+        for name, connection in self.connections.items():
+            update = self._overridden(connection.overrides, f"connections.{name}.overrides", problems)
+            update.update(
+                crm=connection.crm,
+                mapping=connection.mapping,
+                salesforce=connection.salesforce,
+                hubspot=connection.hubspot,
+                connections={},
+            )
+            result[name] = self.model_copy(update=update)
+        if problems:
+            raise ConfigError(problems)
+        return result
+
+    def _overridden(self, overrides: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+        """Each overridden section, validated after the merge (``model_validate`` would re-read the
+        environment and put the top-level variables back over the connection's overrides)."""
+        update: dict[str, Any] = {}
+        for key, value in overrides.items():
+            if key in ConnectionSettings.model_fields:
+                owner = where.removesuffix(".overrides")
+                problems.append(f"{where}.{key}: set {owner}.{key} instead (not an override)")
+                continue
+            if key not in OVERRIDABLE:
+                problems.append(
+                    f"{where}.{key}: not overridable per connection; it is shared by every connection"
+                    if key in type(self).model_fields
+                    else _describe({"loc": (where, key), "type": "extra_forbidden"})
+                )
+                continue
+            annotation: Any = type(self).model_fields[key].annotation
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+            current = adapter.dump_python(getattr(self, key))
+            try:
+                update[key] = adapter.validate_python(_deep_merge(current, value))
+            except ValidationError as exc:
+                problems += [_describe({**dict(e), "loc": (where, key, *e["loc"])}) for e in exc.errors()]
+        return update
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    """``override`` over ``base``, table by table; any other value (a list, a number) replaces."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _deep_merge(merged.get(key), value)
+    return merged
 
 
 class ConfigError(Exception):
@@ -492,7 +617,7 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown key (check the spelling against config.example.toml)"
     given = error.get("input")
     shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-    if "secret" in key or key.endswith(("password", "token", "session_id", "access_token")):
+    if "secret" in key or key.endswith(("password", "token", "session_id", "access_token", "state_url")):
         shown = ""
     return f"{key}: {error['msg']}{shown}"
 
@@ -509,6 +634,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: cannot be read: {exc.strerror}"]) from None
 
 
+def _holds_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.password) or "password" in parse_qs(parts.query)
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read settings from ``path`` (or ``$TIERSYNC_CONFIG``; none → defaults) and the environment.
 
@@ -519,11 +652,16 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is not None and not path.is_file():
         raise ConfigError([f"config file {path} does not exist"])
     values = _read_toml(path) if path is not None else {}
+    if isinstance(values.get("state_url"), str) and _holds_password(values["state_url"]):
+        raise ConfigError(
+            ["state_url: the file must not hold the password; set TIERSYNC_STATE_URL or PGPASSWORD instead"]
+        )
     secrets_dir = os.environ.get(SECRETS_DIR_ENV)
     try:
         settings = Settings(_secrets_dir=secrets_dir, **values)
     except ValidationError as exc:
         raise ConfigError([_describe(dict(e)) for e in exc.errors()]) from None
+    settings.connection_settings()  # a bad override is a config error now, not when its turn comes
     if settings.state_path is None:
         base = path.parent if path is not None else Path.cwd()
         settings = settings.model_copy(update={"state_path": base / "tiersync-state.sqlite"})

@@ -1,5 +1,6 @@
 """Process exit codes: stable, documented in the README, for cron and orchestrators to branch on."""
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -13,3 +14,14 @@ class ExitCode(IntEnum):
     """Another run holds the lock; this one did nothing."""
     LIMIT = 4
     """Stopped before the configured share of the daily API limit; the next run resumes."""
+
+
+SEVERITY = (ExitCode.OK, ExitCode.PARTIAL, ExitCode.LOCKED, ExitCode.LIMIT, ExitCode.USAGE)
+"""Least to most severe, for a run over several connections: what needs a person (2) first, then
+work left undone until the API allowance resets (4), then a run skipped for an overlap (3), then
+single records that failed (1)."""
+
+
+def worst(codes: Iterable[ExitCode]) -> ExitCode:
+    """The exit code of a run over several connections: the most severe of theirs (0 when none)."""
+    return max(codes, key=SEVERITY.index, default=ExitCode.OK)

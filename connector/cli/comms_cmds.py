@@ -13,9 +13,9 @@ from rich.table import Table
 
 from connector.classify.comms import TOUCH_PREFIX, touches_for
 from connector.cli.app import app, console, fail, settings
-from connector.cli.sync_cmds import CONNECTION
+from connector.cli.sync_cmds import CONNECTION, crm_errors
 from connector.model import Tier
-from connector.sync.state import State
+from connector.sync.state import open_state
 from connector.sync.tasks import period_of, task_key
 
 
@@ -61,9 +61,10 @@ def plan_comms(
     """Print the communication plan per owner: which touches come due, for whom, from when."""
     s = settings()
     assert s.state_path is not None
-    if not s.state_path.exists():
+    if s.state_url is None and not s.state_path.exists():
         fail([f"{s.state_path}: no sync state yet; run `tiersync sync` (or `tiersync demo`) first"])
-    state = State(s.state_path)
+    with crm_errors():
+        state = open_state(s)
     try:
         results = state.results(CONNECTION)
         created = {t["key"] for t in state.all_tasks(CONNECTION)}

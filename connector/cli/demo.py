@@ -16,7 +16,7 @@ from connector.config import HubSpotSettings, SalesforceSettings, Settings
 from connector.model import Tier, Trait
 from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import SyncEngine
-from connector.sync.state import State
+from connector.sync.state import open_state
 
 
 def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Settings:
@@ -24,6 +24,7 @@ def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Sett
     update: dict[str, Any] = {
         "crm": crm,
         "state_path": out / "tiersync-state.sqlite",
+        "state_url": None,  # the demo's state is its own file, never a shared database
         # the sandbox was seeded seconds ago on this machine's clock: no skew to look back over
         "sync": base.sync.model_copy(update={"lookback_minutes": 0}),
     }
@@ -70,7 +71,7 @@ def demo(
         with crm_errors():
             lines = adapter.setup_fields({t.value: s.label(t) for t in Trait}, False)
             console.print(f"[bold]setup-fields[/bold]: {len(lines)} steps", highlight=False)
-            state = State(s.state_path)
+            state = open_state(s)
             engine = SyncEngine(adapter, s, state, "demo")
             _, plan = engine.run("full", dry_run=True)
             console.print(

@@ -1,11 +1,16 @@
-"""Commands that talk to the CRM: doctor, setup-fields, plan, sync, backfill."""
+"""Commands that talk to the CRM: doctor, setup-fields, plan, sync, backfill.
+
+Each runs one connection, or with ``--all`` every connection of the config in turn: a connection
+that fails is reported on its own line and never stops the others; the exit code is the worst.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -17,35 +22,43 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
-from connector.cli.app import app, console, err, fail, settings
-from connector.config import Settings
+from connector.cli.app import app, console, err, fail, settings, user_errors
+from connector.config import DEFAULT_CONNECTION, Settings
 from connector.crm.base import AuthError, CrmAdapter, CrmError, MappingError
 from connector.crm.factory import make_adapter
 from connector.crm.mapping import MappingFileError
-from connector.exit_codes import ExitCode
+from connector.exit_codes import ExitCode, worst
 from connector.model import Trait
-from connector.sync.engine import Mode, RunSummary, SyncEngine, describe_failures
-from connector.sync.lock import LockedError, run_lock
+from connector.sync.engine import Mode, RunSummary, describe_failures
+from connector.sync.lock import LockedError
 from connector.sync.plan import Plan
-from connector.sync.state import State
+from connector.sync.runner import ConnectionRun, failure_of, run_connection
+from connector.sync.state import StateError
 
-CONNECTION = "default"
+CONNECTION = DEFAULT_CONNECTION
+
+ConnectionName = Annotated[
+    str | None,
+    typer.Option("--connection", help="Run only this connection (a name from the connections table)."),
+]
+EveryConnection = Annotated[
+    bool,
+    typer.Option("--all", help="Every connection in turn; one that fails does not stop the others."),
+]
 
 
 @contextmanager
 def crm_errors() -> Iterator[None]:
-    """Configuration, mapping and credential problems: one line each, exit 2, nothing written."""
+    """Configuration, mapping, credential, state and lock problems: one line each, exit 2 (3 for the
+    lock), nothing written."""
     try:
         yield
-    except MappingFileError as exc:
-        fail(exc.problems)
-    except MappingError as exc:
-        fail(exc.problems)
-    except AuthError as exc:
-        fail([f"cannot sign in to the CRM: {exc}"])
-    except LockedError as exc:
-        fail([str(exc)], ExitCode.LOCKED)
+    except (MappingFileError, MappingError, AuthError, StateError, LockedError) as exc:
+        failure = failure_of(exc)
+        assert failure is not None
+        fail(failure[1], failure[0])
 
 
 def adapter_for(s: Settings) -> CrmAdapter:
@@ -53,22 +66,80 @@ def adapter_for(s: Settings) -> CrmAdapter:
         return make_adapter(s)
 
 
+def chosen(s: Settings, name: str | None, every: bool) -> dict[str, Settings]:
+    """The connections a command runs: ``--all``, ``--connection NAME``, or the config's only one."""
+    with user_errors():
+        connections = s.connection_settings()
+    known = ", ".join(connections)
+    if every and name is not None:
+        fail(["--all and --connection exclude each other: give one"])
+    if every:
+        return connections
+    if name is not None:
+        if name not in connections:
+            fail([f"unknown connection '{name}' (known: {known})"])
+        return {name: connections[name]}
+    if len(connections) > 1:
+        fail(
+            [
+                f"the config names {len(connections)} connections ({known}): choose one with --connection NAME, or --all"
+            ]
+        )
+    return connections
+
+
+Outcome = tuple[ExitCode, list[str], list[Text]]
+"""A CRM command's result on one connection: exit code, problems (one line each), report lines."""
+
+
+def _each(targets: dict[str, Settings], every: bool, work: Callable[[Settings], Outcome]) -> NoReturn:
+    """Run ``work`` on each connection; alone, exactly as before connections existed; with
+    ``--all``, each line names its connection and the exit code is the worst."""
+    if not every:
+        code, problems, lines = work(next(iter(targets.values())))
+        if problems:
+            fail(problems, code)
+        for line in lines:
+            console.print(line, highlight=False, soft_wrap=True)
+        raise typer.Exit(int(code))
+    codes = []
+    for name, s in targets.items():
+        code, problems, lines = work(s)
+        codes.append(code)
+        for line in lines:
+            console.print(Text.assemble(f"{name}: ", line), highlight=False, soft_wrap=True)
+        for problem in problems:
+            err.print(
+                Text.assemble(("error:", "red"), f" {name}: {problem}"), highlight=False, soft_wrap=True
+            )
+    raise typer.Exit(int(worst(codes)))
+
+
+def _crm_call(s: Settings, call: Callable[[CrmAdapter], list[Text]]) -> Outcome:
+    """``call`` on a fresh adapter, with the CRM's errors as problems (exit 2: nothing was changed)."""
+    try:
+        return ExitCode.OK, [], call(make_adapter(s))
+    except (CrmError, MappingFileError, StateError, LockedError) as exc:
+        code, problems = failure_of(exc) or (ExitCode.USAGE, [f"{s.crm}: {exc}"])
+        return code, problems, []
+
+
+def _doctor(s: Settings) -> Outcome:
+    def check(adapter: CrmAdapter) -> list[Text]:
+        problems = adapter.check()
+        if problems:
+            raise MappingError(problems)
+        usage = adapter.usage()
+        ok = Text.assemble(("ok", "green"), f" {s.crm}: every mapped object and field exists")
+        return [ok] + ([Text(f"API usage today: {usage.used} of {usage.limit}")] if usage is not None else [])
+
+    return _crm_call(s, check)
+
+
 @app.command()
-def doctor() -> None:
+def doctor(connection: ConnectionName = None, every: EveryConnection = False) -> None:
     """Check the CRM connection and that every mapped object and field exists."""
-    s = settings()
-    adapter = adapter_for(s)
-    with crm_errors():
-        try:
-            problems = adapter.check()
-        except CrmError as exc:
-            fail([f"{s.crm}: {exc}"])
-    if problems:
-        fail(problems)
-    usage = adapter.usage()
-    console.print(f"[green]ok[/green] {s.crm}: every mapped object and field exists")
-    if usage is not None:
-        console.print(f"API usage today: {usage.used} of {usage.limit}")
+    _each(chosen(settings(), connection, every), every, _doctor)
 
 
 @app.command("setup-fields")
@@ -76,25 +147,19 @@ def setup_fields(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be created; change nothing.")
     ] = False,
+    connection: ConnectionName = None,
+    every: EveryConnection = False,
 ) -> None:
     """Create the write-back fields, permissions and page-layout section in the CRM (idempotent)."""
-    s = settings()
-    adapter = adapter_for(s)
-    labels = {t.value: s.label(t) for t in Trait}
-    with crm_errors():
-        try:
-            lines = adapter.setup_fields(labels, dry_run)
-        except CrmError as exc:
-            fail([f"{s.crm}: {exc}"])
-    for line in lines:
-        console.print(line, highlight=False, markup=False)
+
+    def setup(s: Settings) -> Outcome:
+        labels = {t.value: s.label(t) for t in Trait}
+        return _crm_call(s, lambda adapter: [Text(line) for line in adapter.setup_fields(labels, dry_run)])
+
+    _each(chosen(settings(), connection, every), every, setup)
 
 
-def _run(mode: Mode, *, dry_run: bool, quiet: bool, plan_out: Path | None, limit: int) -> None:
-    s = settings()
-    assert s.state_path is not None
-    adapter = adapter_for(s)
-    state = State(s.state_path)
+def _run_one(name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool) -> ConnectionRun:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -105,19 +170,55 @@ def _run(mode: Mode, *, dry_run: bool, quiet: bool, plan_out: Path | None, limit
         disable=quiet,
         transient=True,
     )
-    try:
-        with progress, crm_errors():
-            task = progress.add_task(f"{'planning' if dry_run else 'syncing'} {s.crm} ({mode})", total=None)
-            engine = SyncEngine(adapter, s, state, CONNECTION, progress=lambda n: progress.advance(task, n))
-            if dry_run:
-                summary, plan = engine.run(mode, dry_run=True)
-            else:
-                with run_lock(s.state_path, CONNECTION):
-                    summary, plan = engine.run(mode)
-    finally:
-        state.close()
-    _report(summary, plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit)
-    raise typer.Exit(int(summary.exit_code))
+    what = s.crm if name == DEFAULT_CONNECTION else f"{escape(name)}: {s.crm}"
+    with progress:
+        task = progress.add_task(f"{'planning' if dry_run else 'syncing'} {what} ({mode})", total=None)
+        return run_connection(name, s, mode, dry_run=dry_run, progress=lambda n: progress.advance(task, n))
+
+
+def _run(
+    mode: Mode,
+    *,
+    dry_run: bool,
+    quiet: bool,
+    plan_out: Path | None,
+    limit: int,
+    connection: str | None = None,
+    every: bool = False,
+) -> None:
+    targets = chosen(settings(), connection, every)
+    if not every:
+        name, s = next(iter(targets.items()))
+        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet)
+        if run.summary is None or run.plan is None:
+            fail(run.problems, run.exit_code)
+        _report(run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit)
+        raise typer.Exit(int(run.exit_code))
+    runs = []
+    for name, s in targets.items():
+        if not quiet:
+            console.rule(f"{escape(name)} ({s.crm})")
+        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet)
+        runs.append(run)
+        if run.summary is not None and run.plan is not None:
+            out = None if plan_out is None else plan_out.with_name(f"{plan_out.stem}.{name}{plan_out.suffix}")
+            _report(run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=out, limit=limit)
+        else:
+            print(run.json_line())
+    code = worst(run.exit_code for run in runs)
+    for run in runs:  # the summary: which connection failed and why, one line each
+        if run.exit_code != ExitCode.OK or not quiet:
+            err.print(run.line(), highlight=False, soft_wrap=True, markup=False)
+    print(
+        json.dumps(
+            {
+                "event": "tiersync.sync_all",
+                "connections": {run.connection: int(run.exit_code) for run in runs},
+                "exit_code": int(code),
+            }
+        )
+    )
+    raise typer.Exit(int(code))
 
 
 def _report(
@@ -144,7 +245,12 @@ def _report(
     print(summary.json_line())
 
 
-PlanOut = Annotated[Path | None, typer.Option("--plan-out", help="Also write the plan as CSV (or .json).")]
+PlanOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan-out", help="Also write the plan as CSV (or .json); with --all, one file per connection."
+    ),
+]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only the JSON summary line (for cron and log collectors).")
 ]
@@ -162,9 +268,19 @@ def sync(
     quiet: Quiet = False,
     plan_out: PlanOut = None,
     limit: Limit = 50,
+    connection: ConnectionName = None,
+    every: EveryConnection = False,
 ) -> None:
     """Classify the accounts that changed since the last run and write tiers and tasks back."""
-    _run("full" if full else "incremental", dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit)
+    _run(
+        "full" if full else "incremental",
+        dry_run=dry_run,
+        quiet=quiet,
+        plan_out=plan_out,
+        limit=limit,
+        connection=connection,
+        every=every,
+    )
 
 
 @app.command()
@@ -174,9 +290,19 @@ def plan(
     ] = False,
     out: PlanOut = None,
     limit: Limit = 50,
+    connection: ConnectionName = None,
+    every: EveryConnection = False,
 ) -> None:
     """Show what `sync` would change, record by record, without writing anything."""
-    _run("full" if full else "incremental", dry_run=True, quiet=False, plan_out=out, limit=limit)
+    _run(
+        "full" if full else "incremental",
+        dry_run=True,
+        quiet=False,
+        plan_out=out,
+        limit=limit,
+        connection=connection,
+        every=every,
+    )
 
 
 @app.command()
@@ -184,6 +310,10 @@ def backfill(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: write nothing.")] = False,
     quiet: Quiet = False,
     plan_out: PlanOut = None,
+    connection: ConnectionName = None,
+    every: EveryConnection = False,
 ) -> None:
     """Classify and write the whole org regardless of watermarks; resumes where a stopped one ended."""
-    _run("full", dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=50)
+    _run(
+        "full", dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=50, connection=connection, every=every
+    )

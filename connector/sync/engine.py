@@ -38,7 +38,7 @@ from connector.crm.base import (
 from connector.exit_codes import ExitCode
 from connector.sync.desired import changes
 from connector.sync.plan import Plan, TaskChange
-from connector.sync.state import State, TaskRow, TaskState
+from connector.sync.state import StateStore, TaskRow, TaskState
 from connector.sync.tasks import WantedTask, close_comment, wanted_tasks
 
 CHANGES_SCOPE = "changes"
@@ -98,7 +98,7 @@ class SyncEngine:
         self,
         adapter: CrmAdapter,
         settings: Settings,
-        state: State,
+        state: StateStore,
         connection: str,
         *,
         clock: Callable[[], dt.datetime] = utc_now,

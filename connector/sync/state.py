@@ -1,9 +1,13 @@
-"""The sync's local state in SQLite: watermarks, last written values, tier history, task keys, run log.
+"""The sync's state: watermarks, last written values, tier history, task keys, run log.
 
-Every write commits at once (WAL mode), so a run killed at any point leaves a state that the next run
-can trust: a watermark moves only after the writes it covers, and a task key is recorded as
-``pending`` before its task is sent, so a crash between the two re-sends (an idempotent upsert)
-instead of forgetting or duplicating it.
+:class:`StateStore` is what the engine, the CLI and the reports rely on; :class:`State` keeps it in
+one SQLite file (the default), ``connector.sync.state_postgres`` in a PostgreSQL database that
+several machines share. :func:`open_state` picks one from the settings.
+
+Every write commits at once, so a run killed at any point leaves a state that the next run can
+trust: a watermark moves only after the writes it covers, and a task key is recorded as ``pending``
+before its task is sent, so a crash between the two re-sends (an idempotent upsert) instead of
+forgetting or duplicating it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from connector.config import Settings
     from connector.sync.tasks import WantedTask
 
 SCHEMA_VERSION = 1
@@ -69,57 +75,185 @@ class TaskRow:
     status: str
 
 
+class StateError(Exception):
+    """The state store cannot be opened; the message names where it is (never a password)."""
+
+
+class StateStore(Protocol):
+    """What a sync needs to remember between runs, keyed by connection; every write is committed
+    before the method returns, and ``tasks_pending`` and ``save_results`` are one transaction each."""
+
+    def close(self) -> None: ...
+
+    def watermark(self, connection: str, scope: str) -> str | None: ...
+
+    def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None: ...
+
+    def clear_watermark(self, connection: str, scope: str) -> None: ...
+
+    def record_written(
+        self, connection: str, account_id: str, values: dict[str, Any], now: dt.datetime
+    ) -> None: ...
+
+    def written(self, connection: str, account_id: str) -> dict[str, Any] | None: ...
+
+    def record_tier_change(
+        self,
+        connection: str,
+        account_id: str,
+        *,
+        tier: str,
+        computed_tier: str,
+        previous_tier: str | None,
+        now: dt.datetime,
+        run_id: int | None,
+    ) -> None: ...
+
+    def tier_history(self, connection: str, account_id: str) -> list[tuple[str, str | None, str]]:
+        """(tier, previous tier, changed at) oldest first."""
+        ...
+
+    def tasks_for(self, connection: str, account_ids: Iterable[str]) -> list[TaskRow]: ...
+
+    def task(self, connection: str, key: str) -> TaskRow | None: ...
+
+    def tasks_pending(self, connection: str, tasks: Iterable[WantedTask], now: dt.datetime) -> None:
+        """Record task keys before the tasks are sent (write-ahead), in one transaction; a key
+        already known keeps its row."""
+        ...
+
+    def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None: ...
+
+    def task_forgotten(self, connection: str, key: str) -> None:
+        """The CRM refused the task: forget a still-pending key so that a later run tries again."""
+        ...
+
+    def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None: ...
+
+    def accounts_due_for_new_period(self, connection: str, today: dt.date) -> set[str]:
+        """Accounts with a task whose period has ended and was not renewed yet."""
+        ...
+
+    def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None: ...
+
+    def task_counts(self, connection: str) -> dict[str, int]: ...
+
+    def all_tasks(self, connection: str) -> list[dict[str, Any]]:
+        """Every task tiersync created for a connection, ordered by key."""
+        ...
+
+    def save_results(
+        self, connection: str, rows: list[dict[str, Any]], run_id: int | None, now: dt.datetime
+    ) -> None:
+        """Upsert each account's latest result (``account_id`` plus anything JSON can hold)."""
+        ...
+
+    def results(self, connection: str) -> list[dict[str, Any]]: ...
+
+    def connections(self) -> list[str]:
+        """The connections that have saved results, sorted."""
+        ...
+
+    def run_started(self, connection: str, mode: str, now: dt.datetime) -> int: ...
+
+    def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None: ...
+
+    def runs(self, connection: str) -> list[dict[str, Any]]: ...
+
+
 def _iso(value: dt.datetime | dt.date) -> str:
+    """Dates and times as every store keeps them: ISO text, which sorts in time order."""
     return value.isoformat()
 
 
-class State:
-    """One SQLite file, shared by all connections of a config; every method commits."""
+def _dumps(value: Any) -> str:
+    """JSON as every store keeps it: stable key order, dates as ISO text."""
+    return json.dumps(value, default=str, sort_keys=True)
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def close(self) -> None:
-        self._db.close()
+_TASK_COLUMNS = "key, account_id, action, period_start, period_end, crm_id, status"
+_TASK_LIST_COLUMNS = (
+    "key, account_id, action, period_start, period_end, due, crm_id, status, created_at, closed_at"
+)
+_CHUNK = 500
+"""Ids per ``IN (…)`` list: far below either database's limit on parameters."""
+
+
+def _task_row(row: Sequence[Any]) -> TaskRow:
+    return TaskRow(
+        key=row[0],
+        account_id=row[1],
+        action=row[2],
+        period_start=dt.date.fromisoformat(row[3]),
+        period_end=dt.date.fromisoformat(row[4]),
+        crm_id=row[5],
+        status=row[6],
+    )
+
+
+class SqlStore(ABC):
+    """The state in the SQL that SQLite and PostgreSQL both speak, written once so that the two
+    stores cannot drift apart. Statements use ``?`` placeholders; a subclass runs them and says how
+    its database orders rows by insertion and compares text byte by byte."""
+
+    INSERTION_ORDER = "rowid"
+    BYTEWISE = ""
+    """Appended to a text column to compare it as bytes (SQLite's default already does)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement and commit it."""
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an INSERT into a table with a generated ``id``; return that id."""
+
+    @abstractmethod
+    def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run one statement for every row, in one transaction."""
+
+    def _row(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
 
     # -- watermarks ----------------------------------------------------------------------------
     def watermark(self, connection: str, scope: str) -> str | None:
-        row = self._db.execute(
+        row = self._row(
             "SELECT value FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope)
-        ).fetchone()
+        )
         return None if row is None else str(row[0])
 
     def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None:
-        self._db.execute(
+        self._exec(
             "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (connection, scope) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (connection, scope, value, _iso(now)),
         )
 
     def clear_watermark(self, connection: str, scope: str) -> None:
-        self._db.execute("DELETE FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope))
+        self._exec("DELETE FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope))
 
     # -- written values and tier history -------------------------------------------------------
     def record_written(
         self, connection: str, account_id: str, values: dict[str, Any], now: dt.datetime
     ) -> None:
-        self._db.execute(
+        self._exec(
             "INSERT INTO written VALUES (?, ?, ?, ?) ON CONFLICT (connection, account_id) "
             "DO UPDATE SET values_json = excluded.values_json, written_at = excluded.written_at",
-            (connection, account_id, json.dumps(values, default=str, sort_keys=True), _iso(now)),
+            (connection, account_id, _dumps(values), _iso(now)),
         )
 
     def written(self, connection: str, account_id: str) -> dict[str, Any] | None:
-        row = self._db.execute(
+        row = self._row(
             "SELECT values_json FROM written WHERE connection = ? AND account_id = ?",
             (connection, account_id),
-        ).fetchone()
+        )
         return None if row is None else dict(json.loads(row[0]))
 
     def record_tier_change(
@@ -133,56 +267,42 @@ class State:
         now: dt.datetime,
         run_id: int | None,
     ) -> None:
-        self._db.execute(
-            "INSERT INTO tier_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self._exec(
+            "INSERT INTO tier_history (connection, account_id, tier, computed_tier, previous_tier, changed_at, "
+            "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (connection, account_id, tier, computed_tier, previous_tier, _iso(now), run_id),
         )
 
     def tier_history(self, connection: str, account_id: str) -> list[tuple[str, str | None, str]]:
         """(tier, previous tier, changed at) oldest first."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT tier, previous_tier, changed_at FROM tier_history WHERE connection = ? AND account_id = ? "
-            "ORDER BY rowid",
+            f"ORDER BY {self.INSERTION_ORDER}",
             (connection, account_id),
-        ).fetchall()
+        )
         return [(str(r[0]), r[1], str(r[2])) for r in rows]
 
     # -- tasks ---------------------------------------------------------------------------------
     def tasks_for(self, connection: str, account_ids: Iterable[str]) -> list[TaskRow]:
         ids = list(account_ids)
         rows: list[TaskRow] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             rows += [
-                self._task(r)
-                for r in self._db.execute(
-                    "SELECT key, account_id, action, period_start, period_end, crm_id, status FROM tasks "
-                    f"WHERE connection = ? AND account_id IN ({marks})",
+                _task_row(r)
+                for r in self._rows(
+                    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE connection = ? AND account_id IN ({marks})",
                     (connection, *chunk),
                 )
             ]
         return rows
 
     def task(self, connection: str, key: str) -> TaskRow | None:
-        row = self._db.execute(
-            "SELECT key, account_id, action, period_start, period_end, crm_id, status FROM tasks "
-            "WHERE connection = ? AND key = ?",
-            (connection, key),
-        ).fetchone()
-        return None if row is None else self._task(row)
-
-    @staticmethod
-    def _task(row: Any) -> TaskRow:
-        return TaskRow(
-            key=row[0],
-            account_id=row[1],
-            action=row[2],
-            period_start=dt.date.fromisoformat(row[3]),
-            period_end=dt.date.fromisoformat(row[4]),
-            crm_id=row[5],
-            status=row[6],
+        row = self._row(
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE connection = ? AND key = ?", (connection, key)
         )
+        return None if row is None else _task_row(row)
 
     def tasks_pending(self, connection: str, tasks: Iterable[WantedTask], now: dt.datetime) -> None:
         """Record task keys before the tasks are sent (write-ahead), in one transaction."""
@@ -200,65 +320,64 @@ class State:
             )
             for t in tasks
         ]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, due, crm_id, "
-                "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (connection, key) DO NOTHING",
-                rows,
-            )
+        self._batch(
+            "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, due, crm_id, "
+            "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (connection, key) DO NOTHING",
+            rows,
+        )
 
     def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None:
-        self._db.execute(
+        self._exec(
             "UPDATE tasks SET status = ?, crm_id = ? WHERE connection = ? AND key = ?",
             (TaskState.OPEN, crm_id, connection, key),
         )
 
     def task_forgotten(self, connection: str, key: str) -> None:
         """The CRM refused the task: forget the key so that a later run tries again."""
-        self._db.execute(
+        self._exec(
             "DELETE FROM tasks WHERE connection = ? AND key = ? AND status = ?",
             (connection, key, TaskState.PENDING),
         )
 
     def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None:
-        self._db.execute(
+        self._exec(
             "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND key = ?",
             (status, _iso(now), connection, key),
         )
 
     def accounts_due_for_new_period(self, connection: str, today: dt.date) -> set[str]:
         """Accounts with a task whose period has ended: the next period's task may be due."""
-        rows = self._db.execute(
-            "SELECT DISTINCT account_id FROM tasks WHERE connection = ? AND renewed = 0 AND period_end <= ?",
+        rows = self._rows(
+            "SELECT DISTINCT account_id FROM tasks WHERE connection = ? AND renewed = 0 "
+            f"AND period_end{self.BYTEWISE} <= ?",
             (connection, _iso(today)),
-        ).fetchall()
+        )
         return {str(r[0]) for r in rows}
 
     def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None:
         ids = list(account_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            self._db.execute(
-                f"UPDATE tasks SET renewed = 1 WHERE connection = ? AND period_end <= ? AND account_id IN ({marks})",
+            self._exec(
+                f"UPDATE tasks SET renewed = 1 WHERE connection = ? AND period_end{self.BYTEWISE} <= ? "
+                f"AND account_id IN ({marks})",
                 (connection, _iso(today), *chunk),
             )
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]:
         """Every task tiersync created for a connection, for the playbook part of the report."""
-        cursor = self._db.execute(
-            "SELECT key, account_id, action, period_start, period_end, due, crm_id, status, created_at, closed_at "
-            "FROM tasks WHERE connection = ? ORDER BY key",
+        names = [name.strip() for name in _TASK_LIST_COLUMNS.split(",")]
+        rows = self._rows(
+            f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? ORDER BY key{self.BYTEWISE}",
             (connection,),
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def task_counts(self, connection: str) -> dict[str, int]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT status, COUNT(*) FROM tasks WHERE connection = ? GROUP BY status", (connection,)
-        ).fetchall()
+        )
         return {str(r[0]): int(r[1]) for r in rows}
 
     # -- latest classification per account (what reports and look-alike profiles read) ----------
@@ -266,52 +385,41 @@ class State:
         self, connection: str, rows: list[dict[str, Any]], run_id: int | None, now: dt.datetime
     ) -> None:
         """Each row is one account's latest result (``account_id`` plus anything JSON can hold)."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, account_id) DO UPDATE SET "
-                "run_id = excluded.run_id, classified_at = excluded.classified_at, payload_json = excluded.payload_json",
-                [
-                    (
-                        connection,
-                        row["account_id"],
-                        run_id,
-                        _iso(now),
-                        json.dumps(row, default=str, sort_keys=True),
-                    )
-                    for row in rows
-                ],
-            )
+        self._batch(
+            "INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, account_id) DO UPDATE SET "
+            "run_id = excluded.run_id, classified_at = excluded.classified_at, payload_json = excluded.payload_json",
+            [(connection, row["account_id"], run_id, _iso(now), _dumps(row)) for row in rows],
+        )
 
     def results(self, connection: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id", (connection,)
-        ).fetchall()
+        rows = self._rows(
+            f"SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id{self.BYTEWISE}",
+            (connection,),
+        )
         return [dict(json.loads(r[0])) for r in rows]
 
     def connections(self) -> list[str]:
-        rows = self._db.execute("SELECT DISTINCT connection FROM results ORDER BY connection").fetchall()
+        rows = self._rows(f"SELECT DISTINCT connection{self.BYTEWISE} FROM results ORDER BY 1")
         return [str(r[0]) for r in rows]
 
     # -- run log -------------------------------------------------------------------------------
     def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:
-        cursor = self._db.execute(
+        return self._insert_id(
             "INSERT INTO runs (connection, mode, started_at, status) VALUES (?, ?, ?, 'running')",
             (connection, mode, _iso(now)),
         )
-        return int(cursor.lastrowid or 0)
 
     def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None:
-        self._db.execute(
+        self._exec(
             "UPDATE runs SET ended_at = ?, status = ?, summary_json = ? WHERE id = ?",
-            (_iso(now), status, json.dumps(summary, default=str, sort_keys=True), run_id),
+            (_iso(now), status, _dumps(summary), run_id),
         )
 
     def runs(self, connection: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT id, mode, started_at, ended_at, status, summary_json FROM runs WHERE connection = ? ORDER BY id",
             (connection,),
-        ).fetchall()
+        )
         return [
             {
                 "id": r[0],
@@ -323,3 +431,48 @@ class State:
             }
             for r in rows
         ]
+
+
+class State(SqlStore):
+    """The SQLite store: one file, shared by all connections of a config; every method commits."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._db.execute(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self._db.execute(sql, params).lastrowid or 0)
+
+    def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(sql, rows)
+
+
+def open_state(settings: Settings) -> StateStore:
+    """The store the settings name: PostgreSQL when ``state_url`` is set, else the SQLite file at
+    ``state_path``. Raises :class:`StateError` (one line, no password) when it cannot be opened."""
+    if settings.state_url is not None:
+        from connector.sync.state_postgres import PostgresState
+
+        return PostgresState(settings.state_url.get_secret_value())
+    if settings.state_path is None:
+        raise StateError("state_path is not set (load the settings with load_settings)")
+    try:
+        return State(settings.state_path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(f"cannot open the state file {settings.state_path}: {exc}") from None

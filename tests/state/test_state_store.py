@@ -1,0 +1,201 @@
+"""The state-store contract: the same assertions hold for the SQLite file and for PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import psycopg
+import pytest
+
+from connector.config import Settings
+from connector.crm.base import TaskSpec
+from connector.sync.state import State, StateStore, TaskState, open_state
+from connector.sync.state_postgres import PostgresState
+from connector.sync.tasks import WantedTask, period_of, task_key
+
+NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+TODAY = NOW.date()
+DB_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+
+
+def wanted(account: str, action: str, day: dt.date = TODAY, cadence: int = 90) -> WantedTask:
+    period = period_of(day, cadence)
+    spec = TaskSpec(
+        key=task_key(account, action, period),
+        account_id=account,
+        owner_id="005A",
+        subject=f"[tiersync] {action}",
+        description="why",
+        due=day + dt.timedelta(days=14),
+    )
+    return WantedTask(spec, action, period)
+
+
+def test_the_factory_picks_the_store_the_settings_name(settings: Settings, store: StateStore) -> None:
+    expected = PostgresState if settings.state_url is not None else State
+    assert type(store) is expected
+
+
+def test_watermarks_are_kept_per_connection_and_scope(store: StateStore) -> None:
+    assert store.watermark("emea", "changes") is None
+    store.set_watermark("emea", "changes", "2026-11-01T09:00:00+00:00", NOW)
+    store.set_watermark("emea", "changes", "2026-11-01T10:00:00+00:00", NOW)
+    store.set_watermark("us", "changes", "2026-10-01T00:00:00+00:00", NOW)
+    store.set_watermark("emea", "backfill_cursor", "001A", NOW)
+    assert store.watermark("emea", "changes") == "2026-11-01T10:00:00+00:00"
+    assert store.watermark("us", "changes") == "2026-10-01T00:00:00+00:00"
+    store.clear_watermark("emea", "backfill_cursor")
+    assert store.watermark("emea", "backfill_cursor") is None
+    assert store.watermark("emea", "changes") is not None
+
+
+def test_written_values_are_replaced_not_merged(store: StateStore) -> None:
+    assert store.written("default", "001A") is None
+    store.record_written("default", "001A", {"tier": "good", "traits": ["bully"], "score": 61.5}, NOW)
+    store.record_written("default", "001A", {"tier": "poor", "changed": NOW}, NOW)
+    assert store.written("default", "001A") == {"tier": "poor", "changed": "2026-11-01 09:00:00+00:00"}
+    assert store.written("other", "001A") is None
+
+
+def test_tier_history_is_oldest_first_per_account(store: StateStore) -> None:
+    for tier, previous in (("good", None), ("poor", "good"), ("okay", "poor")):
+        store.record_tier_change(
+            "default", "001A", tier=tier, computed_tier=tier, previous_tier=previous, now=NOW, run_id=1
+        )
+    store.record_tier_change(
+        "default", "001B", tier="amazing", computed_tier="good", previous_tier=None, now=NOW, run_id=None
+    )
+    assert [(t, p) for t, p, _ in store.tier_history("default", "001A")] == [
+        ("good", None),
+        ("poor", "good"),
+        ("okay", "poor"),
+    ]
+    assert store.tier_history("default", "001B") == [("amazing", None, NOW.isoformat())]
+
+
+def test_task_lifecycle_pending_then_open_then_done(store: StateStore) -> None:
+    review, survey = wanted("001A", "review_relationship"), wanted("001A", "comms:yearly_survey", cadence=365)
+    store.tasks_pending("default", [review, survey], NOW)
+    row = store.task("default", review.spec.key)
+    assert row is not None
+    assert (row.status, row.crm_id, row.action) == (TaskState.PENDING, None, "review_relationship")
+    assert (row.period_start, row.period_end) == (review.period.start, review.period.end)
+
+    store.task_confirmed("default", review.spec.key, "00T1")
+    store.tasks_pending("default", [review], NOW + dt.timedelta(hours=1))  # a re-run: the key is known
+    row = store.task("default", review.spec.key)
+    assert row is not None and (row.status, row.crm_id) == (TaskState.OPEN, "00T1")
+
+    store.task_forgotten("default", review.spec.key)  # only a pending key is forgotten
+    assert store.task("default", review.spec.key) is not None
+    store.task_forgotten("default", survey.spec.key)
+    assert store.task("default", survey.spec.key) is None
+
+    store.task_finished("default", review.spec.key, TaskState.DONE, NOW)
+    row = store.task("default", review.spec.key)
+    assert row is not None and row.status == TaskState.DONE
+    assert store.task_counts("default") == {TaskState.DONE: 1}
+    [listed] = store.all_tasks("default")
+    assert listed["key"] == review.spec.key and listed["closed_at"] == NOW.isoformat()
+    assert listed["due"] == review.spec.due.isoformat() and listed["created_at"] == NOW.isoformat()
+
+
+def test_tasks_are_found_by_account_and_kept_apart_per_connection(store: StateStore) -> None:
+    tasks = [wanted(f"001{i:03d}", "find_growth_point") for i in range(1200)]
+    store.tasks_pending("emea", tasks, NOW)
+    store.tasks_pending("us", [wanted("001000", "find_growth_point")], NOW)
+    found = store.tasks_for("emea", [f"001{i:03d}" for i in range(0, 1200, 2)] + ["nobody"])
+    assert len(found) == 600 and {r.account_id for r in found} == {f"001{i:03d}" for i in range(0, 1200, 2)}
+    assert store.tasks_for("emea", []) == []
+    assert [r.account_id for r in store.tasks_for("us", ["001000", "001002"])] == ["001000"]
+    assert store.task_counts("emea") == {TaskState.PENDING: 1200}
+
+
+def test_all_tasks_are_sorted_by_key_bytewise(store: StateStore) -> None:
+    store.tasks_pending("default", [wanted(a, "x_y") for a in ("b", "B", "a_", "a-", "A")], NOW)
+    keys = [t["key"] for t in store.all_tasks("default")]
+    assert keys == sorted(keys), "both stores sort as bytes, whatever the database's locale"
+
+
+def test_pending_tasks_are_one_transaction(store: StateStore) -> None:
+    good = wanted("001A", "review_relationship")
+    broken = WantedTask(
+        TaskSpec("001B/x/2026", None, None, "s", "d", TODAY),  # type: ignore[arg-type]
+        "x",
+        good.period,
+    )
+    with pytest.raises(DB_ERRORS):
+        store.tasks_pending("default", [good, broken], NOW)
+    assert store.task("default", good.spec.key) is None, "a failed batch records no key"
+
+
+def test_ended_periods_are_due_until_renewed(store: StateStore) -> None:
+    old = wanted("001A", "find_growth_point", TODAY - dt.timedelta(days=120))
+    current = wanted("001B", "find_growth_point")
+    store.tasks_pending("default", [old, current], NOW)
+    assert store.accounts_due_for_new_period("default", TODAY) == {"001A"}
+    store.mark_renewed("default", ["001A", "001B"], TODAY)
+    store.mark_renewed("default", [], TODAY)
+    assert store.accounts_due_for_new_period("default", TODAY) == set()
+    later = TODAY + dt.timedelta(days=200)
+    assert store.accounts_due_for_new_period("default", later) == {"001B"}
+
+
+def test_results_are_upserted_per_account(store: StateStore) -> None:
+    first = [
+        {"account_id": "001B", "tier": "good", "evidence": {"complaints": 1}},
+        {"account_id": "001A", "tier": "okay"},
+    ]
+    store.save_results("emea", first, 1, NOW)
+    store.save_results("emea", [{"account_id": "001B", "tier": "poor", "name": 'O\'Brien "Ltd" ☃'}], 2, NOW)
+    store.save_results("us", [{"account_id": "001A", "tier": "amazing"}], 3, NOW)
+    assert store.results("emea") == [
+        {"account_id": "001A", "tier": "okay"},
+        {"account_id": "001B", "tier": "poor", "name": 'O\'Brien "Ltd" ☃'},
+    ]
+    assert store.connections() == ["emea", "us"]
+
+
+def test_saving_results_is_one_transaction(store: StateStore) -> None:
+    with pytest.raises(DB_ERRORS):
+        store.save_results("emea", [{"account_id": "001A"}, {"account_id": None}], 1, NOW)
+    assert store.results("emea") == []
+
+
+def test_runs_are_logged_in_order_with_their_summary(store: StateStore) -> None:
+    first = store.run_started("emea", "full", NOW)
+    second = store.run_started("emea", "incremental", NOW + dt.timedelta(hours=1))
+    other = store.run_started("us", "incremental", NOW)
+    assert first < second and other not in (first, second)
+    store.run_ended(first, "ok", {"accounts_read": 3, "failures": []}, NOW + dt.timedelta(minutes=2))
+    runs = store.runs("emea")
+    assert [(r["id"], r["mode"], r["status"]) for r in runs] == [
+        (first, "full", "ok"),
+        (second, "incremental", "running"),
+    ]
+    assert runs[0]["summary"] == {"accounts_read": 3, "failures": []}
+    assert runs[0]["ended_at"] == "2026-11-01T09:02:00+00:00" and runs[1]["summary"] is None
+
+
+def test_every_write_is_visible_to_another_process_at_once(settings: Settings, store: StateStore) -> None:
+    store.set_watermark("default", "changes", "w1", NOW)
+    store.tasks_pending("default", [wanted("001A", "review_relationship")], NOW)
+    store.save_results("default", [{"account_id": "001A", "tier": "good"}], None, NOW)
+    reader = open_state(settings)  # a second connection, while the first stays open
+    try:
+        assert reader.watermark("default", "changes") == "w1"
+        assert len(reader.tasks_for("default", ["001A"])) == 1
+        assert reader.results("default") == [{"account_id": "001A", "tier": "good"}]
+    finally:
+        reader.close()
+
+
+def test_reopening_keeps_everything(settings: Settings, store: StateStore) -> None:
+    store.set_watermark("default", "changes", "w1", NOW)
+    store.close()
+    again = open_state(settings)
+    try:
+        assert again.watermark("default", "changes") == "w1"
+    finally:
+        again.close()
