@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,9 +12,10 @@ from pydantic import SecretStr
 from rich.markup import escape
 
 from connector.cli.app import TIER_STYLE, app, console, settings
-from connector.cli.sync_cmds import adapter_for, crm_errors
+from connector.cli.sync_cmds import CONNECTION, adapter_for, crm_errors
 from connector.config import HubSpotSettings, SalesforceSettings, Settings
 from connector.model import Tier, Trait
+from connector.report import build_report_data, render_html, source_from_state
 from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import SyncEngine
 from connector.sync.state import open_state
@@ -72,7 +74,7 @@ def demo(
             lines = adapter.setup_fields({t.value: s.label(t) for t in Trait}, False)
             console.print(f"[bold]setup-fields[/bold]: {len(lines)} steps", highlight=False)
             state = open_state(s)
-            engine = SyncEngine(adapter, s, state, "demo")
+            engine = SyncEngine(adapter, s, state, CONNECTION)
             _, plan = engine.run("full", dry_run=True)
             console.print(
                 f"[bold]plan[/bold]: {plan.accounts_changed} of {plan.accounts_read} accounts to update, "
@@ -92,12 +94,19 @@ def demo(
                 f"{again.api_calls} API calls",
                 highlight=False,
             )
+            day = s.evidence.as_of or dt.date.today()
+            data = build_report_data(
+                source_from_state(state, CONNECTION, f"demo state {s.state_path}"), s, day
+            )
             state.close()
         _show(sandbox, crm, s)
         if crm == "salesforce" and sandbox.salesforce is not None:
             snapshot = out / "sandbox.sqlite"
             sandbox.salesforce.to_sqlite(snapshot)
             console.print(f"sandbox CRM snapshot: {snapshot}")
+        report = out / "report.html"
+        report.write_text(render_html(data), encoding="utf-8")
+        console.print(f"[bold]report[/bold]: {escape(str(report.resolve()))}", highlight=False)
     finally:
         sandbox.stop()
 

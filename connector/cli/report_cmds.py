@@ -24,7 +24,7 @@ from connector.insights.profile import learn_profile
 from connector.report import build_report_data, render_html, source_from_results, source_from_state
 from connector.report.sources import ReportSource
 from connector.roster_files import load_accounts, load_roster
-from connector.sync.state import State
+from connector.sync.state import StateError, open_state
 
 StatePath = Annotated[
     Path | None, typer.Option("--state", help="State file of a sync (default: the configured state_path).")
@@ -69,22 +69,27 @@ def _source(
         with user_errors():
             loaded = load_roster(input_path)
         return source_from_results(classify_frames(loaded.frames, s, day), f"input {input_path}")
-    path = state_path or s.state_path
-    assert path is not None
-    if not path.is_file():
-        fail([f"{path}: no state file; run `tiersync sync` first, or pass --input with a roster folder"])
-    state = State(path)
+    if state_path is not None:
+        s = s.model_copy(update={"state_path": state_path, "state_url": None})
+    where = "the state database" if s.state_url is not None else f"{s.state_path}"
+    if s.state_url is None and (s.state_path is None or not s.state_path.is_file()):
+        fail([f"{where}: no state file; run `tiersync sync` first, or pass --input with a roster folder"])
+    try:
+        state = open_state(s)
+    except StateError as exc:
+        fail([str(exc)])
     try:
         known = state.connections()
         if connection is None:
             connection = known[0] if len(known) == 1 else "default"
-        source = source_from_state(state, connection, f"state file {path} (connection {connection!r})")
+        source = source_from_state(state, connection, f"{where} (connection {connection!r})")
     finally:
         state.close()
     if source.results.height == 0:
         fail(
             [
-                f"{path}: no results for connection {connection!r} (has: {', '.join(known) or 'none'}); run `tiersync sync` first"
+                f"{where}: no results for connection {connection!r} (has: {', '.join(known) or 'none'}); "
+                "run `tiersync sync` first"
             ]
         )
     return source

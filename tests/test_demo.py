@@ -1,0 +1,27 @@
+"""`tiersync demo`: the README's first command, end to end on the sandbox CRM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from connector.cli import app
+from connector.sync.state import State
+
+
+def test_demo_syncs_the_sandbox_rewrites_nothing_on_resync_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--accounts", "150", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "sync: ok, 150 accounts written" in result.stdout
+    assert "re-sync: 0 accounts written" in result.stdout
+    assert "tiers in the CRM" in result.stdout
+    report = out / "report.html"
+    assert f"report: {report.resolve()}" in result.stdout.replace("\n", "")
+    assert report.stat().st_size > 100_000
+    assert "<html" in report.read_text(encoding="utf-8")[:500].lower()
+    state = State(out / "tiersync-state.sqlite")
+    assert len(state.results("default")) == 150
+    state.close()
+    assert (out / "sandbox.sqlite").is_file()
