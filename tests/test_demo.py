@@ -25,3 +25,12 @@ def test_demo_syncs_the_sandbox_rewrites_nothing_on_resync_and_writes_the_report
     assert len(state.results("default")) == 150
     state.close()
     assert (out / "sandbox.sqlite").is_file()
+
+
+def test_demo_runs_on_the_hubspot_sandbox_too(tmp_path: Path) -> None:
+    out = tmp_path / "demo-hs"
+    result = CliRunner().invoke(app, ["demo", "--crm", "hubspot", "--accounts", "80", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "sync: ok, 80 accounts written" in result.stdout
+    assert "re-sync: 0 accounts written" in result.stdout
+    assert (out / "report.html").is_file()

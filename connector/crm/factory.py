@@ -14,7 +14,6 @@ def make_adapter(settings: Settings) -> CrmAdapter:
         from connector.crm.salesforce import SalesforceAdapter
 
         return SalesforceAdapter(settings.salesforce, mapping)
-    from connector.crm.hubspot import HubSpotAdapter  # type: ignore[import-not-found,unused-ignore]
+    from connector.crm.hubspot import HubSpotAdapter
 
-    adapter: CrmAdapter = HubSpotAdapter(settings.hubspot, mapping)
-    return adapter
+    return HubSpotAdapter(settings.hubspot, mapping)

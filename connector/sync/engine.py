@@ -134,7 +134,7 @@ class SyncEngine:
                 # adapter tell tiersync's own writes from users' edits
                 self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
                 if mode == "full" and not dry_run and batch.roster.accounts:
-                    last = max(a.id for a in batch.roster.accounts)
+                    last = batch.roster.accounts[-1].id  # pages come in the CRM's id order
                     self.state.set_watermark(self.connection, BACKFILL_SCOPE, last, started)
                 if self.progress is not None:
                     self.progress(len(batch.roster.accounts))

@@ -1,0 +1,82 @@
+"""``HubSpotAdapter``: the :class:`~connector.crm.base.CrmAdapter` for HubSpot.
+
+It ties the pieces together and holds no rule of its own: what to read and write comes from the
+mapping, what to do with it from the sync engine. One adapter instance caches property schemas, the
+client and the rate-limit state; create a new one per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+
+from connector.config import HubSpotSettings
+from connector.crm.base import AccountUpdate, ApiUsage, Outcome, ReadBatch, TaskClose, TaskSpec
+from connector.crm.hubspot import check, tasks, writeback
+from connector.crm.hubspot.client import HubSpotClient
+from connector.crm.hubspot.reader import Reader
+from connector.crm.hubspot.schema import Schema
+from connector.crm.hubspot.setup import PropertySetup
+from connector.crm.mapping import Mapping
+from connector.crm.retry import RetryPolicy
+
+DEFAULT_MAPPING_FILE = "mappings/hubspot.toml"
+
+
+class HubSpotAdapter:
+    name = "hubspot"
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        mapping: Mapping,
+        *,
+        retry_attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+        mapping_file: str = DEFAULT_MAPPING_FILE,
+    ) -> None:
+        """``mapping_file`` only names the file in ``check`` lines; nothing talks to HubSpot until the
+        first call."""
+        self._mapping = mapping
+        self._mapping_file = mapping_file
+        self.client = HubSpotClient(settings, policy=RetryPolicy(attempts=retry_attempts), sleep=sleep)
+        self._schema = Schema(self.client)
+        self._reader = Reader(self.client, self._schema, mapping, mapping_file)
+
+    def check(self) -> list[str]:
+        problems = check.source_problems(self._schema, self._mapping, self._mapping_file)
+        problems += check.writeback_problems(self._schema, self._mapping, self._mapping_file)
+        problems += check.task_problems(self._schema, self._mapping, self._mapping_file)
+        return problems
+
+    def setup_fields(self, trait_labels: dict[str, str], dry_run: bool) -> list[str]:
+        runner = PropertySetup(self.client, self._schema, self._mapping, self._mapping_file)
+        try:
+            return runner.run(trait_labels, dry_run)
+        finally:
+            if not dry_run:
+                self._schema.forget()
+
+    def changed_account_ids(self, since: dt.datetime) -> set[str]:
+        return self._reader.changed_account_ids(since)
+
+    def read(
+        self, account_ids: list[str] | None, page_size: int = 2000, *, after: str | None = None
+    ) -> Iterator[ReadBatch]:
+        return self._reader.read(account_ids, page_size, after)
+
+    def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
+        return writeback.write_accounts(self.client, self._mapping.writeback, updates)
+
+    def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
+        return tasks.upsert_tasks(self.client, self._mapping.tasks, tasks_)
+
+    def task_status(self, crm_ids: list[str]) -> dict[str, str]:
+        return tasks.task_status(self.client, self._mapping.tasks, crm_ids)
+
+    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        return tasks.close_tasks(self.client, self._mapping.tasks, closes)
+
+    def usage(self) -> ApiUsage | None:
+        return self.client.usage()
