@@ -69,6 +69,9 @@ class TaskSpec:
     subject: str
     description: str
     due: dt.date
+    resend: bool = False
+    """True when an earlier run recorded this key but may have crashed before the CRM confirmed it:
+    the task may exist already. A first send (False) needs no lookup before the create."""
 
 
 @dataclass(frozen=True)

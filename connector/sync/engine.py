@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, TypeVar
 
 from connector.classify import Classification, classify
@@ -250,8 +250,10 @@ class SyncEngine:
             wanted = wanted_tasks(c, self.settings, today)
             for task in wanted:
                 seen = known.get(task.spec.key)
-                if seen is None or seen.status == TaskState.PENDING:
+                if seen is None:
                     creates.append(task)
+                elif seen.status == TaskState.PENDING:
+                    creates.append(replace(task, spec=replace(task.spec, resend=True)))
             applies = {task.action for task in wanted}
             for row in by_account.get(c.account_id, []):
                 if row.status == TaskState.OPEN and row.action not in applies and row.crm_id:

@@ -7,6 +7,8 @@ about them, and every request the adapter sent must have matched HubSpot's OpenA
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import time
 import tomllib
@@ -656,9 +658,9 @@ def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Bo
     assert all(o.ok and o.crm_id for o in created)
     edit(box, "tasks", created[0].crm_id or "", hs_task_status="COMPLETED")
     box.ledger.reset()
-    again = adapter.upsert_tasks(specs)
+    again = adapter.upsert_tasks([dataclasses.replace(s, resend=True) for s in specs])
 
-    assert writes(box) == [], "existing tasks are found by key and left alone"
+    assert writes(box) == [], "a re-send looks its tasks up by key and leaves them alone"
     tasks = {t["id"]: t["properties"] for t in box.sandbox.objects("tasks")}
     assert len(tasks) == 2
     assert [o.crm_id for o in again] == [o.crm_id for o in created]
@@ -675,6 +677,12 @@ def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Bo
     )
     assert "hubspot_owner_id" not in second
     assert box.sandbox.associations("tasks", created[0].crm_id or "", "companies") == [ids["a1"]]
+
+    surprise = adapter.upsert_tasks(specs)  # a first send of keys that exist: the unique key refuses
+    assert [o.crm_id for o in surprise] == [o.crm_id for o in created]
+    assert all(o.ok for o in surprise)
+    assert len(box.sandbox.objects("tasks")) == 2
+    assert box.sandbox.get("tasks", created[0].crm_id or "")["properties"]["hs_task_status"] == "COMPLETED"
 
 
 def test_task_creates_go_100_a_call_and_fail_per_input(box: Box) -> None:

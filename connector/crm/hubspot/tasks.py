@@ -63,10 +63,12 @@ def upsert_tasks(client: HubSpotClient, tasks: TaskMapping, specs: list[TaskSpec
     unique: dict[str, TaskSpec] = {}
     for spec in specs:
         unique.setdefault(spec.key, spec)
-    keys = list(unique)
+    # only a re-send after a crash may find its task already created; a first send skips the lookup
+    # (and the unique key property still turns a surprise duplicate into a CONFLICT, handled below)
+    maybe_there = [key for key, spec in unique.items() if spec.resend]
     existing = {
         str(row[tasks.key]): row[OBJECT_ID]
-        for row in batch.read(client, tasks.object, keys, [tasks.key], id_property=tasks.key)
+        for row in batch.read(client, tasks.object, maybe_there, [tasks.key], id_property=tasks.key)
         if row.get(tasks.key)
     }
     missing = [spec for key, spec in unique.items() if key not in existing]
