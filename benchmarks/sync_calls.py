@@ -96,7 +96,9 @@ def main() -> None:
     describes = sum(
         1
         for c in calls
-        if "/describe" in c.path or c.path.endswith("/v60.0/sobjects") or c.path.startswith("/crm/v3/properties")
+        if "/describe" in c.path
+        or c.path.endswith("/v60.0/sobjects")
+        or c.path.startswith("/crm/v3/properties")
     )
     limits = LIMITS[args.crm]
     min_reads = minimum_reads(sandbox, args.crm)
