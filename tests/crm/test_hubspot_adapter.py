@@ -8,7 +8,6 @@ about them, and every request the adapter sent must have matched HubSpot's OpenA
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import time
 import tomllib

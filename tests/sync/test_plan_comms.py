@@ -9,17 +9,16 @@ from typer.testing import CliRunner
 
 from connector.cli import app
 from tests.sync.conftest import Org
-from tests.sync.test_salesforce_sync import env, write_config
 
 
 def test_plan_lists_only_touches_not_yet_created_grouped_by_owner(org: Org, tmp_path: Path) -> None:
     org.sync("full")
-    config = write_config(org, tmp_path)
+    config = org.write_config(tmp_path)
     out = tmp_path / "comms.csv"
     result = CliRunner().invoke(
         app,
         ["--config", str(config), "plan-comms", "--start", "2026-11-01", "--days", "60", "--out", str(out)],
-        env=env(org),
+        env=org.cli_env(),
     )
     assert result.exit_code == 0, result.output
     plan = pl.read_csv(out)
@@ -28,7 +27,7 @@ def test_plan_lists_only_touches_not_yet_created_grouped_by_owner(org: Org, tmp_
     monthly = plan.filter(pl.col("touch") == "Monthly call with the account lead")
     assert monthly.height > 0
     assert (monthly["from"] > "2026-11-01").all(), "only the next monthly period: this one's task exists"
-    assert set(plan["owner_id"]) <= {a["OwnerId"] for a in org.sf.records("Account")}
+    assert set(plan["owner_id"].cast(pl.String)) <= {a["owner_id"] for a in org.clients()}
     assert "touches for" in result.stdout
 
 

@@ -1,0 +1,307 @@
+"""End to end against both CRMs: the real simple_salesforce client over HTTPS and the real
+hubspot-api-client over HTTP, each against its sandbox. Shared behaviour is written once and runs on
+both (the ``crm`` fixture); what only one CRM has is marked with its CRM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.cli import app
+from connector.exit_codes import ExitCode
+from connector.sandbox.faults import Fault, FaultPlan, RecordFault
+from connector.sync.lock import run_lock
+from connector.sync.state import State
+from tests.sync.conftest import AS_OF, Org
+
+salesforce_only = pytest.mark.parametrize("crm", ["salesforce"])
+hubspot_only = pytest.mark.parametrize("crm", ["hubspot"])
+VALIDATION_CODE = {"salesforce": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "hubspot": "VALIDATION_ERROR"}
+
+
+def duplicate_task_keys(org: Org) -> list[str]:
+    return [key for key, n in Counter(t.key for t in org.tasks()).items() if n > 1]
+
+
+def test_full_sync_writes_tiers_and_tasks_then_a_rerun_writes_nothing(org: Org) -> None:
+    summary, plan = org.sync("full")
+    assert summary.status == "ok", summary.message
+    accounts = org.clients()
+    assert summary.accounts_read == len(accounts) == 300
+    assert all(a["tier"] in {"amazing", "good", "okay", "poor"} for a in accounts)
+    assert all(a["reasons"] and a["last_synced_at"] for a in accounts)
+    tasks = org.tasks()
+    assert summary.tasks_created == len(tasks) > 0
+    assert len({t.key for t in tasks}) == len(tasks)
+    poor = next(a for a in accounts if a["tier"] == "poor")
+    assert any(t.account_id == poor["id"] and "Review the relationship" in t.subject for t in tasks)
+    state = State(org.workdir / "state.sqlite")
+    saved = {r["account_id"]: r for r in state.results("default")}
+    state.close()
+    assert set(saved) == {a["id"] for a in accounts}
+    assert saved[poor["id"]]["tier"] == "poor"
+    writes = org.writes()
+    assert writes > 0
+
+    org.clock.advance(hours=1)
+    again, plan = org.sync()
+    assert again.status == "ok"
+    assert org.writes() == writes, "a no-change re-sync must not write"
+    assert plan.fields == [] and plan.tasks == []
+    assert len(org.tasks()) == len(tasks)
+
+
+@salesforce_only
+def test_salesforce_full_sync_fills_task_owner_and_date_and_keeps_the_industry(org: Org) -> None:
+    org.sync("full")
+    tasks = org.sf.records("Task")
+    assert all(t["Tiersync_Key__c"] and t["OwnerId"] and t["ActivityDate"] for t in tasks)
+    assert (
+        org.sandbox.ledger.count(crm="salesforce", write=True, path_contains="composite/sobjects/Task") >= 1
+    )
+    poor = next(a for a in org.sf.records("Account") if a.get("Tiersync_Tier__c") == "poor")
+    state = State(org.workdir / "state.sqlite")
+    saved = {r["account_id"]: r for r in state.results("default")}
+    state.close()
+    assert saved[poor["Id"]]["attributes"]["industry"] == poor["Industry"]
+
+
+@hubspot_only
+def test_hubspot_full_sync_batches_reads_and_writes(org: Org) -> None:
+    org.sync("full")
+    calls = org.sandbox.ledger.calls(crm="hubspot")
+    associations = [
+        c for c in calls if c.path.startswith("/crm/v4/associations/") and "/batch/read" in c.path
+    ]
+    assert associations, "evidence is found through associations v4 batch reads"
+    assert all(c.records <= 1000 for c in associations)
+    per_company = [
+        c
+        for c in calls
+        if c.path.startswith("/crm/v4/objects/") or re.match(r"/crm/v3/objects/\w+/\d+", c.path)
+    ]
+    assert per_company == [], "no call per company: neither its associations nor its record"
+    batches = [c for c in calls if "/batch/" in c.path and not c.path.startswith("/crm/v4/associations/")]
+    assert batches and all(c.records <= 100 for c in batches)
+    tasks = org.hs.objects("tasks")
+    assert all(t["properties"]["hs_timestamp"] and t["properties"]["hs_task_status"] for t in tasks)
+
+
+def test_changing_one_invoice_rewrites_only_that_account(org: Org) -> None:
+    org.sync("full")
+    org.clock.advance(hours=1)
+    org.sync()  # settles the re-read of tiersync's own writes
+    account = next(a for a in org.clients() if a["tier"] == "good")
+    org.clock.advance(minutes=5)
+    org.edit_invoice_paid_date(account["id"], days_late=40)
+    org.sandbox.ledger.reset()
+    org.clock.advance(minutes=5)
+    summary, plan = org.sync()
+    assert summary.accounts_read == 1
+    assert {c.account_id for c in plan.fields} == {account["id"]}
+    assert org.writes() == 1, "one account update call, with one record"
+    (update,) = org.sandbox.ledger.calls(crm=org.crm, write=True)
+    assert update.records == 1
+    assert org.written(account["id"])["reasons"] != account["reasons"]
+
+
+def test_manual_override_sticks_until_it_expires(org: Org) -> None:
+    org.sync("full")
+    poor = next(a for a in org.clients() if a["tier"] == "poor")
+    org.clock.advance(minutes=5)
+    org.set_override(poor["id"], "good", AS_OF + dt.timedelta(days=30))
+    org.clock.advance(minutes=5)
+    org.sync()
+    held = org.written(poor["id"])
+    assert held["tier"] == "good"
+    assert held["reasons"].startswith("Manual override: good until 2026-12-01 (computed: poor).")
+    assert held["override_tier"] == "good", "tiersync never writes the override fields"
+    assert held["previous_tier"] == "poor"
+
+    org.clock.advance(minutes=5)
+    org.set_override(poor["id"], None, AS_OF - dt.timedelta(days=1))
+    org.clock.advance(minutes=5)
+    org.sync()
+    expired = org.written(poor["id"])
+    assert expired["tier"] == "poor"
+    assert not expired["reasons"].startswith("Manual override")
+    assert expired["override_tier"] == "good"
+
+
+def test_fault_storm_converges_to_the_fault_free_result_without_duplicate_tasks(org: Org, twin: Org) -> None:
+    twin.sync("full")
+    org.sandbox.faults.configure(
+        FaultPlan(
+            seed=11,
+            request_rates={Fault.RATE_LIMIT: 0.07, Fault.SERVER_ERROR: 0.07, Fault.RESET: 0.06},
+            record_rates={RecordFault.LOCK_ROW: 0.05},
+            retry_after_seconds=0,
+        )
+    )
+    summary, _ = org.sync("full")
+    faults = Counter(c.fault for c in org.sandbox.ledger.calls() if c.fault)
+    assert sum(faults.values()) >= 5, faults
+    if summary.status != "ok":  # a run may give up on a storm; the next one must finish the job
+        org.clock.advance(minutes=1)
+        summary, _ = org.sync("full")
+    assert summary.status == "ok", summary.message
+    assert org.snapshot() == twin.snapshot()
+    assert duplicate_task_keys(org) == []
+
+
+def test_validation_failures_are_reported_per_record_with_exit_code_1(org: Org, tmp_path: Path) -> None:
+    bad = [a["id"] for a in org.clients()[:3]]
+    org.fail_records(bad)
+    config = org.write_config(tmp_path)
+    result = CliRunner().invoke(app, ["--config", str(config), "sync", "--full"], env=org.cli_env())
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    for record in bad:
+        assert f"{record}: account update failed: {VALIDATION_CODE[org.crm]}" in result.stderr
+        assert org.written(record)["tier"] is None
+    assert sum(1 for a in org.clients() if a["tier"]) == 297
+    assert '"status": "partial"' in result.stdout
+
+
+def test_overlapping_run_is_refused_with_exit_code_3(org: Org, tmp_path: Path) -> None:
+    config = org.write_config(tmp_path)
+    state = org.settings().state_path
+    assert state is not None
+    with run_lock(state, "default"):
+        result = CliRunner().invoke(app, ["--config", str(config), "sync"], env=org.cli_env())
+    assert result.exit_code == ExitCode.LOCKED
+    assert "another tiersync run holds the lock" in result.stderr
+    assert org.writes() == 0
+
+
+def test_run_killed_mid_write_then_rerun_matches_an_uninterrupted_run(
+    org: Org, twin: Org, tmp_path: Path
+) -> None:
+    twin.sync("full")
+    org.sandbox.faults.configure(
+        FaultPlan(request_rates={Fault.SLOW: 1.0}, slow_seconds=0.3, only_writes=True)
+    )
+    config = org.write_config(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector", "--config", str(config), "sync", "--quiet"],
+        env={**os.environ, **org.cli_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while org.writes() < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert org.writes() >= 2
+    assert org.snapshot() != twin.snapshot(), "the kill must land mid-run"
+    org.sandbox.faults.configure(FaultPlan())
+    org.clock.advance(minutes=1)
+    summary, _ = org.sync()
+    assert summary.status == "ok", summary.message
+    assert org.snapshot() == twin.snapshot()
+    assert duplicate_task_keys(org) == []
+
+
+def test_communication_touches_are_created_once_per_period_across_repeated_syncs(org: Org) -> None:
+    def comms_keys() -> Counter[str]:
+        return Counter(t.key for t in org.tasks() if "/comms:" in t.key)
+
+    org.sync("full")
+    first = comms_keys()
+    assert sum(1 for k in first if "/comms:yearly_survey/" in k) == 300, "every client gets the baseline"
+    monthly = {k for k in first if "/comms:monthly_call/" in k}
+    assert monthly, "amazing mid-size and large clients get a monthly call"
+    org.clock.advance(days=1)
+    org.sync("full", evidence={"as_of": (AS_OF + dt.timedelta(days=1)).isoformat()})
+    assert comms_keys() == first, "same period: nothing new"
+    later = (AS_OF + dt.timedelta(days=20)).isoformat()  # the 30-day period rolls over, the others do not
+    org.clock.advance(days=19)
+    org.sync("full", evidence={"as_of": later})
+    org.sync("full", evidence={"as_of": later})
+    after = comms_keys()
+    assert max(after.values()) == 1
+    new = set(after) - set(first)
+    assert new and all("/comms:monthly_call/" in k for k in new)
+    assert not any("/comms:yearly_survey/" in k for k in new)
+
+
+# -- daily API limits ----------------------------------------------------------------------------------
+def set_daily_usage(org: Org, used: int) -> None:
+    if org.crm == "salesforce":
+        org.sf.set_api_usage(used)
+    else:
+        org.hs.set_daily_usage(used)
+
+
+def daily_limit(org: Org) -> int:
+    return int(org.sf.api_daily_limit if org.crm == "salesforce" else org.hs.limits.daily_limit)
+
+
+def test_near_daily_limit_stops_cleanly_with_exit_4_and_the_next_run_resumes(
+    org: Org, twin: Org, tmp_path: Path
+) -> None:
+    twin.sync("full")
+    calls = twin.sandbox.ledger.calls()  # everything an uninterrupted run spends, checks included
+    last_writes = len(calls) - max(i for i, c in enumerate(calls) if not c.write) - 1
+    # the 80% budget is reached while the last page is read: its writes are never sent
+    set_daily_usage(org, int(daily_limit(org) * 0.8) - len(calls) + 2 * last_writes)
+    config = org.write_config(tmp_path)
+    stopped = CliRunner().invoke(app, ["--config", str(config), "sync"], env=org.cli_env())
+    assert stopped.exit_code == ExitCode.LIMIT, stopped.output
+    assert "daily API calls" in stopped.stderr
+    assert sum(1 for a in org.clients() if a["tier"]) > 0
+    assert org.snapshot() != twin.snapshot(), "the stop must leave work for the next run"
+    set_daily_usage(org, 0)
+    org.clock.advance(minutes=1)
+    resumed = CliRunner().invoke(app, ["--config", str(config), "sync"], env=org.cli_env())
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert org.snapshot() == twin.snapshot()
+
+
+# -- Salesforce only -------------------------------------------------------------------------------------
+@salesforce_only
+def test_quotes_in_crm_data_do_not_break_or_widen_queries(org: Org) -> None:
+    target = org.clients()[0]
+    nasty = "O'Brien \\' OR Name != '' \" Ltd"
+    org._sf_client().Account.update(target["id"], {"Name": nasty})
+    org.sandbox.ledger.reset()
+    summary, _plan = org.sync()
+    assert summary.status == "ok", summary.message
+    assert org.written(target["id"])["name"] == nasty
+    assert org.written(target["id"])["tier"] is not None
+    assert not [c for c in org.sandbox.ledger.calls() if c.status >= 400]
+
+
+@salesforce_only
+def test_stopped_backfill_resumes_after_the_last_page_it_finished(org: Org, twin: Org) -> None:
+    twin.sync("full")
+    calls = len(twin.sandbox.ledger.calls())
+    org.sf.set_api_usage(int(org.sf.api_daily_limit * 0.8) - (calls - 4))
+    stopped, _ = org.sync("full")
+    assert stopped.status == "limit"
+    state = State(org.workdir / "state.sqlite")
+    cursor = state.watermark("default", "backfill_cursor")
+    state.close()
+    assert cursor is not None, "a finished page leaves a cursor"
+    org.sf.set_api_usage(0)
+    org.sandbox.ledger.reset()
+    resumed, _ = org.sync("full")
+    assert resumed.status == "ok"
+    assert resumed.accounts_read < 300, "the resumed backfill skips the pages already done"
+    first_account_query = next(c for c in org.sandbox.ledger.calls() if c.records and "query" in c.path)
+    assert first_account_query.records <= 300 - 200
+    assert org.snapshot() == twin.snapshot()
+    state = State(org.workdir / "state.sqlite")
+    assert state.watermark("default", "backfill_cursor") is None
+    state.close()
