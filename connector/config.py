@@ -451,6 +451,20 @@ class SalesforceSettings(_Section):
     ca_bundle: Path | None = Field(
         None, description="PEM bundle to trust (corporate proxy or the sandbox CA)."
     )
+    bulk_threshold: int = Field(
+        10_000,
+        ge=0,
+        description="A full read of more accounts, or a write of more records, uses Bulk API 2.0.",
+    )
+    bulk_page_size: int = Field(
+        25_000,
+        ge=200,
+        le=200_000,
+        description="Accounts per page in a Bulk read; above bulk_threshold so each page's writes are one job.",
+    )
+    bulk_poll_timeout: float = Field(
+        1800.0, gt=0, description="Seconds to wait for one Bulk job before aborting it with an error."
+    )
 
 
 class HubSpotSettings(_Section):

@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from connector.cli import backfill_plan
 from connector.cli.app import app, console, err, fail, settings, user_errors
 from connector.config import DEFAULT_CONNECTION, Settings
 from connector.crm.base import AuthError, CrmAdapter, CrmError, MappingError
@@ -159,7 +160,9 @@ def setup_fields(
     _each(chosen(settings(), connection, every), every, setup)
 
 
-def _run_one(name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool) -> ConnectionRun:
+def _run_one(
+    name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool, keep_plan: bool
+) -> ConnectionRun:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -173,7 +176,14 @@ def _run_one(name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool) 
     what = s.crm if name == DEFAULT_CONNECTION else f"{escape(name)}: {s.crm}"
     with progress:
         task = progress.add_task(f"{'planning' if dry_run else 'syncing'} {what} ({mode})", total=None)
-        return run_connection(name, s, mode, dry_run=dry_run, progress=lambda n: progress.advance(task, n))
+        return run_connection(
+            name,
+            s,
+            mode,
+            dry_run=dry_run,
+            progress=lambda n: progress.advance(task, n),
+            keep_plan=keep_plan,
+        )
 
 
 def _run(
@@ -189,7 +199,7 @@ def _run(
     targets = chosen(settings(), connection, every)
     if not every:
         name, s = next(iter(targets.items()))
-        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet)
+        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
         if run.summary is None or run.plan is None:
             fail(run.problems, run.exit_code)
         _report(run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit)
@@ -198,7 +208,7 @@ def _run(
     for name, s in targets.items():
         if not quiet:
             console.rule(f"{escape(name)} ({s.crm})")
-        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet)
+        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
         runs.append(run)
         if run.summary is not None and run.plan is not None:
             out = None if plan_out is None else plan_out.with_name(f"{plan_out.stem}.{name}{plan_out.suffix}")
@@ -305,15 +315,42 @@ def plan(
     )
 
 
+def _plan_backfill(targets: dict[str, Settings], every: bool, quiet: bool) -> NoReturn:
+    """Each connection's backfill plan: a table (unless quiet) and one JSON line; the worst exit code."""
+    codes = []
+    for name, s in targets.items():
+        code, problems, table, record = backfill_plan.plan_one(name, s)
+        codes.append(code)
+        if table is not None and not quiet:
+            console.print(table)
+        for problem in problems:
+            prefix = f"{name}: " if every else ""
+            err.print(
+                Text.assemble(("error:", "red"), f" {prefix}{problem}"), highlight=False, soft_wrap=True
+            )
+        print(backfill_plan.json_line(record, code))
+    raise typer.Exit(int(worst(codes)))
+
+
 @app.command()
 def backfill(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: write nothing.")] = False,
+    plan_calls: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Estimate the API calls (and Bulk jobs) a full backfill needs and whether they fit "
+            "today's allowance; write nothing.",
+        ),
+    ] = False,
     quiet: Quiet = False,
     plan_out: PlanOut = None,
     connection: ConnectionName = None,
     every: EveryConnection = False,
 ) -> None:
     """Classify and write the whole org regardless of watermarks; resumes where a stopped one ended."""
+    if plan_calls:
+        _plan_backfill(chosen(settings(), connection, every), every, quiet)
     _run(
         "full", dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=50, connection=connection, every=every
     )

@@ -8,9 +8,10 @@ the CRM's own ids, write-back values use the names in ``WRITEBACK_FIELDS``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.model import Roster
 
@@ -182,3 +183,85 @@ class CrmAdapter(Protocol):
     def usage(self) -> ApiUsage | None:
         """The daily API usage last reported by the CRM, if it reports one."""
         ...
+
+
+@dataclass(frozen=True)
+class WriteCost:
+    calls: int
+    jobs: int = 0
+    """Bulk jobs among the calls' work (0 when every write goes through the REST API)."""
+    batches: int = 0
+    """Bulk batches the jobs count against the CRM's daily batch allocation."""
+
+
+@dataclass(frozen=True)
+class BackfillEstimate:
+    """What one full backfill would cost in API calls, from the CRM's record counts.
+
+    The read side follows from the counts alone. The write side depends on how many accounts change and
+    how many tasks the playbook wants, which only classifying tells: :meth:`write_cost` takes both as
+    rates per account (the CLI measures them on ``sample``, the first page)."""
+
+    crm: str
+    counts: dict[str, int]
+    """Records per mapped source (``accounts``, ``invoices``, ...) that the backfill reads."""
+    accounts: int
+    bulk: bool
+    """True when the backfill reads through bulk jobs (else page by page through the REST API)."""
+    read_calls: int
+    """Every read call of the run: the checks a run starts with, queries, job creation, polls, results."""
+    bulk_jobs: int
+    """Bulk query jobs the read creates (0 without bulk)."""
+    restart_calls: int
+    """Calls a resumed run pays again before its first page (its checks; with bulk, the jobs' fixed calls)."""
+    page_accounts: int
+    """Accounts per page the sync engine processes: each page's writes are one write call's worth."""
+    write_batch: int
+    """Records per REST write call."""
+    bulk_write_threshold: int | None
+    """One write call of more records than this goes as a bulk job; None when the CRM has none."""
+    update_job_calls: int = 0
+    """Calls of one bulk update job (create, upload, close, status polls)."""
+    upsert_job_calls: int = 0
+    """Calls of one bulk upsert job (as an update, plus the results that carry the new ids)."""
+    batch_records: int = 10_000
+    """Records the CRM counts as one bulk batch."""
+    usage: ApiUsage | None = None
+    """The daily API allowance as the CRM reports it now."""
+    allowances: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Other daily allocations the backfill draws on: name -> (max, remaining)."""
+    own_calls: int = 0
+    """Calls the estimate itself made (counts, limits, the sample page)."""
+    sample: ReadBatch | None = None
+    """The first page of accounts with their evidence, read through REST, to measure the write rates on."""
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.accounts / self.page_accounts) if self.page_accounts else 0
+
+    def write_cost(self, per_account: float, job_calls: int) -> WriteCost:
+        """Calls for writing ``per_account`` records per account, page by page as the engine does."""
+        full, rest = divmod(self.accounts, self.page_accounts) if self.page_accounts else (0, 0)
+        cost = WriteCost(0)
+        for pages, accounts in ((full, self.page_accounts), (1 if rest else 0, rest)):
+            records = round(accounts * per_account)
+            if not pages or not records:
+                continue
+            threshold = self.bulk_write_threshold
+            if threshold is not None and records > threshold:
+                page = WriteCost(job_calls, 1, math.ceil(records / self.batch_records))
+            else:
+                page = WriteCost(math.ceil(records / self.write_batch))
+            cost = WriteCost(
+                cost.calls + pages * page.calls,
+                cost.jobs + pages * page.jobs,
+                cost.batches + pages * page.batches,
+            )
+        return cost
+
+
+@runtime_checkable
+class BackfillPlanner(Protocol):
+    """An adapter that can estimate a full backfill's API cost before it runs (``backfill --plan``)."""
+
+    def estimate_backfill(self, page_size: int) -> BackfillEstimate: ...

@@ -104,7 +104,10 @@ class SyncEngine:
         clock: Callable[[], dt.datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[int], None] | None = None,
+        keep_plan: bool = True,
     ) -> None:
+        """``keep_plan=False``: a run that writes returns a plan with counts only, so that its memory does
+        not grow with the org (the rows serve only the dry-run table and ``--plan-out``)."""
         self.adapter = adapter
         self.settings = settings
         self.state = state
@@ -112,6 +115,7 @@ class SyncEngine:
         self.clock = clock
         self.sleep = sleep
         self.progress = progress
+        self.keep_plan = keep_plan
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
@@ -133,6 +137,9 @@ class SyncEngine:
                 # stamped per page: last_synced_at says when tiersync wrote the record, which lets an
                 # adapter tell tiersync's own writes from users' edits
                 self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
+                if not (dry_run or self.keep_plan):
+                    plan.fields.clear()
+                    plan.tasks.clear()
                 if mode == "full" and not dry_run and batch.roster.accounts:
                     last = batch.roster.accounts[-1].id  # pages come in the CRM's id order
                     self.state.set_watermark(self.connection, BACKFILL_SCOPE, last, started)

@@ -97,6 +97,7 @@ def run_connection(
     clock: Callable[[], dt.datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int], None] | None = None,
+    keep_plan: bool = True,
 ) -> ConnectionRun:
     """Sync (or plan, with ``dry_run``) one connection under its own lock; never raises.
 
@@ -108,7 +109,14 @@ def run_connection(
         state = open_state(settings)
         try:
             engine = SyncEngine(
-                adapter, settings, state, connection, clock=clock, sleep=sleep, progress=progress
+                adapter,
+                settings,
+                state,
+                connection,
+                clock=clock,
+                sleep=sleep,
+                progress=progress,
+                keep_plan=keep_plan,
             )
             if dry_run:
                 ended.summary, ended.plan = engine.run(mode, dry_run=True)

@@ -15,6 +15,7 @@ from connector.config import SalesforceSettings
 from connector.crm.base import (
     AccountUpdate,
     ApiUsage,
+    BackfillEstimate,
     Outcome,
     ReadBatch,
     TaskClose,
@@ -22,7 +23,8 @@ from connector.crm.base import (
 )
 from connector.crm.mapping import Mapping
 from connector.crm.retry import RetryPolicy
-from connector.crm.salesforce import check, identity, setup, tasks, writeback
+from connector.crm.salesforce import check, estimate, identity, setup, tasks, writeback
+from connector.crm.salesforce.bulk import BulkGate, BulkJobs
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.reader import Reader
@@ -49,7 +51,12 @@ class SalesforceAdapter:
         self._mapping_file = mapping_file
         self.client = SalesforceClient(settings, policy=RetryPolicy(attempts=retry_attempts), sleep=sleep)
         self._schema = Schema(self.client)
-        self._reader = Reader(self.client, self._schema, mapping, mapping_file, self._api_user)
+        self.bulk = BulkGate(
+            BulkJobs(self.client, timeout=settings.bulk_poll_timeout),
+            threshold=settings.bulk_threshold,
+            page_size=settings.bulk_page_size,
+        )
+        self._reader = Reader(self.client, self._schema, mapping, mapping_file, self._api_user, self.bulk)
         self._api_user_id: tuple[str | None] | None = None
 
     def _api_user(self) -> str | None:
@@ -82,10 +89,12 @@ class SalesforceAdapter:
         return self._reader.read(account_ids, page_size, after)
 
     def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
-        return writeback.write_accounts(self.client, self._schema, self._mapping.writeback, updates)
+        return writeback.write_accounts(
+            self.client, self._schema, self._mapping.writeback, updates, self.bulk
+        )
 
     def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
-        return tasks.upsert_tasks(self.client, self._schema, self._mapping.tasks, tasks_)
+        return tasks.upsert_tasks(self.client, self._schema, self._mapping.tasks, tasks_, self.bulk)
 
     def task_status(self, crm_ids: list[str]) -> dict[str, str]:
         return tasks.task_status(self.client, self._schema, self._mapping.tasks, crm_ids)
@@ -95,3 +104,7 @@ class SalesforceAdapter:
 
     def usage(self) -> ApiUsage | None:
         return self.client.usage()
+
+    def estimate_backfill(self, page_size: int) -> BackfillEstimate:
+        """What a full backfill would cost (``BackfillPlanner``); see ``estimate.py``."""
+        return estimate.estimate(self.client, self._schema, self._mapping, self._reader, self.bulk, page_size)

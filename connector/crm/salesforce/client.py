@@ -3,15 +3,21 @@ translated (``errors.translated``) and retried (``connector.crm.retry``), one HT
 
 Query results are paged here through ``nextRecordsUrl`` rather than with ``query_all_iter``, so that a
 429 or a dropped connection on page 40 retries page 40 alone instead of restarting the query.
+
+The daily usage comes from the ``Sforce-Limit-Info`` header of *every* answer, read by a response hook:
+simple_salesforce parses it only for its own REST calls, not for its Bulk 2.0 client's.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import requests
 from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import SFBulk2Type
 
 from connector.config import SalesforceSettings
 from connector.crm.base import ApiUsage, FatalError
@@ -31,6 +37,21 @@ MAX_PAGES = 100_000
 
 MAX_RESUMES = 5
 
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class LimitWatch:
+    """A response hook keeping the last ``Sforce-Limit-Info: api-usage=N/M`` of any answer."""
+
+    def __init__(self) -> None:
+        self.last: ApiUsage | None = None
+
+    def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        found = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if found:
+            self.last = ApiUsage(used=int(found[1]), limit=int(found[2]))
+        return response
+
 
 class SalesforceClient:
     """Translated, retried access to one org; logs in on first use (the session id flow logs in never)."""
@@ -46,7 +67,16 @@ class SalesforceClient:
         self._policy = policy
         self._sleep = sleep
         self._watch = RetryAfterWatch()
+        self._limits = LimitWatch()
         self._sf: Salesforce | None = None
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        return self._sleep
 
     def _run(self, what: str, fn: Callable[[], T]) -> T:
         attempt = retrying(self._policy, sleep=self._sleep, what=f"Salesforce {what}")
@@ -58,6 +88,7 @@ class SalesforceClient:
         if self._sf is None:
             session = http_session(self._settings)
             session.hooks["response"].append(self._watch.hook)
+            session.hooks["response"].append(self._limits.hook)
             self._sf = self._run("login", lambda: connect(self._settings, session))
         return self._sf
 
@@ -66,8 +97,19 @@ class SalesforceClient:
         sf = self.sf
         return self._run(what, lambda: fn(sf))
 
+    def call_once(self, fn: Callable[[Salesforce], T]) -> T:
+        """Run ``fn(sf)`` translated but *not* retried: for a request that must not be sent twice."""
+        sf = self.sf
+        return translated(lambda: fn(sf), self._watch)
+
     def rest(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         return self.call(f"{method} {path}", lambda sf: sf.restful(path, method=method, **kwargs))
+
+    def bulk2(self, sobject: str) -> SFBulk2Type:
+        """simple_salesforce's Bulk 2.0 handle for ``sobject``, built per call so that it carries the
+        current session id (a REST call may have logged in again since)."""
+        handle: SFBulk2Type = getattr(self.sf.bulk2, sobject)
+        return handle
 
     def tooling(self, action: str, method: str = "GET", data: dict[str, Any] | None = None) -> Any:
         return self.call(
@@ -93,7 +135,23 @@ class SalesforceClient:
     ) -> Iterator[list[Record]]:
         """The pages of ``soql``. With ``resume`` (the query must ``ORDER BY Id`` and select ``Id``),
         an expired or evicted cursor (``INVALID_QUERY_LOCATOR``) restarts after the last Id read."""
-        return iter(_Pager(self, soql, include_deleted, tooling, batch_size, resume))
+        return iter(
+            self.pager(
+                soql, include_deleted=include_deleted, tooling=tooling, batch_size=batch_size, resume=resume
+            )
+        )
+
+    def pager(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        tooling: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        resume: Callable[[str], str] | None = None,
+    ) -> QueryPager:
+        """Like :meth:`query_pages`, as an object whose ``total`` is the first page's ``totalSize``."""
+        return QueryPager(self, soql, include_deleted, tooling, batch_size, resume)
 
     def records(self, soql: str, **kwargs: Any) -> Iterator[Record]:
         for page in self.query_pages(soql, **kwargs):
@@ -114,13 +172,10 @@ class SalesforceClient:
 
     def usage(self) -> ApiUsage | None:
         """The ``Sforce-Limit-Info: api-usage=N/M`` of the last answer (None before any call)."""
-        if self._sf is None:
-            return None
-        reported = self._sf.api_usage.get("api-usage")
-        return ApiUsage(used=reported.used, limit=reported.total) if reported is not None else None
+        return self._limits.last if self._sf is not None else None
 
 
-class _Pager:
+class QueryPager:
     """One query's pages via ``nextRecordsUrl``, with loop detection, a page cap and cursor resume."""
 
     def __init__(
@@ -138,6 +193,8 @@ class _Pager:
         self._tooling = tooling
         self._batch = batch_size
         self._resume = resume
+        self.total: int | None = None
+        """``totalSize`` of the first answer: the whole result's size, known after the first page."""
 
     def _first(self, soql: str) -> Any:
         return self._client.first_page(
@@ -146,6 +203,7 @@ class _Pager:
 
     def __iter__(self) -> Iterator[list[Record]]:
         page = self._first(self._soql)
+        self.total = int(page.get("totalSize") or 0)
         seen: set[str] = set()
         last_id: str | None = None
         resumes = 0

@@ -93,6 +93,11 @@ class Schema:
                 return found
         return None
 
+    @property
+    def described(self) -> int:
+        """Objects described so far (each one call; a missing object too)."""
+        return len(self._objects)
+
     def forget(self) -> None:
         """Drop every cached describe (after fields or permissions change)."""
         self._objects.clear()

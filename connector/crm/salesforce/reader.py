@@ -6,11 +6,16 @@ ids, so ``<link> >= first AND <link> <= last`` pages at 2,000 rows like a plain 
 or one query per chunk of the given ids (``<link> IN (...)``, bounded by the URL length) — never one
 query per account. A source kept on the account object itself (goals on Account) is read from the
 account rows, with no query of its own.
+
+A full read of more accounts than ``salesforce.bulk_threshold`` (the first REST page's ``totalSize``
+tells) runs one Bulk API 2.0 query job per object instead (``bulk_read``), and falls back to REST when
+Salesforce refuses Bulk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +24,8 @@ from simple_salesforce.format import format_soql
 
 from connector.crm.base import CurrentValues, MappingError, ReadBatch
 from connector.crm.mapping import Mapping, SourceMapping
+from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
+from connector.crm.salesforce.bulk_read import ACCOUNTS, BulkExtract, Extraction
 from connector.crm.salesforce.check import source_problems
 from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, SalesforceClient
 from connector.crm.salesforce.describe import Schema
@@ -37,6 +44,15 @@ from connector.model import CHILD_KINDS, Account, Roster
 MIN_BATCH_SIZE = 200
 
 
+def account_batch_size(page_size: int) -> int:
+    """Rows per account query page: the page size within what ``batchSize`` takes (200-2000)."""
+    return max(MIN_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, page_size))
+
+
+Evidence = dict[str, Iterator[Record]]
+"""Evidence rows of one page by kind, when a Bulk extract has them already (None: query them)."""
+
+
 @dataclass(frozen=True)
 class _Child:
     kind: str
@@ -52,8 +68,10 @@ class Reader:
         mapping: Mapping,
         mapping_file: str,
         api_user: Callable[[], str | None],
+        bulk: BulkGate,
     ) -> None:
         self._client = client
+        self._bulk = bulk
         self._api_user = api_user
         self._schema = schema
         self._mapping = mapping
@@ -74,7 +92,16 @@ class Reader:
             else:
                 self._queried.append(child)
 
-    def _validate(self) -> None:
+    @property
+    def queried(self) -> list[tuple[str, SourceMapping]]:
+        """The evidence sources read with queries of their own (the others come with the account rows)."""
+        return [(child.kind, child.source) for child in self._queried]
+
+    @property
+    def folded(self) -> list[str]:
+        return [child.kind for child in self._folded]
+
+    def validate(self) -> None:
         """Fail with every missing object and field at once, before the first query (``MappingError``)."""
         if not self._validated:
             problems = source_problems(self._schema, self._mapping, self._mapping_file)
@@ -99,41 +126,105 @@ class Reader:
     ) -> Iterator[ReadBatch]:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        self._validate()
+        self.validate()
         selected = self._writeback_selected()
         current = CurrentValuesReader(self._mapping.writeback, selected)
-        fields = unique_fields(
+        fields = self._account_fields(selected)
+        pages: Iterator[tuple[list[Record], Evidence | None]] = (
+            self._all_accounts(fields, page_size, after)
+            if account_ids is None
+            else ((rows, None) for rows in self._given(fields, account_ids, page_size))
+        )
+        for rows, evidence in pages:
+            batch = self._batch(rows, current, contiguous=account_ids is None, evidence=evidence)
+            del rows, evidence  # the engine works on the batch; a large page's rows need not stay too
+            yield batch
+
+    def read_rest_page(self, page_size: int) -> ReadBatch | None:
+        """The first page of a full read through REST whatever the org's size (a cheap sample)."""
+        self.validate()
+        selected = self._writeback_selected()
+        fields = self._account_fields(selected)
+        pages = self._client.query_pages(
+            self._accounts_soql(fields), batch_size=account_batch_size(page_size)
+        )
+        rows = next(pages, [])[:page_size]
+        return (
+            self._batch(rows, CurrentValuesReader(self._mapping.writeback, selected), contiguous=True)
+            if rows
+            else None
+        )
+
+    def _account_fields(self, selected: set[str]) -> list[str]:
+        return unique_fields(
             [
                 *self._mapping.accounts.crm_fields(),
                 *(name for child in self._folded for name in child.source.crm_fields()),
                 *(f for f in self._mapping.writeback.all_fields().values() if f.lower() in selected),
             ]
         )
-        pages = (
-            self._all_accounts(fields, page_size, after)
-            if account_ids is None
-            else self._given(fields, account_ids, page_size)
-        )
-        for rows in pages:
-            yield self._batch(rows, current, contiguous=account_ids is None)
 
-    def _all_accounts(self, fields: list[str], page_size: int, after: str | None) -> Iterator[list[Record]]:
-        """Every account in id order, after ``after`` when given (a backfill resuming where it stopped)."""
+    def _accounts_soql(self, fields: list[str], after: str | None = None, *, ordered: bool = True) -> str:
         source = self._mapping.accounts
+        resume = format_soql(f"{source.id} > {{}}", after) if after else None
+        return select(source.object, fields, [source.where, resume], order_by=source.id if ordered else None)
 
-        def soql(last_id: str | None = None) -> str:
-            resume = format_soql(f"{source.id} > {{}}", last_id) if last_id else None
-            return select(source.object, fields, [source.where, resume], order_by=source.id)
+    def _all_accounts(
+        self, fields: list[str], page_size: int, after: str | None
+    ) -> Iterator[tuple[list[Record], Evidence | None]]:
+        """Every account in id order, after ``after`` when given (a backfill resuming where it stopped).
 
-        batch = max(MIN_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, page_size))
+        The first REST page says how many accounts there are (``totalSize``): above the Bulk threshold the
+        rest comes from a Bulk extract instead, in pages of ``bulk_page_size``."""
+        pager = self._client.pager(
+            self._accounts_soql(fields, after),
+            batch_size=account_batch_size(page_size),
+            resume=lambda last_id: self._accounts_soql(fields, last_id),
+        )
+        api_pages = iter(pager)
+        first = next(api_pages, [])
+        if self._bulk.wanted(pager.total or 0):
+            extract = self._bulk_extract(fields, after)
+            if extract is not None:
+                with extract:
+                    yield from extract.pages(max(page_size, self._bulk.page_size))
+                return
         buffer: list[Record] = []
-        for api_page in self._client.query_pages(soql(after), batch_size=batch, resume=soql):
+        for api_page in itertools.chain([first], api_pages):
             buffer.extend(api_page)
             while len(buffer) >= page_size:
-                yield buffer[:page_size]
+                yield buffer[:page_size], None
                 buffer = buffer[page_size:]
         if buffer:
-            yield buffer
+            yield buffer, None
+
+    def _bulk_extract(self, fields: list[str], after: str | None) -> BulkExtract | None:
+        """Every account and every evidence row (after ``after``) on disk, or None when Salesforce refused
+        Bulk (then the read goes on through REST)."""
+        accounts = self._mapping.accounts
+        extractions = [
+            Extraction(
+                ACCOUNTS, accounts.object, self._accounts_soql(fields, after, ordered=False), accounts.id
+            )
+        ]
+        for child in self._queried:
+            source = child.source
+            resume = format_soql(f"{source.account} > {{}}", after) if after else None
+            soql = select(
+                source.object, source.crm_fields(), [source.where, f"{source.account} != null", resume]
+            )
+            extractions.append(Extraction(child.kind, source.object, soql, source.account))
+        extract = BulkExtract(self._bulk.jobs, self._schema)
+        try:
+            extract.run(extractions)
+        except BulkUnavailableError as error:
+            extract.close()
+            self._bulk.refuse(str(error))
+            return None
+        except BaseException:
+            extract.close()
+            raise
+        return extract
 
     def _given(self, fields: list[str], account_ids: Sequence[str], page_size: int) -> Iterator[list[Record]]:
         source = self._mapping.accounts
@@ -151,18 +242,34 @@ class Reader:
             if rows:
                 yield rows
 
-    def _batch(self, rows: list[Record], current: CurrentValuesReader, *, contiguous: bool) -> ReadBatch:
+    def _batch(
+        self,
+        rows: list[Record],
+        current: CurrentValuesReader,
+        *,
+        contiguous: bool,
+        evidence: Evidence | None = None,
+    ) -> ReadBatch:
         accounts = [self._accounts.account(row) for row in rows]
         ids = [a.id for a in accounts]
-        evidence: dict[str, list[Any]] = {}
+        records: dict[str, list[Any]] = {}
         for child in self._folded:
-            evidence[child.kind] = [
+            records[child.kind] = [
                 record for row in rows if (record := child.builder.child(row, skip_empty=True)) is not None
             ]
         for child in self._queried:
-            found = self._children_in_range(child, ids) if contiguous else self._children(child, ids)
-            evidence[child.kind] = list(found)
-        roster = Roster(accounts=accounts, **{kind: evidence.get(kind) for kind in CHILD_KINDS})
+            if evidence is not None:
+                found: Iterator[Any] = (
+                    record
+                    for row in evidence.get(child.kind, iter(()))
+                    if (record := child.builder.child(row)) is not None
+                )
+            elif contiguous:
+                found = self._children_in_range(child, ids)
+            else:
+                found = self._children(child, ids)
+            records[child.kind] = list(found)
+        roster = Roster(accounts=accounts, **{kind: records.get(kind) for kind in CHILD_KINDS})
         values: dict[str, CurrentValues] = {
             a.id: current.read(row) for a, row in zip(accounts, rows, strict=True)
         }
@@ -209,7 +316,7 @@ class Reader:
         :data:`OWN_WRITE_WINDOW` of the ``last_synced_at`` that write set. Anyone else's edit always
         counts; the API user's own other edits count once they are that far from a sync.
         """
-        self._validate()
+        self.validate()
         stamp = f"SystemModstamp >= {datetime_literal(since)}"
         accounts = self._mapping.accounts
         writeback = self._mapping.writeback

@@ -1,6 +1,7 @@
 """Playbook tasks: upsert by the unique key field, read their status, close them with a comment.
 
-The upsert never sends Status, so re-upserting a key (after a crash, or a re-run) cannot reopen a
+More than ``salesforce.bulk_threshold`` upserts go as one Bulk API 2.0 ``upsert`` job on the key field
+(REST when Bulk is refused). The upsert never sends Status, so re-upserting a key (after a crash, or a re-run) cannot reopen a
 task a user completed; a new task gets the org's default status. Closing keeps the task's existing
 description and appends the comment (one query per chunk of ids to read it), and does not append
 the same comment twice when a close is retried.
@@ -12,7 +13,8 @@ from typing import Any
 
 from connector.crm.base import Outcome, TaskClose, TaskSpec, TaskStatus
 from connector.crm.mapping import TaskMapping
-from connector.crm.salesforce import composite
+from connector.crm.salesforce import bulk_write, composite
+from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.soql import chunked, in_list, is_record_id, select
@@ -29,7 +31,11 @@ def _short(record_id: str) -> str:
 
 
 def upsert_tasks(
-    client: SalesforceClient, schema: Schema, tasks: TaskMapping, specs: list[TaskSpec]
+    client: SalesforceClient,
+    schema: Schema,
+    tasks: TaskMapping,
+    specs: list[TaskSpec],
+    bulk: BulkGate | None = None,
 ) -> list[Outcome]:
     records: list[dict[str, Any]] = []
     for spec in specs:
@@ -44,9 +50,21 @@ def upsert_tasks(
         if spec.owner_id:
             record[tasks.owner] = spec.owner_id
         records.append(record)
-    return composite.send(
-        client, f"composite/sobjects/{tasks.object}/{tasks.key}", "PATCH", records, [s.key for s in specs]
-    )
+    refs = [s.key for s in specs]
+    if bulk is not None and bulk.wanted(len(records)):
+        try:
+            return bulk_write.ingest(
+                bulk.jobs,
+                tasks.object,
+                "upsert",
+                [{k: v for k, v in r.items() if k != "attributes"} for r in records],
+                refs,
+                ref_column=tasks.key,
+                external_id=tasks.key,
+            )
+        except BulkUnavailableError as error:
+            bulk.refuse(str(error))
+    return composite.send(client, f"composite/sobjects/{tasks.object}/{tasks.key}", "PATCH", records, refs)
 
 
 def task_status(

@@ -1,4 +1,5 @@
-"""Writing tier results onto accounts: one sObject Collections update per 200 accounts.
+"""Writing tier results onto accounts: one sObject Collections update per 200 accounts, or one Bulk API 2.0
+``update`` job when there are more than ``salesforce.bulk_threshold`` (REST when Bulk is refused).
 
 Values are translated, not judged: traits ``["a", "b"]`` -> ``"a;b"`` (empty -> null), datetimes ->
 ``2026-11-26T06:50:00.000Z``, dates -> ``2026-11-26``, None -> null (clears the field). Text longer
@@ -11,7 +12,8 @@ from typing import Any
 
 from connector.crm.base import WRITEBACK_FIELDS, AccountUpdate, Outcome
 from connector.crm.mapping import WritebackMapping
-from connector.crm.salesforce import composite
+from connector.crm.salesforce import bulk_write, composite
+from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.values import to_salesforce
@@ -30,9 +32,17 @@ def fit(schema: Schema, sobject: str, field: str, value: Any) -> Any:
 
 
 def write_accounts(
-    client: SalesforceClient, schema: Schema, writeback: WritebackMapping, updates: list[AccountUpdate]
+    client: SalesforceClient,
+    schema: Schema,
+    writeback: WritebackMapping,
+    updates: list[AccountUpdate],
+    bulk: BulkGate | None = None,
 ) -> list[Outcome]:
     names = {writeback.field(name).lower(): f"{writeback.field(name)} ({name})" for name in WRITEBACK_FIELDS}
+
+    def label(field: str) -> str:
+        return names.get(field.lower(), field)
+
     records: list[dict[str, Any]] = []
     for update in updates:
         record: dict[str, Any] = {"attributes": {"type": writeback.object}, "Id": update.account_id}
@@ -42,11 +52,19 @@ def write_accounts(
             crm_field = writeback.field(name)
             record[crm_field] = fit(schema, writeback.object, crm_field, to_salesforce(value))
         records.append(record)
-    return composite.send(
-        client,
-        "composite/sobjects",
-        "PATCH",
-        records,
-        [u.account_id for u in updates],
-        label=lambda field: names.get(field.lower(), field),
-    )
+    refs = [u.account_id for u in updates]
+    if bulk is not None and bulk.wanted(len(records)):
+        try:
+            return bulk_write.ingest(
+                bulk.jobs,
+                writeback.object,
+                "update",
+                [{k: v for k, v in r.items() if k != "attributes"} for r in records],
+                refs,
+                ref_column="Id",
+                label=label,
+                need_ids=False,
+            )
+        except BulkUnavailableError as error:
+            bulk.refuse(str(error))
+    return composite.send(client, "composite/sobjects", "PATCH", records, refs, label=label)

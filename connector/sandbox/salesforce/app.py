@@ -90,6 +90,11 @@ class SalesforceSandbox:
         with self._lock:
             self._api_used = used
 
+    def set_daily_api_limit(self, limit: int) -> None:
+        """A smaller (or larger) daily allowance from now on, e.g. to make a backfill run in slices."""
+        with self._lock:
+            self._daily_api_limit = limit
+
     def _usage(self) -> tuple[int, int]:
         return self._api_used, self._daily_api_limit
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from .query import CompiledQuery, compile_query, execute
 from .schema import FieldDef, ObjectDef
 from .store import Row
 from .values import SKIP, from_csv, to_csv
-from .web import CSV_TYPE, Reply, Request, Router, json_reply
+from .web import CSV_TYPE, Handler, Reply, Request, Router, json_reply
 
 _DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 _LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
@@ -93,27 +94,45 @@ def _invalid_job(message: str) -> ApiError:
 
 
 class BulkApi:
-    def __init__(self, org: Org, *, in_progress_polls: int = 1) -> None:
+    def __init__(self, org: Org, *, in_progress_polls: int = 1, enabled: bool = True) -> None:
         self.org = org
         self.catalog = DataCatalog(org)
         self.in_progress_polls = in_progress_polls
+        self.enabled = enabled
+        """False: every ``jobs/`` call answers 403 ``FEATURENOTENABLED``, like an org without Bulk API."""
         self.jobs: dict[str, Job] = {}
 
     def register(self, router: Router) -> None:
         base = "/services/data/v{version}/jobs"
-        router.add("POST", f"{base}/query", self.create_query_job)
-        router.add("GET", f"{base}/query", self.list_query_jobs)
-        router.add("GET", f"{base}/query/{{job}}", self.job_info)
-        router.add("PATCH", f"{base}/query/{{job}}", self.set_state)
-        router.add("DELETE", f"{base}/query/{{job}}", self.delete_job)
-        router.add("GET", f"{base}/query/{{job}}/results", self.query_results)
-        router.add("POST", f"{base}/ingest", self.create_ingest_job, writes=True)
-        router.add("GET", f"{base}/ingest", self.list_ingest_jobs)
-        router.add("GET", f"{base}/ingest/{{job}}", self.job_info)
-        router.add("PATCH", f"{base}/ingest/{{job}}", self.set_state, writes=True)
-        router.add("DELETE", f"{base}/ingest/{{job}}", self.delete_job)
-        router.add("PUT", f"{base}/ingest/{{job}}/batches", self.upload, writes=True)
-        router.add("GET", f"{base}/ingest/{{job}}/{{results}}", self.ingest_results)
+        add = self._add(router)
+        add("POST", f"{base}/query", self.create_query_job)
+        add("GET", f"{base}/query", self.list_query_jobs)
+        add("GET", f"{base}/query/{{job}}", self.job_info)
+        add("PATCH", f"{base}/query/{{job}}", self.set_state)
+        add("DELETE", f"{base}/query/{{job}}", self.delete_job)
+        add("GET", f"{base}/query/{{job}}/results", self.query_results)
+        add("POST", f"{base}/ingest", self.create_ingest_job, writes=True)
+        add("GET", f"{base}/ingest", self.list_ingest_jobs)
+        add("GET", f"{base}/ingest/{{job}}", self.job_info)
+        add("PATCH", f"{base}/ingest/{{job}}", self.set_state, writes=True)
+        add("DELETE", f"{base}/ingest/{{job}}", self.delete_job)
+        add("PUT", f"{base}/ingest/{{job}}/batches", self.upload, writes=True)
+        add("GET", f"{base}/ingest/{{job}}/{{results}}", self.ingest_results)
+
+    def _add(self, router: Router) -> Callable[..., None]:
+        """``router.add`` with every handler refused while ``enabled`` is False."""
+
+        def add(method: str, template: str, handler: Handler, *, writes: bool = False) -> None:
+            def guarded(request: Request, params: dict[str, str]) -> Reply:
+                if not self.enabled:
+                    raise ApiError(
+                        403, "FEATURENOTENABLED", "Bulk API 2.0 is not enabled for this organization"
+                    )
+                return handler(request, params)
+
+            router.add(method, template, guarded, writes=writes)
+
+        return add
 
     # -- shared -------------------------------------------------------------------------------
     def _job(self, params: dict[str, str], *, query: bool) -> Job:
