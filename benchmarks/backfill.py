@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import resource
+import shutil
 import tempfile
 import time
 import urllib.request
@@ -164,6 +165,7 @@ def one_path(accounts: int, path: str, bulk_page_size: int) -> dict[str, Any]:
         sandbox.join(timeout=60)
         if sandbox.is_alive():
             sandbox.terminate()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:

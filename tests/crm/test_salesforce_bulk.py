@@ -39,13 +39,8 @@ def jobs_calls(box: Box) -> list[Any]:
     return [c for c in box.ledger.calls() if "/jobs/" in c.path]
 
 
-def rest_calls(box: Box) -> list[Any]:
-    return [c for c in box.ledger.calls() if "/jobs/" not in c.path]
-
-
-def written(box: Box, sleeps: Sleeps | None = None, **overrides: Any) -> SalesforceAdapter:
-    """An adapter on a set-up org whose accounts carry write-back values of every type."""
-    adapter = make(box, sleeps=sleeps, **overrides)
+def write_every_value_type(box: Box) -> None:
+    """Give the set-up org's client accounts write-back values of every type, nulls included (via REST)."""
     synced = dt.datetime(2026, 11, 26, 6, 50, 12, 345000, tzinfo=dt.UTC)
     accounts = [a for a in box.sandbox.records("Account") if a.get("Type") != "Prospect"]
     updates = [
@@ -63,7 +58,6 @@ def written(box: Box, sleeps: Sleeps | None = None, **overrides: Any) -> Salesfo
         for i, a in enumerate(accounts)
     ]
     assert all(o.ok for o in make(box, **REST).write_accounts(updates))
-    return adapter
 
 
 def batches(adapter: SalesforceAdapter, page_size: int = 200) -> list[ReadBatch]:
@@ -77,7 +71,7 @@ def test_a_bulk_read_gives_exactly_the_batches_of_the_rest_read(box: Box) -> Non
     box.sandbox.seed(to_roster(generate(60, seed=4, as_of=dt.date(2026, 11, 1)).frames))
     box.sandbox.seed(full_roster())
     set_up(box)
-    written(box)
+    write_every_value_type(box)
     mapping = mapping_with(lambda m: m["accounts"].setdefault("attributes", {}).update(owner="Owner.Name"))
     box.ledger.reset()
 
