@@ -9,6 +9,7 @@ import polars as pl
 
 from connector.classify.classifier import RESULT_COLUMNS
 from connector.classify.rules import split_labels
+from connector.csv_cells import write_frame
 
 LABEL_COLUMNS = ("tier_codes", "traits", "trait_codes", "data_gaps", "actions")
 """';'-joined in CSV (a cell is text); lists in JSON."""
@@ -21,7 +22,7 @@ def write_results(
     written = []
     if "csv" in formats:
         path = directory / "classifications.csv"
-        results.select(RESULT_COLUMNS).write_csv(path)
+        write_frame(results.select(RESULT_COLUMNS), path)
         written.append(path)
     if "json" in formats:
         path = directory / "classifications.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from rich.table import Table
 from connector.classify.comms import TOUCH_PREFIX, touches_for
 from connector.cli.app import app, console, fail, settings
 from connector.cli.sync_cmds import CONNECTION, crm_errors
+from connector.csv_cells import write_dicts
 from connector.model import Tier
 from connector.sync.state import open_state
 from connector.sync.tasks import period_of, task_key
@@ -88,10 +88,5 @@ def plan_comms(
         console.print(table)
     console.print(f"{len(plan)} touches for {len(owners)} owners", highlight=False)
     if out is not None:
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(
-                handle, fieldnames=["owner_id", "account_id", "account", "tier", "touch", "from"]
-            )
-            writer.writeheader()
-            writer.writerows(plan)
+        write_dicts(out, ["owner_id", "account_id", "account", "tier", "touch", "from"], plan)
         console.print(f"wrote {out}")

@@ -17,6 +17,7 @@ from rich.table import Table
 from connector.classify import classify_frames
 from connector.cli.app import app, console, err, fail, settings, user_errors
 from connector.config import Settings
+from connector.csv_cells import write_frame
 from connector.insights.backtest import OUTCOME_LABELS, OUTCOMES, Backtest, build_history
 from connector.insights.backtest import backtest as run_backtest
 from connector.insights.fit import fit_scores
@@ -154,8 +155,7 @@ def fit_command(
     console.print(table)
     if out is not None:
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            scores.write_csv(out)
+            write_frame(scores, out)
         except OSError as exc:
             fail([f"{out}: cannot write the scores ({exc.strerror})"])
         console.print(f"wrote {escape(str(out))}", highlight=False)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
+from connector.csv_cells import write_dicts
 from connector.sync.desired import FieldChange
 
 
@@ -84,12 +84,7 @@ class Plan:
         if path.suffix == ".json":
             path.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
             return
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(
-                handle, fieldnames=["record", "name", "change", "field", "current", "new"]
-            )
-            writer.writeheader()
-            writer.writerows(rows)
+        write_dicts(path, ["record", "name", "change", "field", "current", "new"], rows)
 
 
 def _text(value: Any) -> str:
