@@ -208,6 +208,18 @@ def test_a_missing_token_is_an_auth_error_before_any_call(box: Box) -> None:
     assert box.ledger.calls() == []
 
 
+def test_reads_leave_the_archived_default_out_so_the_strict_spec_accepts_them(box: Box) -> None:
+    """hubspot-api-client would send ``archived=False`` as ``False``, which HubSpot's spec refuses."""
+    ids = box.sandbox.seed(full_roster())
+    adapter = set_up(box)
+    assert adapter.check() == []
+    (batch,) = read_all(adapter)
+    (given,) = read_all(adapter, [ids["a1"]])
+    assert len(batch.roster.accounts) == 2 and [a.id for a in given.roster.accounts] == [ids["a1"]]
+    assert batch.roster.invoices and batch.roster.tickets
+    assert box.sandbox.validation_errors == []
+
+
 # -- check --------------------------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from connector.model import (
     Ticket,
 )
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
-from tests.sandbox.conftest import HubSpotSandboxFixture
+from tests.sandbox.conftest import HS_TOKEN, HubSpotSandboxFixture
 
 COMPANIES = "/crm/v3/objects/companies"
 
@@ -647,6 +647,56 @@ def test_a_request_outside_the_spec_is_400_and_recorded(hs_sandbox: HubSpotSandb
     assert "is not of type 'string'" in errors[0]
     assert "LIKE" in errors[1]
     assert hs_sandbox.sandbox.objects("companies") == []
+
+
+def test_a_boolean_query_parameter_rendered_as_python_is_400(hs_sandbox: HubSpotSandboxFixture) -> None:
+    """The client renders ``archived=False`` as ``False``; the spec's booleans are ``true``/``false``."""
+    from hubspot.crm.companies import ApiException
+    from hubspot.crm.owners import ApiException as OwnersApiException
+    from hubspot.crm.properties import ApiException as PropertiesApiException
+
+    hs_sandbox.sandbox.seed_companies(2)
+    client = hs_sandbox.client(retry=_no_retry())
+    companies = client.crm.companies
+    refused = [
+        (ApiException, lambda: companies.basic_api.get_page(archived=False)),
+        (ApiException, lambda: companies.basic_api.get_by_id("1", archived=True)),
+        (
+            ApiException,
+            lambda: companies.batch_api.read(
+                BatchReadInputSimplePublicObjectId(inputs=[{"id": "1"}], properties=[]), archived=False
+            ),
+        ),
+        (PropertiesApiException, lambda: client.crm.properties.core_api.get_all("companies", archived=False)),
+        (OwnersApiException, lambda: client.crm.owners.owners_api.get_page(archived=False)),
+    ]
+    for exception, call in refused:
+        with pytest.raises(exception) as caught:
+            call()
+        assert caught.value.status == 400
+        body = _body(caught.value)
+        assert body["status"] == "error" and body["category"] == "VALIDATION_ERROR"
+        assert body["correlationId"] and "archived" in body["message"]
+    assert len(hs_sandbox.sandbox.validation_errors) == len(refused)
+    assert "'False' is not a boolean" in hs_sandbox.sandbox.validation_errors[0]
+    # left out, or spelled as the spec does, it is served
+    assert len(companies.basic_api.get_page().results) == 2
+    raw = urllib3.PoolManager().request(
+        "GET",
+        hs_sandbox.url + COMPANIES + "?archived=false",
+        headers={"Authorization": f"Bearer {HS_TOKEN}"},
+    )
+    assert raw.status == 200 and len(json.loads(raw.data)["results"]) == 2
+    assert len(hs_sandbox.sandbox.validation_errors) == len(refused)
+
+
+def test_the_boolean_check_holds_with_the_full_validation_off(hs_sandbox: HubSpotSandboxFixture) -> None:
+    from hubspot.crm.companies import ApiException
+
+    hs_sandbox.sandbox.validate_requests = False
+    with pytest.raises(ApiException) as caught:
+        hs_sandbox.client(retry=_no_retry()).crm.companies.basic_api.get_page(archived=False)
+    assert caught.value.status == 400
 
 
 def test_ordinary_client_calls_conform_to_the_spec(hs_sandbox: HubSpotSandboxFixture, roster: Roster) -> None:

@@ -74,7 +74,6 @@ def read(
             client.objects_batch.read_with_http_info,
             object_type,
             body,
-            archived=False,
         )
         for error in answer.get("errors") or []:
             if error.get("category") != "OBJECT_NOT_FOUND":

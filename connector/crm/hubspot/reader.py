@@ -172,7 +172,6 @@ class Reader:
                 limit=LIST_LIMIT,
                 after=cursor,
                 properties=properties,
-                archived=False,
             )
             yield [batch.row(r) for r in answer.get("results") or []]
             after = ((answer.get("paging") or {}).get("next") or {}).get("after")

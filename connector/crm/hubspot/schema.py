@@ -60,7 +60,6 @@ class Schema:
                     f"properties of {object_type}",
                     self._client.properties_core.get_all_with_http_info,
                     object_type,
-                    archived=False,
                 )
             except RequestRejectedError as error:
                 # HubSpot answers an unknown object type with 400 ("Unable to infer object type") or 404.

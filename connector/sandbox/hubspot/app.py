@@ -28,7 +28,7 @@ from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.properties_api import PropertiesApi
 from connector.sandbox.hubspot.ratelimit import RateLimiter
 from connector.sandbox.hubspot.seed import Seeder
-from connector.sandbox.hubspot.spec import SpecValidator
+from connector.sandbox.hubspot.spec import BooleanQuery, SpecValidator
 from connector.sandbox.hubspot.wire import Request, Response
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.server import StartResponse, drop_connection
@@ -98,6 +98,7 @@ class HubSpotSandbox:
         )
         self.portal = Portal(faults, clock)
         self._spec: SpecValidator | None = None
+        self._booleans = BooleanQuery()
         self._lock = threading.RLock()
         self._routes = self._build_routes()
 
@@ -203,19 +204,18 @@ class HubSpotSandbox:
             return Response.error(
                 ApiError(404, "OBJECT_NOT_FOUND", f"No endpoint {request.method} {request.path}.")
             )
-        if self.validate_requests:
+        problems = self._booleans.errors(request.method, _spec_path(request.path), request.query)
+        if self.validate_requests and not problems:
             problems = self._validator().request_errors(
                 request.method, _spec_path(request.path), request.query, request.headers, request.body
             )
-            if problems:
-                self.validation_errors.append(f"{request.method} {request.path}: {' | '.join(problems)}")
-                return Response.error(
-                    ApiError(
-                        400,
-                        "VALIDATION_ERROR",
-                        "Request does not match HubSpot's API: " + " | ".join(problems),
-                    )
+        if problems:
+            self.validation_errors.append(f"{request.method} {request.path}: {' | '.join(problems)}")
+            return Response.error(
+                ApiError(
+                    400, "VALIDATION_ERROR", "Request does not match HubSpot's API: " + " | ".join(problems)
                 )
+            )
         try:
             with self._lock:
                 return route.handler(request, *args)
