@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -16,9 +16,11 @@ from connector.cli.sync_cmds import CONNECTION, adapter_for, crm_errors
 from connector.config import HubSpotSettings, SalesforceSettings, Settings
 from connector.model import Tier, Trait
 from connector.report import build_report_data, render_html, source_from_state
-from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import SyncEngine
 from connector.sync.state import open_state
+
+if TYPE_CHECKING:  # the sandbox loads only for `demo` itself, never for `sync`
+    from connector.sandbox.runtime import Sandbox
 
 
 def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Settings:
@@ -62,6 +64,8 @@ def demo(
     """Start the sandbox CRM, seed it, set up fields, plan, sync, and show the result as the CRM holds it."""
     base = settings()
     out.mkdir(parents=True, exist_ok=True)
+    from connector.sandbox.runtime import start
+
     with console.status(f"starting the {crm} sandbox with {accounts} accounts…"):
         sandbox = start(crm, accounts=accounts, seed=seed, as_of=base.evidence.as_of, workdir=out.resolve())
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -12,8 +13,10 @@ from typing import Annotated
 import typer
 
 from connector.cli.app import console, fail, sandbox_app
-from connector.sandbox.faults import PROFILES
-from connector.sandbox.runtime import CONNECTION_FILE, HS_TOKEN, SF_TOKEN, start
+
+FAULT_PROFILES = ("none", "flaky", "locks", "slow")
+"""The names of ``connector.sandbox.faults.PROFILES`` (a test keeps them equal): written out so that
+loading the CLI for `sync` never imports the sandbox."""
 
 
 @sandbox_app.command("serve")
@@ -21,7 +24,7 @@ def serve(
     crm: Annotated[str, typer.Option(help="salesforce, hubspot or both.")] = "salesforce",
     accounts: Annotated[int, typer.Option(min=0, help="Generated client accounts to seed.")] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
-    faults: Annotated[str, typer.Option(help=f"Fault profile: {', '.join(PROFILES)}.")] = "none",
+    faults: Annotated[str, typer.Option(help=f"Fault profile: {', '.join(FAULT_PROFILES)}.")] = "none",
     workdir: Annotated[Path, typer.Option(help="Folder for the CA file and the connection file.")] = Path(
         "sandbox"
     ),
@@ -29,8 +32,11 @@ def serve(
     """Start the sandbox CRM and print how to point tiersync at it; Ctrl-C stops it."""
     if crm not in ("salesforce", "hubspot", "both"):
         fail([f"--crm {crm!r}: use salesforce, hubspot or both"])
-    if faults not in PROFILES:
-        fail([f"--faults {faults!r}: use one of {', '.join(PROFILES)}"])
+    if faults not in FAULT_PROFILES:
+        fail([f"--faults {faults!r}: use one of {', '.join(FAULT_PROFILES)}"])
+    from connector.sandbox.faults import PROFILES
+    from connector.sandbox.runtime import HS_TOKEN, SF_TOKEN, start
+
     running = start(crm, accounts=accounts, seed=seed, faults=PROFILES[faults], workdir=workdir.resolve())
     info_path = running.write_connection_file()
     if running.salesforce_server is not None:
@@ -51,6 +57,7 @@ def serve(
         f"{accounts} accounts seeded; faults: {faults}; connection file: {info_path}", highlight=False
     )
     console.print("Ctrl-C to stop.", highlight=False)
+    signal.signal(signal.SIGTERM, _stop)  # a supervisor's (or CI's) `kill` stops it as cleanly as Ctrl-C
     try:
         while True:
             time.sleep(3600)
@@ -58,6 +65,10 @@ def serve(
         console.print("stopping…")
     finally:
         running.stop()
+
+
+def _stop(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @sandbox_app.command("show")
@@ -70,6 +81,8 @@ def show(
     ),
 ) -> None:
     """Print an account as the running sandbox CRM holds it: its fields and its tasks."""
+    from connector.sandbox.runtime import CONNECTION_FILE, HS_TOKEN, SF_TOKEN
+
     path = workdir / CONNECTION_FILE
     if not path.is_file():
         fail([f"{path}: not found; start the sandbox with `tiersync sandbox serve` first"])

@@ -176,9 +176,11 @@ def start(
     workdir: Path | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     daily_api_limit: int = 1_000_000,
+    validate: bool = False,
 ) -> Sandbox:
     """Start the sandbox for ``crm`` (``salesforce``, ``hubspot`` or ``both``), seeded with a
-    generated roster of ``accounts`` clients (0 for an empty org)."""
+    generated roster of ``accounts`` clients (0 for an empty org). ``validate`` checks every HubSpot
+    request against its OpenAPI specs (needs ``openapi-core``, a dev extra; the tests turn it on)."""
     if crm not in ("salesforce", "hubspot", "both"):
         raise ValueError(f"unknown sandbox CRM {crm!r}: use salesforce, hubspot or both")
     directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))
@@ -200,7 +202,7 @@ def start(
     if crm in ("hubspot", "both"):
         from connector.sandbox.hubspot import HubSpotSandbox
 
-        hs = HubSpotSandbox(ledger, injector, access_token=HS_TOKEN, **extra)
+        hs = HubSpotSandbox(ledger, injector, access_token=HS_TOKEN, validate_requests=validate, **extra)
         if roster is not None:
             sandbox.account_ids["hubspot"] = hs.seed(roster)
         sandbox.hubspot = hs

@@ -156,7 +156,9 @@ def hs_sandbox(_hs_server: tuple[RunningServer, _SwappableApp]) -> Iterator[HubS
     ledger = Ledger()
     faults = FaultInjector()
     clock = SettableClock(dt.datetime(2026, 11, 26, 6, 50, tzinfo=dt.UTC))
-    sandbox = HubSpotSandbox(ledger, faults, access_token=HS_TOKEN, clock=clock, validate_responses=True)
+    sandbox = HubSpotSandbox(
+        ledger, faults, access_token=HS_TOKEN, clock=clock, validate_requests=True, validate_responses=True
+    )
     app.target = sandbox.wsgi_app
     try:
         yield HubSpotSandboxFixture(sandbox, server, ledger, faults, clock)

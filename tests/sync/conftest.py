@@ -310,6 +310,7 @@ def make_org(
         as_of=AS_OF,
         workdir=tmp_path / "sandbox",
         clock=clock,
+        validate=True,
         **kwargs,
     )
     try:

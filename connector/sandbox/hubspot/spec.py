@@ -19,7 +19,9 @@ takes ``1``/``yes``), where the spec's ``boolean`` in a query string is ``true``
 and ``hubspot-api-client`` renders Python's ``False`` as ``False``. :class:`BooleanQuery` refuses
 anything else, whether or not the full validation is on.
 
-Security (OAuth scopes) is not validated here: the app checks the bearer token itself.
+Security (OAuth scopes) is not validated here: the app checks the bearer token itself. The full
+request and response validation is ``spec_validation`` (openapi-core, a dev extra); this module needs
+nothing beyond the standard library, so the sandbox runs on the plain install.
 """
 
 from __future__ import annotations
@@ -27,17 +29,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-
-from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
-from openapi_core.validation.request import V30RequestBodyValidator, V30RequestParametersValidator
-from openapi_core.validation.response import V30ResponseValidator
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_FILES: dict[str, str] = {
     "/crm/v3/objects/": "crm-objects-v3.json",
@@ -47,7 +42,6 @@ SPEC_FILES: dict[str, str] = {
 }
 """Path prefix -> vendored spec that owns it."""
 
-_HOST = "https://api.hubapi.com"
 _STRING_OR_NULL = {"type": "string", "nullable": True}
 _SORT = {
     "anyOf": [
@@ -118,26 +112,6 @@ OVERLAYS: dict[str, list[Overlay]] = {
 }
 
 
-@dataclass(slots=True)
-class _SpecRequest:
-    """The request shape openapi-core reads."""
-
-    method: str
-    path: str
-    body: bytes | None
-    content_type: str
-    parameters: RequestParameters
-    host_url: str = _HOST
-
-
-@dataclass(slots=True)
-class _SpecResponse:
-    status_code: int
-    data: bytes | None
-    content_type: str = "application/json"
-    headers: Headers = field(default_factory=Headers)
-
-
 def load_spec(file_name: str) -> dict[str, Any]:
     """A vendored spec with its overlays applied (the file itself is never changed)."""
     text = resources.files("connector.sandbox.hubspot").joinpath("specs", file_name).read_text()
@@ -204,90 +178,3 @@ class BooleanQuery:
             for name, value in query
             if name in operation.booleans and value not in ("true", "false")
         ]
-
-
-def _describe(exc: BaseException) -> str:
-    parts = [str(exc) or type(exc).__name__]
-    cause = exc.__cause__
-    if cause is not None:
-        schema_errors: Iterable[Any] = getattr(cause, "schema_errors", None) or ()
-        details = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in schema_errors]
-        parts.extend(details or [str(cause)])
-    return "; ".join(parts)
-
-
-class SpecValidator:
-    """Request and response validation against the vendored specs, one openapi-core app per spec file.
-
-    Calls are serialised: openapi-core's path resolvers keep caches that were not written for threads,
-    and the GIL would serialise the work anyway.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        config = Config(spec_validator_cls=None)
-        self._apps = {
-            name: OpenAPI.from_dict(load_spec(name), config=config) for name in set(SPEC_FILES.values())
-        }
-        self._request_validators = {
-            name: (V30RequestParametersValidator(app.spec), V30RequestBodyValidator(app.spec))
-            for name, app in self._apps.items()
-        }
-        self._response_validators = {name: V30ResponseValidator(app.spec) for name, app in self._apps.items()}
-
-    @staticmethod
-    def _spec_for(path: str) -> str | None:
-        for prefix, name in SPEC_FILES.items():
-            if path.startswith(prefix):
-                return name
-        return None
-
-    @staticmethod
-    def _request(
-        method: str,
-        path: str,
-        query: list[tuple[str, str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        content_type: str,
-    ) -> _SpecRequest:
-        parameters = RequestParameters(
-            query=ImmutableMultiDict(query),
-            header=Headers(list(headers.items())),
-            cookie=ImmutableMultiDict(),
-        )
-        return _SpecRequest(method.lower(), path, body or None, content_type, parameters)
-
-    def request_errors(
-        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes
-    ) -> list[str]:
-        """Why the request does not conform (empty when it does)."""
-        name = self._spec_for(path)
-        if name is None:
-            return [f"{method} {path}: no vendored spec covers this path"]
-        content_type = headers.get("content-type", "application/json")
-        request = self._request(method, path, query, headers, body, content_type)
-        return [
-            _describe(error)
-            for validator in self._request_validators[name]
-            for error in validator.iter_errors(request)
-        ]
-
-    def response_errors(
-        self,
-        method: str,
-        path: str,
-        query: list[tuple[str, str]],
-        status: int,
-        body: bytes,
-    ) -> list[str]:
-        """Why a response does not match the spec's schema for that operation and status."""
-        name = self._spec_for(path)
-        if name is None:
-            return []
-        request = self._request(method, path, query, {}, b"", "application/json")
-        response = _SpecResponse(status, body or None, "application/json" if body else "")
-        with self._lock:
-            return [
-                _describe(error) for error in self._response_validators[name].iter_errors(request, response)
-            ]
