@@ -1,9 +1,19 @@
 """The ``tiersync`` command line (Typer + Rich); commands live in the modules imported below."""
 
-from connector.cli import comms_cmds, demo, offline, report_cmds, sandbox_cmds, sync_cmds
+from connector.cli import cleanup_cmds, comms_cmds, demo, offline, report_cmds, sandbox_cmds, sync_cmds
 from connector.cli.app import app
 
-__all__ = ["app", "comms_cmds", "demo", "main", "offline", "report_cmds", "sandbox_cmds", "sync_cmds"]
+__all__ = [
+    "app",
+    "cleanup_cmds",
+    "comms_cmds",
+    "demo",
+    "main",
+    "offline",
+    "report_cmds",
+    "sandbox_cmds",
+    "sync_cmds",
+]
 
 
 def main() -> None:

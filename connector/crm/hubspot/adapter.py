@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from connector.config import HubSpotSettings
 from connector.crm.base import AccountUpdate, ApiUsage, Outcome, ReadBatch, TaskClose, TaskSpec
 from connector.crm.hubspot import check, tasks, writeback
+from connector.crm.hubspot.cleanup import HubSpotCleanup
 from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.reader import Reader
 from connector.crm.hubspot.schema import Schema
@@ -80,3 +81,7 @@ class HubSpotAdapter:
 
     def usage(self) -> ApiUsage | None:
         return self.client.usage()
+
+    def cleanup(self) -> HubSpotCleanup:
+        """The HubSpot side of ``tiersync cleanup`` (``connector.crm.cleanup.CrmCleanup``)."""
+        return HubSpotCleanup(self.client, self._mapping)

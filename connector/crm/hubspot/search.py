@@ -30,9 +30,12 @@ MODIFIED = "hs_lastmodifieddate"
 
 
 def condition(name: str, operator: str, value: str | None = None, values: Sequence[str] = ()) -> Json:
-    """One search filter (``Filter``): ``value`` for comparisons, ``values`` for ``IN``."""
+    """One search filter (``Filter``): ``value`` for comparisons, ``values`` for ``IN``, neither for
+    ``HAS_PROPERTY`` (the spec refuses a ``null`` value)."""
     if values:
         return {"propertyName": name, "operator": operator, "values": list(values)}
+    if value is None:
+        return {"propertyName": name, "operator": operator}
     return {"propertyName": name, "operator": operator, "value": value}
 
 
@@ -43,13 +46,18 @@ def windows(
     properties: Sequence[str],
     *,
     after_id: str | None = None,
+    any_of: Sequence[Json] = (),
 ) -> Iterator[list[Row]]:
-    """Pages of the records matching every filter, in ``hs_object_id`` order, after ``after_id``."""
+    """Pages of the records matching every filter (and, when given, at least one of ``any_of``: one
+    filter group each, so at most 5), in ``hs_object_id`` order, after ``after_id``."""
     last = after_id
     for _ in range(MAX_WINDOWS):
         window = [*filters, *([condition(OBJECT_ID, "GT", last)] if last is not None else [])]
+        groups = [{"filters": [*window, extra]} for extra in any_of]
+        if not groups and window:
+            groups = [{"filters": window}]
         body = PublicObjectSearchRequest(
-            filter_groups=[{"filters": window}] if window else [],
+            filter_groups=groups,
             sorts=[{"propertyName": OBJECT_ID, "direction": "ASCENDING"}],
             properties=list(dict.fromkeys([OBJECT_ID, *properties])),
             limit=PAGE_LIMIT,

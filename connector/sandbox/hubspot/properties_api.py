@@ -121,7 +121,17 @@ class PropertiesApi:
         return Response(200, group, records=1)
 
     def archive_group(self, request: Request, raw_type: str, name: str) -> Response:
-        self._group(raw_type, name)["archived"] = True
+        group = self._group(raw_type, name)
+        members = sorted(
+            d.name
+            for d in self.portal.registry.defs[self.portal.object_type(raw_type)].values()
+            if d.group_name == name and not d.archived
+        )
+        if members:  # stricter than documented: never leave live properties in an archived group
+            raise validation(
+                f"Property group {name} still holds properties ({', '.join(members)}); archive or move them first."
+            )
+        group["archived"] = True
         return Response(204, records=1)
 
     # -- owners ---------------------------------------------------------------------------------

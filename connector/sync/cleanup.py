@@ -1,0 +1,355 @@
+"""``tiersync cleanup``: undo what tiersync wrote to a CRM, plan first, resumable, with sync's exit codes.
+
+What it does, in this order:
+
+1. **Tasks.** Every open task carrying a tiersync key is deleted (the default) or closed with a comment
+   (``tasks="close"``). A closed task is a user's work and is kept, unless the state says tiersync itself
+   closed it (its cause cleared): with ``delete`` those go too, since tiersync made them and ended them.
+2. **Fields.** The write-back fields are emptied on every account holding a value. The override fields
+   are the users' own: they are emptied only with ``clear_overrides``.
+3. **Setup** (``remove_setup``, and only once 1 and 2 are complete): the fields, the permission set and
+   the layout section (HubSpot: the properties and their group) that ``setup-fields`` created. Deleting
+   the override fields would delete users' overrides, so while any account holds one and
+   ``clear_overrides`` is not given, the run refuses before writing anything (exit 2).
+
+Everything is found in the CRM on each run, never from a list an earlier run saved, so a run killed at
+any point is finished by the next one, and a run with nothing left to do writes nothing and says so.
+Writes go in pages with the daily-allowance guard between them (exit 4 stops cleanly; the next run
+resumes). A record the CRM refuses is listed and the run ends partial (exit 1); the next run retries it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal, TypeVar
+
+from connector.config import Settings
+from connector.crm.base import (
+    AuthError,
+    CrmError,
+    FatalError,
+    LimitExhaustedError,
+    MappingError,
+    Outcome,
+    TaskClose,
+)
+from connector.crm.cleanup import (
+    CLEARED_FIELDS,
+    AccountClear,
+    Cleanable,
+    CrmCleanup,
+    CrmTask,
+    MarkedAccount,
+)
+from connector.crm.factory import make_adapter
+from connector.exit_codes import ExitCode
+from connector.sync.engine import BACKFILL_SCOPE, CHANGES_SCOPE, utc_now
+from connector.sync.lock import run_lock_for
+from connector.sync.runner import failure_of
+from connector.sync.state import StateStore, TaskState, open_state
+
+TaskMode = Literal["delete", "close"]
+OVERRIDES = ("override_tier", "override_expires")
+PAGE = 200
+"""Records per write step: the API allowance is checked between steps."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CleanupOptions:
+    tasks: TaskMode = "delete"
+    clear_overrides: bool = False
+    remove_setup: bool = False
+
+
+@dataclass
+class CleanupPlan:
+    """What a cleanup would do; ``setup`` holds one line per setup item to remove."""
+
+    delete: list[CrmTask] = field(default_factory=list)
+    close: list[CrmTask] = field(default_factory=list)
+    kept_tasks: int = 0
+    """Tasks users completed: never touched."""
+    clears: list[AccountClear] = field(default_factory=list)
+    overrides_kept: int = 0
+    """Accounts whose override values stay (no ``clear_overrides``)."""
+    setup: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Why the run must not write at all (exit 2), one line each."""
+
+    @property
+    def fields_to_clear(self) -> int:
+        return sum(len(c.fields) for c in self.clears)
+
+    @property
+    def records_empty(self) -> bool:
+        return not (self.delete or self.close or self.clears)
+
+    @property
+    def empty(self) -> bool:
+        return self.records_empty and not self.setup
+
+    def lines(self, limit: int = 20) -> list[str]:
+        """The plan for people: counts first, then the first ``limit`` records of each kind."""
+        out = [
+            f"tasks: {len(self.delete)} to delete, {len(self.close)} to close, "
+            f"{self.kept_tasks} completed by users kept",
+            f"accounts: {len(self.clears)} to clear ({self.fields_to_clear} field values)"
+            + (f", {self.overrides_kept} keep their manual override" if self.overrides_kept else ""),
+        ]
+        out += [f"  delete task {t.key} ({t.crm_id})" for t in self.delete[:limit]]
+        out += [f"  close task {t.key} ({t.crm_id})" for t in self.close[:limit]]
+        out += [f"  clear {c.account_id}: {', '.join(c.fields)}" for c in self.clears[:limit]]
+        out += [f"setup: {line}" for line in self.setup]
+        return out
+
+
+@dataclass
+class CleanupSummary:
+    connection: str
+    crm: str
+    dry_run: bool
+    options: dict[str, str | bool]
+    status: str = "ok"
+    """ok, nothing (nothing left to undo), partial, limit, failed, refused."""
+    message: str = ""
+    tasks_deleted: int = 0
+    tasks_closed: int = 0
+    tasks_kept: int = 0
+    accounts_cleared: int = 0
+    fields_cleared: int = 0
+    setup_removed: list[str] = field(default_factory=list)
+    failures: list[dict[str, str | None]] = field(default_factory=list)
+    api_calls: int | None = None
+    started_at: str = ""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            "ok": ExitCode.OK,
+            "nothing": ExitCode.OK,
+            "limit": ExitCode.LIMIT,
+            "refused": ExitCode.USAGE,
+        }.get(self.status, ExitCode.PARTIAL)
+
+    def json_line(self) -> str:
+        data = asdict(self)
+        data["failures"] = data["failures"][:50]
+        return json.dumps(
+            {"event": "tiersync.cleanup", **data, "exit_code": int(self.exit_code)}, default=str
+        )
+
+
+class _BudgetReachedError(Exception):
+    pass
+
+
+def _pages(items: Sequence[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), PAGE):
+        yield list(items[start : start + PAGE])
+
+
+class CleanupEngine:
+    """Plans and applies one connection's cleanup; the CRM specifics are behind ``CrmCleanup``."""
+
+    def __init__(
+        self,
+        crm: CrmCleanup,
+        settings: Settings,
+        state: StateStore,
+        connection: str,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.crm = crm
+        self.settings = settings
+        self.state = state
+        self.connection = connection
+        self.clock = clock
+
+    def plan(self, options: CleanupOptions) -> CleanupPlan:
+        """Read the CRM (and the state, for the tasks tiersync closed itself); write nothing."""
+        plan = CleanupPlan()
+        closed_by_tiersync = {
+            str(row["key"])
+            for row in self.state.all_tasks(self.connection)
+            if row["status"] == TaskState.CLOSED
+        }
+        for task in self.crm.tiersync_tasks():
+            if task.open:
+                (plan.delete if options.tasks == "delete" else plan.close).append(task)
+            elif options.tasks == "delete" and task.key in closed_by_tiersync:
+                plan.delete.append(task)
+            else:
+                plan.kept_tasks += 1
+        plan.clears, plan.overrides_kept = self._clears(self.crm.marked_accounts(), options)
+        if options.remove_setup:
+            if plan.overrides_kept:
+                plan.refused.append(
+                    f"{plan.overrides_kept} accounts hold a manual override tier or expiry, which deleting the "
+                    "override fields would lose: pass --clear-overrides to remove them too, or run without "
+                    "--remove-setup"
+                )
+            plan.setup = self.crm.remove_setup(dry_run=True)
+        return plan
+
+    @staticmethod
+    def _clears(marked: list[MarkedAccount], options: CleanupOptions) -> tuple[list[AccountClear], int]:
+        wanted = CLEARED_FIELDS + (OVERRIDES if options.clear_overrides else ())
+        clears = []
+        kept = 0
+        for account in marked:
+            fields = tuple(f for f in wanted if f in account.fields)
+            if fields:
+                clears.append(AccountClear(account.account_id, fields))
+            if not options.clear_overrides and account.fields & set(OVERRIDES):
+                kept += 1
+        return clears, kept
+
+    def run(self, options: CleanupOptions, *, dry_run: bool = True) -> tuple[CleanupSummary, CleanupPlan]:
+        """Plan, then (without ``dry_run``) apply. CRM failures that outlast the retries end the run
+        ``failed`` (exit 1); ``AuthError``/``MappingError`` propagate before any write."""
+        started = self.clock()
+        summary = CleanupSummary(
+            self.connection,
+            self.settings.crm,
+            dry_run,
+            {
+                "tasks": options.tasks,
+                "clear_overrides": options.clear_overrides,
+                "remove_setup": options.remove_setup,
+            },
+            started_at=started.isoformat(),
+        )
+        first = self.crm.usage()
+        plan = CleanupPlan()
+        try:
+            plan = self.plan(options)
+            summary.tasks_kept = plan.kept_tasks
+            if plan.refused:
+                summary.status, summary.message = "refused", "; ".join(plan.refused)
+            elif plan.empty:
+                summary.status = "nothing"
+                summary.message = "nothing to clean up: tiersync has left nothing in the CRM"
+            elif not dry_run:
+                self._apply(plan, options, summary, started)
+                summary.status = "partial" if summary.failures else "ok"
+        except _BudgetReachedError as stop:
+            summary.status, summary.message = "limit", str(stop)
+        except (AuthError, MappingError):
+            raise
+        except CrmError as exc:
+            summary.status = "limit" if isinstance(exc, LimitExhaustedError) else "failed"
+            summary.message = f"{type(exc).__name__}: {exc}"
+        last = self.crm.usage()
+        if first is not None and last is not None:
+            summary.api_calls = last.used - first.used
+        return summary, plan
+
+    # -- applying ------------------------------------------------------------------------------
+    def _guard_budget(self) -> None:
+        usage = self.crm.usage()
+        share = self.settings.sync.api_limit_share
+        if usage is not None and usage.share >= share:
+            raise _BudgetReachedError(
+                f"stopped at {usage.used} of {usage.limit} daily API calls ({share:.0%} budget); the next run resumes"
+            )
+
+    def _fail(self, summary: CleanupSummary, outcome: Outcome, what: str) -> None:
+        summary.failures.append(
+            {"record": outcome.ref, "what": what, "error": outcome.error_code, "message": outcome.message}
+        )
+
+    def _apply(
+        self, plan: CleanupPlan, options: CleanupOptions, summary: CleanupSummary, now: dt.datetime
+    ) -> None:
+        comment = (
+            f"Closed by tiersync cleanup on {now.date().isoformat()}: tiersync no longer manages this client."
+        )
+        for page in _pages(plan.delete):
+            self._guard_budget()
+            for outcome in self.crm.delete_tasks(page):
+                if outcome.ok:
+                    summary.tasks_deleted += 1
+                    self.state.task_finished(self.connection, outcome.ref, TaskState.DONE, now)
+                else:
+                    self._fail(summary, outcome, "task delete")
+        for page in _pages(plan.close):
+            self._guard_budget()
+            for outcome in self.crm.close_tasks([TaskClose(t.key, t.crm_id, comment) for t in page]):
+                if outcome.ok:
+                    summary.tasks_closed += 1
+                    self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
+                else:
+                    self._fail(summary, outcome, "task close")
+        for clears in _pages(plan.clears):
+            self._guard_budget()
+            fields = {c.account_id: len(c.fields) for c in clears}
+            for outcome in self.crm.clear_accounts(clears):
+                if outcome.ok:
+                    summary.accounts_cleared += 1
+                    summary.fields_cleared += fields.get(outcome.ref, 0)
+                else:
+                    self._fail(summary, outcome, "account clear")
+        if summary.failures:
+            return
+        # the records are tiersync-free now: a later sync must re-read and re-write every account
+        self.state.clear_watermark(self.connection, CHANGES_SCOPE)
+        self.state.clear_watermark(self.connection, BACKFILL_SCOPE)
+        if options.remove_setup:
+            self._guard_budget()
+            summary.setup_removed = self.crm.remove_setup(dry_run=False)
+
+
+@dataclass
+class CleanupRun:
+    """How one connection's cleanup ended; ``summary`` is None when it never started."""
+
+    connection: str
+    crm: str
+    exit_code: ExitCode
+    summary: CleanupSummary | None = None
+    plan: CleanupPlan | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def run_cleanup(
+    connection: str,
+    settings: Settings,
+    options: CleanupOptions,
+    *,
+    dry_run: bool = True,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> CleanupRun:
+    """Plan (``dry_run``) or apply one connection's cleanup, under the connection's run lock when it
+    writes, so that it never overlaps a sync (exit 3); never raises."""
+    ended = CleanupRun(connection, settings.crm, ExitCode.OK)
+    try:
+        adapter = make_adapter(settings)
+        if not isinstance(adapter, Cleanable):
+            raise FatalError(f"{settings.crm}: this CRM adapter has no cleanup")
+        state = open_state(settings)
+        try:
+            engine = CleanupEngine(adapter.cleanup(), settings, state, connection, clock=clock)
+            if dry_run:
+                ended.summary, ended.plan = engine.run(options, dry_run=True)
+            else:
+                with run_lock_for(settings, connection):
+                    ended.summary, ended.plan = engine.run(options, dry_run=False)
+        finally:
+            state.close()
+    except Exception as exc:
+        failure = failure_of(exc)
+        if failure is None:
+            prefix = settings.crm if isinstance(exc, CrmError) else type(exc).__name__
+            failure = ExitCode.PARTIAL, [f"{prefix}: {exc}"]
+        ended.exit_code, ended.problems = failure
+        return ended
+    assert ended.summary is not None
+    ended.exit_code = ended.summary.exit_code
+    if ended.summary.status == "refused":
+        ended.problems = list(ended.plan.refused if ended.plan else [])
+    return ended

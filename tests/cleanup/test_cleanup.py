@@ -1,0 +1,163 @@
+"""``tiersync cleanup`` end to end on both CRMs, over real HTTP(S) against the sandboxes, through the
+command line a user runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hubspot.crm.objects import SimplePublicObjectInput
+from typer.testing import CliRunner, Result
+
+from connector.cli import app
+from connector.exit_codes import ExitCode
+from connector.sandbox.faults import Fault, FaultPlan
+from connector.sync.cleanup import CleanupEngine, CleanupOptions
+from connector.sync.state import State
+from tests.cleanup.conftest import org_snapshot
+from tests.sync.conftest import Org
+
+
+def cleanup(org: Org, tmp_path: Path, *args: str) -> Result:
+    config = org.write_config(tmp_path)
+    return CliRunner().invoke(app, ["--config", str(config), "cleanup", *args], env=org.cli_env())
+
+
+def task_rows(org: Org) -> list[dict[str, Any]]:
+    """Live tasks: id, key and status, as the CRM holds them."""
+    if org.crm == "salesforce":
+        return [
+            {"id": t["Id"], "key": t.get("Tiersync_Key__c"), "status": t.get("Status")}
+            for t in org.sf.records("Task")
+            if not t.get("IsDeleted")
+        ]
+    return [
+        {
+            "id": t["id"],
+            "key": t["properties"].get("tiersync_task_key"),
+            "status": t["properties"].get("hs_task_status"),
+        }
+        for t in org.hs.objects("tasks")
+        if not t["archived"]
+    ]
+
+
+def complete(org: Org, task_id: str) -> None:
+    """A user marks a task done in the CRM."""
+    if org.crm == "salesforce":
+        org._sf_client().Task.update(task_id, {"Status": "Completed"})
+    else:
+        org._hs_client().crm.objects.basic_api.update(
+            "tasks", task_id, SimplePublicObjectInput(properties={"hs_task_status": "COMPLETED"})
+        )
+
+
+def install_and_sync(org: Org) -> dict[str, Any]:
+    """Photograph the org, then set up the fields and sync it; returns the photograph."""
+    before = org_snapshot(org)
+    org.setup()
+    summary, _ = org.sync("full")
+    assert summary.status == "ok", summary.message
+    assert summary.tasks_created > 0
+    return before
+
+
+def test_cleanup_with_remove_setup_returns_the_org_to_its_state_before_setup(
+    bare: Org, tmp_path: Path
+) -> None:
+    before = install_and_sync(bare)
+    done = task_rows(bare)[0]
+    complete(bare, done["id"])
+    assert org_snapshot(bare, {done["id"]}) != before
+
+    result = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert '"event": "tiersync.cleanup"' in result.stdout
+
+    assert org_snapshot(bare, {done["id"]}) == before
+    (kept,) = [t for t in task_rows(bare) if t["id"] == done["id"]]
+    assert kept["status"] in ("Completed", "COMPLETED"), "the task the user completed is kept"
+    assert len(task_rows(bare)) == 1
+
+
+def test_dry_run_is_the_default_and_writes_nothing(bare: Org, tmp_path: Path) -> None:
+    install_and_sync(bare)
+    after_sync = org_snapshot(bare)
+    bare.sandbox.ledger.reset()
+    for args in ((), ("--dry-run", "--remove-setup", "--clear-overrides")):
+        result = cleanup(bare, tmp_path, *args)
+        assert result.exit_code == ExitCode.OK, result.output
+        assert "cleanup plan (nothing written" in result.stdout
+        assert "to delete" in result.stdout
+    assert bare.writes() == 0
+    assert org_snapshot(bare) == after_sync
+
+
+def test_completed_tasks_are_kept_and_open_ones_closed_with_tasks_close(bare: Org, tmp_path: Path) -> None:
+    install_and_sync(bare)
+    tasks = task_rows(bare)
+    done = {t["id"] for t in tasks[:3]}
+    for task_id in done:
+        complete(bare, task_id)
+    result = cleanup(bare, tmp_path, "--yes", "--tasks", "close")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert f"{len(tasks) - 3} closed, 3 completed by users kept" in result.stdout
+    after = {t["id"]: t for t in task_rows(bare)}
+    assert set(after) == {t["id"] for t in tasks}, "closing deletes nothing"
+    assert all(t["status"] in ("Completed", "COMPLETED") for t in after.values())
+    assert all(a["tier"] is None and a["reasons"] is None for a in bare.clients())
+
+
+def test_a_second_cleanup_changes_nothing_and_says_so(bare: Org, tmp_path: Path) -> None:
+    install_and_sync(bare)
+    first = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert first.exit_code == ExitCode.OK, first.output
+    settled = org_snapshot(bare)
+    bare.sandbox.ledger.reset()
+    again = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert again.exit_code == ExitCode.OK, again.output
+    assert "nothing to clean up" in again.stdout
+    assert bare.writes() == 0
+    assert org_snapshot(bare) == settled
+
+
+def test_a_cleanup_stopped_by_faults_finishes_on_the_next_run(bare: Org, tmp_path: Path) -> None:
+    before = install_and_sync(bare)
+    settings = bare.settings()
+    assert settings.state_path is not None
+    # every write fails from the 3rd one on, past every retry: the run ends midway
+    bare.sandbox.faults.configure(
+        FaultPlan(schedule=dict.fromkeys(range(3, 400), Fault.SERVER_ERROR), only_writes=True)
+    )
+    state = State(settings.state_path)
+    try:
+        engine = CleanupEngine(bare.adapter(settings).cleanup(), settings, state, "default", clock=bare.clock)  # type: ignore[attr-defined]
+        summary, _ = engine.run(CleanupOptions(remove_setup=True), dry_run=False)
+    finally:
+        state.close()
+    assert summary.exit_code == ExitCode.PARTIAL and summary.status == "failed", summary
+    assert summary.tasks_deleted > 0
+    assert org_snapshot(bare) != before, "the faults must stop it midway"
+    bare.sandbox.faults.configure(FaultPlan())
+    result = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert org_snapshot(bare) == before
+
+
+def test_overrides_are_kept_unless_asked(bare: Org, tmp_path: Path) -> None:
+    install_and_sync(bare)
+    account = bare.clients()[0]["id"]
+    bare.set_override(account, "amazing", None)
+    kept = cleanup(bare, tmp_path, "--yes")
+    assert kept.exit_code == ExitCode.OK, kept.output
+    held = bare.written(account)
+    assert held["override_tier"] == "amazing" and held["tier"] is None
+
+    refused = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert refused.exit_code == ExitCode.USAGE
+    assert "--clear-overrides" in refused.stderr
+    assert bare.written(account)["override_tier"] == "amazing", "a refused run writes nothing"
+
+    cleared = cleanup(bare, tmp_path, "--yes", "--remove-setup", "--clear-overrides")
+    assert cleared.exit_code == ExitCode.OK, cleared.output
+    assert bare.written(account)["override_tier"] is None
