@@ -67,7 +67,8 @@ class PropertyDef:
             "fieldType": self.field_type,
             "description": self.description,
             "groupName": self.group_name,
-            "options": self.options,
+            # "Read all properties": every option carries a description ("" when none was given).
+            "options": [{"description": "", **option} for option in self.options],
             "displayOrder": self.display_order,
             "calculated": self.read_only,
             "externalOptions": self.references_owner,
@@ -82,6 +83,7 @@ class PropertyDef:
                 "archivable": not self.hubspot_defined,
                 "readOnlyDefinition": self.hubspot_defined,
                 "readOnlyValue": self.read_only,
+                "readOnlyOptions": self.hubspot_defined,
             },
         }
         if self.references_owner:

@@ -57,7 +57,10 @@ class Job:
     def is_query(self) -> bool:
         return self.compiled is not None
 
-    def info(self, user_id: str) -> dict[str, Any]:
+    def info(self, user_id: str, *, processing: bool = True) -> dict[str, Any]:
+        """The job's JSON. ``processing=False`` is the answer to a create, close or abort, which in
+        Salesforce's examples ("Create a Job", "Create a Query Job", "Close or Abort a Job") carries no
+        jobType, counters or processing times: only a status read ("Get Job Info") has them."""
         body: dict[str, Any] = {
             "id": self.id,
             "operation": self.operation,
@@ -86,7 +89,23 @@ class Job:
             body["apexProcessingTime"] = 0
         if self.error_message:
             body["errorMessage"] = self.error_message
+        if not processing:
+            for key in _PROCESSING_KEYS:
+                body.pop(key, None)
+            if self.state != "Open":
+                body.pop("contentUrl", None)
         return body
+
+
+_PROCESSING_KEYS = (
+    "jobType",
+    "retries",
+    "totalProcessingTime",
+    "numberRecordsProcessed",
+    "numberRecordsFailed",
+    "apiActiveProcessingTime",
+    "apexProcessingTime",
+)
 
 
 def _invalid_job(message: str) -> ApiError:
@@ -194,7 +213,7 @@ class BulkApi:
                 raise _invalid_job(f"InvalidJob : job {job.id} is already {job.state}")
             job.state = "Aborted"
             job.unprocessed = self._uploaded_rows(job)[1] if not job.is_query else []
-            return json_reply(200, job.info(self.org.api_user_id))
+            return json_reply(200, job.info(self.org.api_user_id, processing=False))
         if wanted != "UploadComplete" or job.is_query:
             raise _invalid_job(f"InvalidJob : cannot set state {wanted!r} on this job")
         if job.state != "Open":
@@ -202,7 +221,9 @@ class BulkApi:
         job.state = "UploadComplete"
         job.polls_left = self.in_progress_polls
         written = self._process(job)
-        return json_reply(200, job.info(self.org.api_user_id), records=written, changed=written > 0)
+        return json_reply(
+            200, job.info(self.org.api_user_id, processing=False), records=written, changed=written > 0
+        )
 
     def delete_job(self, request: Request, params: dict[str, str]) -> Reply:
         job = self.jobs.get(params["job"])
@@ -244,7 +265,7 @@ class BulkApi:
         job.state = "UploadComplete"
         job.polls_left = self.in_progress_polls
         self.jobs[job.id] = job
-        return json_reply(200, job.info(self.org.api_user_id))
+        return json_reply(200, job.info(self.org.api_user_id, processing=False))
 
     def query_results(self, request: Request, params: dict[str, str]) -> Reply:
         job = self._job(params, query=True)
@@ -289,7 +310,7 @@ class BulkApi:
                 )
             job.external_id_field = fd.name
         self.jobs[job.id] = job
-        return json_reply(200, job.info(self.org.api_user_id))
+        return json_reply(200, job.info(self.org.api_user_id, processing=False))
 
     def upload(self, request: Request, params: dict[str, str]) -> Reply:
         job = self._job(params, query=False)

@@ -88,6 +88,14 @@ def page_of(cursor: Cursor, start: int, locator: str | None, cursors: Cursors, v
     records = [project(cursor.compiled, row, cursor.catalog, version) for row in chunk]
     done = end >= len(cursor.rows)
     body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": done}
+    if cursor.endpoint.startswith("tooling/"):
+        # Tooling API "QueryResult": the REST answer also carries size, queryLocator and entityTypeName.
+        body = {
+            "size": len(cursor.rows),
+            **body,
+            "queryLocator": None,
+            "entityTypeName": cursor.compiled.obj.name,
+        }
     if done:
         if locator is not None:
             cursors.close(locator)
@@ -231,6 +239,9 @@ class RestApi:
         for fd, described in zip(visible, body["fields"], strict=True):
             if not self.org.editable(obj, fd):
                 described["createable"] = described["updateable"] = False
+        # "Get Field and Other Metadata for an Object": the UI templates are absolute URLs.
+        body["urls"]["uiEditTemplate"] = f"{request.base_url}/{{ID}}/e"
+        body["urls"]["uiDetailTemplate"] = f"{request.base_url}/{{ID}}"
         return json_reply(200, body)
 
     # -- query ----------------------------------------------------------------------------------

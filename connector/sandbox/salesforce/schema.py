@@ -187,6 +187,7 @@ class ObjectDef:
     def describe(self, visible: Iterable[FieldDef], base: str) -> dict[str, Any]:
         return {
             **self.summary(base),
+            "customSetting": False,
             "searchable": False,
             "retrieveable": True,
             "layoutable": True,

@@ -1,0 +1,68 @@
+"""Replay servers for the documented examples, and the sandbox fixtures for the shape comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from connector.config import HubSpotSettings, SalesforceSettings
+from connector.sandbox.server import serve
+from tests.contract.replay import Replay, ReplayServer
+from tests.sandbox.conftest import _hs_server, _sf_server, hs_sandbox, sf_sandbox
+
+__all__ = ["_hs_server", "_sf_server", "hs_sandbox", "sf_sandbox"]
+
+
+@pytest.fixture(scope="session")
+def _sf_replay_server() -> Iterator[ReplayServer]:
+    replay = Replay()
+    server = serve(replay, tls=True)
+    try:
+        yield ReplayServer(replay, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _hs_replay_server() -> Iterator[ReplayServer]:
+    replay = Replay()
+    server = serve(replay, tls=False)
+    try:
+        yield ReplayServer(replay, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sf_replay(_sf_replay_server: ReplayServer) -> Iterator[Replay]:
+    """The HTTPS replay, emptied for this test; fails the test if a request found no route."""
+    replay = _sf_replay_server.replay
+    replay.reset()
+    yield replay
+    assert not replay.unrouted, f"requests with no documented answer: {replay.unrouted}"
+
+
+@pytest.fixture
+def hs_replay(_hs_replay_server: ReplayServer) -> Iterator[Replay]:
+    replay = _hs_replay_server.replay
+    replay.reset()
+    yield replay
+    assert not replay.unrouted, f"requests with no documented answer: {replay.unrouted}"
+
+
+@pytest.fixture
+def sf_replay_settings(_sf_replay_server: ReplayServer) -> SalesforceSettings:
+    """What tiersync's config would say for an org at the replay's address (session id sign-in)."""
+    return SalesforceSettings(
+        instance_url=_sf_replay_server.url,
+        session_id=SecretStr("replay-session"),
+        ca_bundle=_sf_replay_server.server.ca_path,
+        api_version="60.0",
+    )
+
+
+@pytest.fixture
+def hs_replay_settings(_hs_replay_server: ReplayServer) -> HubSpotSettings:
+    return HubSpotSettings(access_token=SecretStr("replay-token"), host=_hs_replay_server.url)
