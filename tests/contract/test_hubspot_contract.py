@@ -377,5 +377,4 @@ def test_sandbox_property_list_and_create_have_the_documented_shape(portal: Port
         "options": [{"label": "Good", "value": "good", "displayOrder": 1, "hidden": False}],
     }
     created = portal.call("POST", "/crm/v3/properties/companies", expect=201, json=request)
-    # createdUserId is not required in Property: a property made by a private app has no user.
-    assert_same_shape(body("properties_create"), created, extra=EXTRA_PROPERTY, optional=("createdUserId",))
+    assert_same_shape(body("properties_create"), created, extra=EXTRA_PROPERTY)
