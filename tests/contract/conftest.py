@@ -15,41 +15,41 @@ from tests.sandbox.conftest import _hs_server, _sf_server, hs_sandbox, sf_sandbo
 __all__ = ["_hs_server", "_sf_server", "hs_sandbox", "sf_sandbox"]
 
 
-@pytest.fixture(scope="session")
-def _sf_replay_server() -> Iterator[ReplayServer]:
+def _serving(tls: bool) -> Iterator[ReplayServer]:
     replay = Replay()
-    server = serve(replay, tls=True)
+    server = serve(replay, tls=tls)
     try:
         yield ReplayServer(replay, server)
     finally:
         server.stop()
+
+
+def _fresh(replay: Replay) -> Iterator[Replay]:
+    """The replay emptied for one test; the test fails if a request found no documented answer."""
+    replay.reset()
+    yield replay
+    assert not replay.unrouted, f"requests with no documented answer: {replay.unrouted}"
+
+
+@pytest.fixture(scope="session")
+def _sf_replay_server() -> Iterator[ReplayServer]:
+    """HTTPS, as simple_salesforce only speaks https://."""
+    yield from _serving(tls=True)
 
 
 @pytest.fixture(scope="session")
 def _hs_replay_server() -> Iterator[ReplayServer]:
-    replay = Replay()
-    server = serve(replay, tls=False)
-    try:
-        yield ReplayServer(replay, server)
-    finally:
-        server.stop()
+    yield from _serving(tls=False)
 
 
 @pytest.fixture
 def sf_replay(_sf_replay_server: ReplayServer) -> Iterator[Replay]:
-    """The HTTPS replay, emptied for this test; fails the test if a request found no route."""
-    replay = _sf_replay_server.replay
-    replay.reset()
-    yield replay
-    assert not replay.unrouted, f"requests with no documented answer: {replay.unrouted}"
+    yield from _fresh(_sf_replay_server.replay)
 
 
 @pytest.fixture
 def hs_replay(_hs_replay_server: ReplayServer) -> Iterator[Replay]:
-    replay = _hs_replay_server.replay
-    replay.reset()
-    yield replay
-    assert not replay.unrouted, f"requests with no documented answer: {replay.unrouted}"
+    yield from _fresh(_hs_replay_server.replay)
 
 
 @pytest.fixture

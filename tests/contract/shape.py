@@ -92,3 +92,9 @@ def shape_differences(
             if key not in documented and _join(path, key) not in extra
         ]
     return found
+
+
+def assert_same_shape(documented: Any, actual: Any, **kwargs: Any) -> None:
+    """Fail with every difference, one line each (``kwargs``: ``extra``, ``optional``, ``open_paths``)."""
+    differences = shape_differences(documented, actual, **kwargs)
+    assert not differences, "sandbox differs from the documented example:\n" + "\n".join(differences)

@@ -30,7 +30,7 @@ from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.records import RecordBuilder
 from connector.model import Account
 from tests.contract.replay import Answer, Replay, csv_fixture, fixture
-from tests.contract.shape import shape_differences
+from tests.contract.shape import assert_same_shape
 from tests.sandbox.conftest import SalesforceSandboxFixture
 
 MAPPING = load_mapping(default_mapping("salesforce"))
@@ -97,11 +97,6 @@ def body(name: str) -> Any:
 
 def client_for(settings: SalesforceSettings) -> SalesforceClient:
     return SalesforceClient(settings, policy=RetryPolicy(attempts=1), sleep=lambda _: None)
-
-
-def assert_same_shape(documented: Any, actual: Any, **kwargs: Any) -> None:
-    differences = shape_differences(documented, actual, **kwargs)
-    assert not differences, "sandbox differs from the documented example:\n" + "\n".join(differences)
 
 
 # -- the sandbox side ---------------------------------------------------------------------------------
