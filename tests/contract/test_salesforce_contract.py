@@ -350,9 +350,11 @@ def test_adapter_runs_the_documented_bulk_query_job(
     job = body("bulk_query_create")["id"]
     sf_replay.route("POST", f"{V}/jobs/query", Answer.of(SF, "bulk_query_create"))
     sf_replay.route("GET", f"{V}/jobs/query/{job}", Answer.of(SF, "bulk_query_status"))
+    # two pages: the page's example headers (Sforce-Locator: MTAwMDA), then the last page (null)
     sf_replay.route(
         "GET",
         f"{V}/jobs/query/{job}/results",
+        Answer.csv(SF, "query_results", [("Sforce-Locator", "MTAwMDA"), ("Sforce-NumberOfRecords", "3")]),
         Answer.csv(SF, "query_results", [("Sforce-Locator", "null"), ("Sforce-NumberOfRecords", "3")]),
     )
     sf_replay.route("GET", f"{V}/sobjects/User/describe", Answer.of(SF, "describe"))
@@ -364,11 +366,15 @@ def test_adapter_runs_the_documented_bulk_query_job(
         cells = read_csv(path)
         shape = RowShape(next(cells), schema, "User")
         rows += [shape.row(c) for c in cells]
-    assert rows == [
+    documented = [
         {"Id": "005R0000000UyrWIAS", "Name": "Jane Dunn"},
         {"Id": "005R0000000GiwjIAC", "Name": "George Wang"},
         {"Id": "005R0000000GiwoIAC", "Name": "Li Chen"},
     ]
+    assert rows == documented * 2
+    first, second = sf_replay.requests("GET", f"{V}/jobs/query/{job}/results")
+    assert "locator" not in first.query and second.query["locator"] == ["MTAwMDA"]
+    assert first.query["maxRecords"] == ["50000"]
     (sent,) = sf_replay.requests("POST", f"{V}/jobs/query")
     assert sent.json()["operation"] == "query" and sent.json()["query"] == "SELECT Id, Name FROM User"
 
