@@ -33,6 +33,7 @@ from connector.crm.base import (
     Outcome,
     ReadBatch,
     TaskClose,
+    TaskSpec,
     TaskStatus,
 )
 from connector.exit_codes import ExitCode
@@ -369,9 +370,15 @@ class SyncEngine:
             return
         self._guard_budget()
         self.state.tasks_pending(self.connection, creates, now)
-        outcomes = self._with_record_retries(
-            self.adapter.upsert_tasks, [w.spec for w in creates], lambda s: s.key
-        )
+        sent: set[str] = set()
+
+        def send(specs: list[TaskSpec]) -> list[Outcome]:
+            # a retried create may have landed the first time: the adapter looks it up before creating
+            again = [replace(s, resend=True) if s.key in sent else s for s in specs]
+            sent.update(s.key for s in specs)
+            return self.adapter.upsert_tasks(again)
+
+        outcomes = self._with_record_retries(send, [w.spec for w in creates], lambda s: s.key)
         for outcome in outcomes:
             if outcome.ok:
                 summary.tasks_created += 1

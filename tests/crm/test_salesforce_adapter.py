@@ -11,6 +11,7 @@ import tomllib
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -532,7 +533,7 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(box: Box) -> None:
     lines = make(box).setup_fields(LABELS, dry_run=True)
     assert writes(box) == []
     assert "Account.Tiersync_Tier__c: would create (Picklist)" in lines
-    assert "Task.Tiersync_Key__c: would create (Text)" in lines
+    assert "Activity.Tiersync_Key__c: would create (Text)" in lines
     assert "PermissionSet Tiersync: would create" in lines
     assert any(
         line.startswith("FieldPermissions: would grant read + edit on Account.Tiersync_Tier__c")
@@ -678,8 +679,8 @@ def test_only_write_back_fields_can_be_written(box: Box) -> None:
 # -- tasks --------------------------------------------------------------------------------------------
 
 
-def spec(key: str, account: str, owner: str | None = None) -> TaskSpec:
-    return TaskSpec(key, account, owner, f"Subject {key}", f"Why: {key}", dt.date(2026, 12, 10))
+def spec(key: str, account: str, owner: str | None = None, *, resend: bool = False) -> TaskSpec:
+    return TaskSpec(key, account, owner, f"Subject {key}", f"Why: {key}", dt.date(2026, 12, 10), resend)
 
 
 def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Box) -> None:
@@ -688,10 +689,12 @@ def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Bo
     owner = next(u["Id"] for u in box.sandbox.records("User") if u.get("FederationIdentifier") == "u1")
     specs = [spec("a1/review/2026Q4", ids["a1"], owner), spec("a2/'quote'/2026Q4", ids["a2"])]
 
+    box.ledger.reset()
     created = adapter.upsert_tasks(specs)
+    assert queries(box) == 0  # a first send needs no lookup
     assert all(o.ok and o.crm_id for o in created)
     box.client().Task.update(created[0].crm_id, {"Status": "Completed"})
-    again = adapter.upsert_tasks(specs)
+    again = adapter.upsert_tasks([replace(s, resend=True) for s in specs])
 
     tasks = {t["Id"]: t for t in box.sandbox.records("Task")}
     assert len(tasks) == 2
@@ -699,6 +702,56 @@ def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Bo
     first, second = (tasks[o.crm_id or ""] for o in created)
     assert (first["Status"], first["OwnerId"], first["ActivityDate"]) == ("Completed", owner, "2026-12-10")
     assert (second["Status"], second["Tiersync_Key__c"]) == ("Not Started", "a2/'quote'/2026Q4")
+
+
+def test_a_resent_task_deleted_meanwhile_is_found_by_query_all_and_not_recreated(box: Box) -> None:
+    ids = box.sandbox.seed(full_roster())
+    adapter = set_up(box)
+    (created,) = adapter.upsert_tasks([spec("a1/review/2026Q4", ids["a1"])])
+    box.client().Task.delete(created.crm_id)
+
+    (again,) = adapter.upsert_tasks([spec("a1/review/2026Q4", ids["a1"], resend=True)])
+
+    assert again.ok and again.crm_id == created.crm_id
+    assert len(box.sandbox.records("Task")) == 1
+    assert adapter.task_status([again.crm_id or ""]) == {again.crm_id: TaskStatus.DELETED}
+
+
+def test_a_task_create_is_never_resent_blindly_it_is_looked_up_first(box: Box) -> None:
+    ids = box.sandbox.seed(full_roster())
+    adapter = set_up(box)
+    box.faults.configure(FaultPlan(schedule={1: Fault.RESET}, only_writes=True))
+    box.ledger.reset()
+
+    (lost,) = adapter.upsert_tasks([spec("a1/review/2026Q4", ids["a1"])])
+    assert (lost.ok, lost.retriable, lost.error_code) == (False, True, "CREATE_UNCONFIRMED")
+    assert box.ledger.count(path_contains="composite/sobjects") == 1  # sent once, not retried
+    (sent,) = adapter.upsert_tasks([spec("a1/review/2026Q4", ids["a1"], resend=True)])
+    assert sent.ok and queries(box) == 1
+    assert [t["Id"] for t in box.sandbox.records("Task")] == [sent.crm_id]
+
+
+def test_setup_creates_the_task_key_as_an_activity_field_granted_on_task_and_event(box: Box) -> None:
+    lines = make(box).setup_fields(LABELS, dry_run=False)
+    assert "Activity.Tiersync_Key__c: created (Text)" in lines
+    grants = {(r["SobjectType"], r["Field"]) for r in box.sandbox.records("FieldPermissions")}
+    assert {("Task", "Task.Tiersync_Key__c"), ("Event", "Event.Tiersync_Key__c")} <= grants
+    assert len(grants) == 11
+    assert make(box).check() == []
+
+
+def test_a_field_that_cannot_be_created_does_not_stop_the_grants_on_the_others(box: Box) -> None:
+    bad = mapping_with(lambda m: m["tasks"].update(key="Tiersync__Key__c"))
+    with pytest.raises(FatalError) as exc:
+        make(box, bad).setup_fields(LABELS, dry_run=False)
+    assert "Activity.Tiersync__Key__c: not created" in str(exc.value)
+    assert "everything else was set up" in str(exc.value)
+    grants = {r["Field"] for r in box.sandbox.records("FieldPermissions")}
+    assert len(grants) == 9 and all(g.startswith("Account.") for g in grants)
+    assert [r["Name"] for r in box.sandbox.records("PermissionSet")] == ["Tiersync"]
+    layout = box.client().toolingexecute("query?q=SELECT+Id+FROM+Layout")["records"][0]["Id"]
+    sections = box.client().toolingexecute(f"sobjects/Layout/{layout}")["Metadata"]["layoutSections"]
+    assert sections[-1]["label"] == "Client tier"
 
 
 def test_task_status_reports_open_closed_and_deleted(box: Box) -> None:

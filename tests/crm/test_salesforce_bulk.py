@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -230,7 +231,7 @@ def test_an_update_job_clears_a_field_with_none_and_leaves_unsent_fields_alone(b
     )
 
 
-def test_an_upsert_job_creates_tasks_once_and_returns_their_ids(box: Box) -> None:
+def test_an_insert_job_creates_tasks_once_and_returns_their_ids(box: Box) -> None:
     ids = box.sandbox.seed(full_roster())
     set_up(box)
     specs = [
@@ -238,11 +239,12 @@ def test_an_upsert_job_creates_tasks_once_and_returns_their_ids(box: Box) -> Non
         spec("a2/'quote', \"x\"/2026Q4", ids["a2"]),
         spec("a2/bad/2026Q4", ids["a2"]),
     ]
-    box.faults.configure(FaultPlan(failing_records={"a2/bad/2026Q4": RecordFault.VALIDATION}))
+    # a create's record fault is keyed by its Subject
+    box.faults.configure(FaultPlan(failing_records={"Subject a2/bad/2026Q4": RecordFault.VALIDATION}))
     adapter = make(box, **BULK)
 
     created = adapter.upsert_tasks(specs)
-    again = adapter.upsert_tasks(specs)
+    again = adapter.upsert_tasks([replace(s, resend=True) for s in specs])
 
     assert [o.ok for o in created] == [True, True, False]
     assert created[2].error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"

@@ -423,13 +423,13 @@ def test_task_key_field_does_not_exist_until_created_through_tooling(
 
 def test_upsert_by_external_id_creates_then_updates(sf_sandbox: SalesforceSandboxFixture) -> None:
     sf = sf_sandbox.client()
-    _create_field(sf, "Task.Tiersync_Key__c", KEY_FIELD)
-    _grant(sf, "Task.Tiersync_Key__c")
+    _create_field(sf, "Account.Tiersync_Key__c", KEY_FIELD)
+    _grant(sf, "Account.Tiersync_Key__c")
     key = format_external_id("Tiersync_Key__c", "acct/001:follow-up")
 
-    created = sf.Task.upsert(key, {"Subject": "Call back", "Status": "Not Started"}, raw_response=True)
-    updated = sf.Task.upsert(key, {"Status": "Completed"}, raw_response=True)
-    tasks = sf.query("SELECT Tiersync_Key__c, Subject, IsClosed FROM Task")["records"]
+    created = sf.Account.upsert(key, {"Name": "Call back"}, raw_response=True)
+    updated = sf.Account.upsert(key, {"Industry": "Retail"}, raw_response=True)
+    accounts = sf.query("SELECT Tiersync_Key__c, Name, Industry FROM Account")["records"]
 
     assert created.status_code == 201 and created.json()["created"] is True
     assert updated.status_code == 200 and updated.json() == {
@@ -438,12 +438,68 @@ def test_upsert_by_external_id_creates_then_updates(sf_sandbox: SalesforceSandbo
         "errors": [],
         "created": False,
     }
-    assert [(t["Tiersync_Key__c"], t["Subject"], t["IsClosed"]) for t in tasks] == [
-        ("acct/001:follow-up", "Call back", True)
+    assert [(a["Tiersync_Key__c"], a["Name"], a["Industry"]) for a in accounts] == [
+        ("acct/001:follow-up", "Call back", "Retail")
     ]
     with pytest.raises(SalesforceMalformedRequest) as exc:
-        sf.Task.create({"Subject": "dup", "Tiersync_Key__c": "ACCT/001:FOLLOW-UP"})
+        sf.Account.create({"Name": "dup", "Tiersync_Key__c": "ACCT/001:FOLLOW-UP"})
     assert _error(exc)["errorCode"] == "DUPLICATE_VALUE"
+
+
+ACTIVITY_KEY = {"label": "Tiersync key", "type": "Text", "length": 255}
+
+
+@pytest.mark.parametrize("full_name", ["Task.Tiersync_Key__c", "Event.Tiersync_Key__c"])
+def test_task_and_event_fields_are_refused_they_are_activity_fields(
+    sf_sandbox: SalesforceSandboxFixture, full_name: str
+) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        _create_field(sf_sandbox.client(), full_name, ACTIVITY_KEY)
+    assert _error(exc)["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert sf_sandbox.sandbox.records("Task") == []
+
+
+@pytest.mark.parametrize("flag", ["externalId", "unique"])
+def test_an_activity_field_may_be_neither_external_id_nor_unique(
+    sf_sandbox: SalesforceSandboxFixture, flag: str
+) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        _create_field(sf_sandbox.client(), "Activity.Tiersync_Key__c", {**ACTIVITY_KEY, flag: True})
+    assert _error(exc)["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_an_activity_field_shows_on_task_and_event_and_is_granted_per_object(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    sf = sf_sandbox.client()
+    _create_field(sf, "Activity.Tiersync_Key__c", ACTIVITY_KEY)
+    listed = sf.toolingexecute(
+        "query?q=SELECT+DeveloperName,TableEnumOrId,FullName+FROM+CustomField"
+        "+WHERE+DeveloperName='Tiersync_Key'"
+    )["records"]
+    assert [(r["TableEnumOrId"], r["FullName"]) for r in listed] == [("Activity", "Activity.Tiersync_Key__c")]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        _grant(sf, "Activity.Tiersync_Key__c")
+    assert _error(exc)["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+    permission_set = sf.PermissionSet.create({"Name": "Activity_Fields", "Label": "Activity fields"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": _api_user_id(sf), "PermissionSetId": permission_set})
+    grant = {"ParentId": permission_set, "SobjectType": "Task", "Field": "Task.Tiersync_Key__c"}
+    sf.FieldPermissions.create({**grant, "PermissionsRead": True, "PermissionsEdit": True})
+    task_fields = {f["name"]: f for f in sf.Task.describe()["fields"]}
+    assert task_fields["Tiersync_Key__c"]["externalId"] is False
+    assert task_fields["Tiersync_Key__c"]["idLookup"] is False
+    assert "Tiersync_Key__c" not in {f["name"] for f in sf.Event.describe()["fields"]}
+    sf.FieldPermissions.create(
+        {**grant, "SobjectType": "Event", "Field": "Event.Tiersync_Key__c", "PermissionsRead": True}
+    )
+    assert "Tiersync_Key__c" in {f["name"] for f in sf.Event.describe()["fields"]}
+
+    task = sf.Task.create({"Subject": "Call", "Tiersync_Key__c": "k1"})["id"]
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Task.upsert(format_external_id("Tiersync_Key__c", "k1"), {"Subject": "Again"})
+    found = sf.query("SELECT Id FROM Task WHERE Tiersync_Key__c = 'k1'")["records"]
+    assert [r["Id"] for r in found] == [task]
 
 
 # -- sObject Collections ------------------------------------------------------------------------------

@@ -99,11 +99,6 @@ def task_problems(schema: Schema, mapping: Mapping, mapping_file: str) -> list[s
             f"{tasks.object}.{tasks.key}: task key field not created yet or not granted to the API user "
             f"({mapping_file} [tasks] key); {SETUP_HINT}"
         )
-    elif not key.id_lookup:
-        problems.append(
-            f"{tasks.object}.{tasks.key}: not an External ID field, so upserts cannot use it "
-            f"({mapping_file} [tasks] key)"
-        )
     for name in ("account", "owner", "subject", "description", "due", "status"):
         crm_field: str = getattr(tasks, name)
         if info.field(crm_field) is None:

@@ -7,8 +7,11 @@ an unknown field, say) fails the whole call and propagates as a taxonomy error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from simple_salesforce.api import Salesforce
 
 from connector.crm.base import FatalError, Outcome
 from connector.crm.salesforce.client import SalesforceClient
@@ -42,6 +45,10 @@ def outcome(ref: str, result: dict[str, Any], label: Callable[[str], str] = str)
     )
 
 
+def _restful(sf: Salesforce, *, path: str, method: str, body: dict[str, Any]) -> Any:
+    return sf.restful(path, method=method, json=body)
+
+
 def send(
     client: SalesforceClient,
     path: str,
@@ -49,12 +56,20 @@ def send(
     records: Sequence[dict[str, Any]],
     refs: Sequence[str],
     label: Callable[[str], str] = str,
+    *,
+    once: bool = False,
 ) -> list[Outcome]:
-    """Send ``records`` in calls of 200 (``allOrNone: false``); one Outcome per record, in order."""
+    """Send ``records`` in calls of 200 (``allOrNone: false``); one Outcome per record, in order.
+
+    ``once``: each call is sent without the retry layer (for creates that must not land twice)."""
     outcomes: list[Outcome] = []
     for start in range(0, len(records), MAX_RECORDS):
         chunk = list(records[start : start + MAX_RECORDS])
-        results = client.rest(path, method=method, json={"allOrNone": False, "records": chunk})
+        body = {"allOrNone": False, "records": chunk}
+        if once:
+            results = client.call_once(functools.partial(_restful, path=path, method=method, body=body))
+        else:
+            results = client.rest(path, method=method, json=body)
         if not isinstance(results, list) or len(results) != len(chunk):
             raise FatalError(
                 f"Salesforce {method} {path}: expected {len(chunk)} results, got {results!r:.200}"

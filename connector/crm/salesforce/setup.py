@@ -11,6 +11,7 @@ writes nothing, and ``dry_run`` only looks.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +28,23 @@ from connector.crm.salesforce.soql import in_list, select
 from connector.model import Tier, Trait
 
 LAYOUT_SECTION = "Client tier"
+ACTIVITY = "Activity"
+ACTIVITY_OBJECTS = ("Task", "Event")
+"""Salesforce keeps the custom fields of Task and Event on the Activity object: they are created as
+``Activity.X__c`` (the Tooling API refuses ``Task.X__c``), listed by ``tooling/query`` with
+``TableEnumOrId = 'Activity'``, described on both Task and Event, and granted per object
+(``FieldPermissions.Field`` = ``Task.X__c`` and ``Event.X__c``)."""
+
+
+def definition_object(sobject: str) -> str:
+    """The object a custom field of ``sobject`` is defined on (``Activity`` for Task and Event)."""
+    return ACTIVITY if sobject.lower() in {o.lower() for o in ACTIVITY_OBJECTS} else sobject
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     sobject: str
+    """The object the field is defined on: ``Activity`` for a field of Task or Event."""
     name: str
     """API name, ``X__c``."""
     metadata: dict[str, Any]
@@ -39,6 +52,12 @@ class FieldSpec:
     @property
     def full_name(self) -> str:
         return f"{self.sobject}.{self.name}"
+
+    @property
+    def granted_as(self) -> list[tuple[str, str]]:
+        """``(SobjectType, Field)`` of each field permission the field needs."""
+        objects = ACTIVITY_OBJECTS if self.sobject == ACTIVITY else (self.sobject,)
+        return [(o, f"{o}.{self.name}") for o in objects]
 
     @property
     def developer_name(self) -> str:
@@ -56,7 +75,11 @@ def _values(pairs: list[tuple[str, str]], restricted: bool = True) -> dict[str, 
 
 
 def field_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[FieldSpec]:
-    """The fields setup creates: nine on the write-back object, the unique key on the task object."""
+    """The fields setup creates: nine on the write-back object, the task key on the task object.
+
+    The key is a plain text field. On Task it is an Activity field, which the sandbox (stricter than
+    the documentation, see BEHAVIOR.md) refuses as External ID or unique, so task idempotency never
+    relies on either: the engine's write-ahead log plus a lookup before a re-sent create does it."""
     tiers = _values([(t.value, t.value.capitalize()) for t in Tier])
     traits = _values(
         [(t.value, trait_labels.get(t.value) or DEFAULT_TRAIT_LABELS.get(t, t.value)) for t in Trait]
@@ -84,8 +107,8 @@ def field_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[FieldSpe
     }
     writeback = mapping.writeback
     specs = [FieldSpec(writeback.object, writeback.field(name), meta) for name, meta in metadata.items()]
-    key = {"label": "Tiersync key", "type": "Text", "length": 255, "externalId": True, "unique": True}
-    specs.append(FieldSpec(mapping.tasks.object, mapping.tasks.key, key))
+    key = {"label": "Tiersync key", "type": "Text", "length": 255}
+    specs.append(FieldSpec(definition_object(mapping.tasks.object), mapping.tasks.key, key))
     return specs
 
 
@@ -113,15 +136,26 @@ class FieldSetup:
         self._client = client
         self._mapping = mapping
         self._username = username
+        self._failed: dict[str, str] = {}
+        """Lower-case field name -> why it could not be created."""
 
     def run(self, trait_labels: dict[str, str], dry_run: bool) -> list[str]:
+        """Every step runs even when a field cannot be created: the permission set and the grants on
+        the fields that do exist still land, so one refused field never hides all the others."""
         specs = field_specs(self._mapping, trait_labels)
         lines = self._fields(specs, dry_run)
+        failed = {s.name.lower() for s in specs if s.name.lower() in self._failed}
+        present = [s for s in specs if s.name.lower() not in failed]
         permission_set, line = self._permission_set(dry_run)
         lines.append(line)
         lines.append(self._assignment(permission_set, dry_run))
-        lines.append(self._field_permissions(permission_set, specs, dry_run))
-        lines += self._layouts(dry_run)
+        lines.append(self._field_permissions(permission_set, present, dry_run))
+        lines += self._layouts(dry_run, failed)
+        if self._failed:
+            raise FatalError(
+                "; ".join(self._failed.values())
+                + " (everything else was set up: run `tiersync setup-fields` again once fixed)"
+            )
         return lines
 
     # -- custom fields ---------------------------------------------------------------------------
@@ -155,7 +189,12 @@ class FieldSetup:
             elif dry_run:
                 lines.append(f"{spec.full_name}: would create ({kind})")
             else:
-                lines.append(self._create_field(spec))
+                try:
+                    lines.append(self._create_field(spec))
+                except RequestRejectedError as error:
+                    line = f"{spec.full_name}: not created: {error}"
+                    self._failed[spec.name.lower()] = line
+                    lines.append(line)
         return lines
 
     def _create_field(self, spec: FieldSpec) -> str:
@@ -249,14 +288,15 @@ class FieldSetup:
                 permission_set,
             )
             granted = {str(row["Field"]).lower(): row for row in self._client.records(soql)}
-        create = [s for s in wanted if s.full_name.lower() not in granted]
+        needed = [pair for s in wanted for pair in s.granted_as]
+        create = [pair for pair in needed if pair[1].lower() not in granted]
         widen = [
             row
-            for s in wanted
-            if (row := granted.get(s.full_name.lower())) is not None
+            for _, field in needed
+            if (row := granted.get(field.lower())) is not None
             and not (row["PermissionsRead"] and row["PermissionsEdit"])
         ]
-        names = [s.full_name for s in create] + [str(row["Field"]) for row in widen]
+        names = [field for _, field in create] + [str(row["Field"]) for row in widen]
         if not names:
             return f"FieldPermissions: read + edit already granted on all {len(wanted)} fields"
         if dry_run or permission_set is None:
@@ -265,15 +305,15 @@ class FieldSetup:
             {
                 "attributes": {"type": "FieldPermissions"},
                 "ParentId": permission_set,
-                "SobjectType": s.sobject,
-                "Field": s.full_name,
+                "SobjectType": sobject,
+                "Field": field,
                 "PermissionsRead": True,
                 "PermissionsEdit": True,
             }
-            for s in create
+            for sobject, field in create
         ]
         failures = composite.send(
-            self._client, "composite/sobjects", "POST", records, [s.full_name for s in create]
+            self._client, "composite/sobjects", "POST", records, [field for _, field in create]
         )
         updates = [
             {
@@ -297,7 +337,7 @@ class FieldSetup:
         return f"FieldPermissions: granted read + edit on {', '.join(names)}"
 
     # -- layout ----------------------------------------------------------------------------------
-    def _layouts(self, dry_run: bool) -> list[str]:
+    def _layouts(self, dry_run: bool, failed: Collection[str] = ()) -> list[str]:
         writeback = self._mapping.writeback
         soql = format_soql("SELECT Id, Name FROM Layout WHERE TableEnumOrId = {}", writeback.object)
         layouts = list(self._client.records(soql, tooling=True))
@@ -307,10 +347,10 @@ class FieldSetup:
             ]
         lines = []
         for layout in layouts:
-            lines.append(self._layout(str(layout["Id"]), str(layout["Name"]), dry_run))
+            lines.append(self._layout(str(layout["Id"]), str(layout["Name"]), dry_run, failed))
         return lines
 
-    def _layout(self, layout_id: str, name: str, dry_run: bool) -> str:
+    def _layout(self, layout_id: str, name: str, dry_run: bool, failed: Collection[str]) -> str:
         writeback = self._mapping.writeback
         current = self._client.tooling(f"sobjects/Layout/{layout_id}")
         metadata: dict[str, Any] = copy.deepcopy((current or {}).get("Metadata") or {})
@@ -324,7 +364,7 @@ class FieldSetup:
         missing = {
             key: writeback.field(key)
             for key in (*WRITEBACK_FIELDS, *OVERRIDE_FIELDS)
-            if writeback.field(key).lower() not in placed
+            if writeback.field(key).lower() not in placed and writeback.field(key).lower() not in failed
         }
         prefix = f"Layout {name!r}"
         if not missing:

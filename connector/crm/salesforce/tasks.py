@@ -1,17 +1,21 @@
-"""Playbook tasks: upsert by the unique key field, read their status, close them with a comment.
+"""Playbook tasks: created once per key, their status read, closed with a comment.
 
-More than ``salesforce.bulk_threshold`` upserts go as one Bulk API 2.0 ``upsert`` job on the key field
-(REST when Bulk is refused). The upsert never sends Status, so re-upserting a key (after a crash, or a re-run) cannot reopen a
-task a user completed; a new task gets the org's default status. Closing keeps the task's existing
-description and appends the comment (one query per chunk of ids to read it), and does not append
-the same comment twice when a close is retried.
+The key field is a plain text field (on Task an Activity field, which is never an External ID in
+tiersync's setup), so there is no upsert by key. "Upsert" is: for keys an earlier run recorded but may
+not have seen confirmed (``TaskSpec.resend``, the engine's write-ahead log) one ``queryAll`` lookup by
+key, then a create of only the keys not found. A first send needs no lookup. A task found deleted keeps
+its id, so the status read sees it deleted and it is not recreated in its period. The create never
+sends Status (a new task gets the org's default status). More than ``salesforce.bulk_threshold``
+creates go as one Bulk API 2.0 ``insert`` job (REST when Bulk is refused). Closing keeps the task's
+existing description and appends the comment (one query per chunk of ids to read it), and does not
+append the same comment twice when a close is retried.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connector.crm.base import Outcome, TaskClose, TaskSpec, TaskStatus
+from connector.crm.base import Outcome, RetriableError, TaskClose, TaskSpec, TaskStatus
 from connector.crm.mapping import TaskMapping
 from connector.crm.salesforce import bulk_write, composite
 from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
@@ -30,6 +34,19 @@ def _short(record_id: str) -> str:
     return record_id[:15]
 
 
+def _existing(client: SalesforceClient, tasks: TaskMapping, keys: list[str]) -> dict[str, str]:
+    """Key -> Id of the tasks that already carry one of ``keys`` (deleted ones too: ``queryAll``)."""
+    found: dict[str, str] = {}
+    for _, soql in chunked(
+        lambda chunk: select(tasks.object, ["Id", tasks.key], [in_list(tasks.key, chunk)]), keys
+    ):
+        for row in client.records(soql, include_deleted=True):
+            key = to_text(row.get(tasks.key))
+            if key is not None:
+                found.setdefault(key, str(row["Id"]))
+    return found
+
+
 def upsert_tasks(
     client: SalesforceClient,
     schema: Schema,
@@ -37,8 +54,16 @@ def upsert_tasks(
     specs: list[TaskSpec],
     bulk: BulkGate | None = None,
 ) -> list[Outcome]:
-    records: list[dict[str, Any]] = []
+    unique: dict[str, TaskSpec] = {}
     for spec in specs:
+        unique.setdefault(spec.key, spec)
+    existing = _existing(client, tasks, [key for key, spec in unique.items() if spec.resend])
+    by_key = {key: Outcome(key, ok=True, crm_id=crm_id) for key, crm_id in existing.items()}
+    records: list[dict[str, Any]] = []
+    refs: list[str] = []
+    for key, spec in unique.items():
+        if key in existing:
+            continue
         record: dict[str, Any] = {
             "attributes": {"type": tasks.object},
             tasks.key: spec.key,
@@ -50,21 +75,53 @@ def upsert_tasks(
         if spec.owner_id:
             record[tasks.owner] = spec.owner_id
         records.append(record)
-    refs = [s.key for s in specs]
+        refs.append(key)
+    for outcome in _create(client, tasks, records, refs, bulk):
+        by_key[outcome.ref] = outcome
+    return [by_key[spec.key] for spec in specs]
+
+
+def _create(
+    client: SalesforceClient,
+    tasks: TaskMapping,
+    records: list[dict[str, Any]],
+    refs: list[str],
+    bulk: BulkGate | None,
+) -> list[Outcome]:
     if bulk is not None and bulk.wanted(len(records)):
         try:
             return bulk_write.ingest(
                 bulk.jobs,
                 tasks.object,
-                "upsert",
+                "insert",
                 [{k: v for k, v in r.items() if k != "attributes"} for r in records],
                 refs,
                 ref_column=tasks.key,
-                external_id=tasks.key,
             )
         except BulkUnavailableError as error:
             bulk.refuse(str(error))
-    return composite.send(client, f"composite/sobjects/{tasks.object}/{tasks.key}", "PATCH", records, refs)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(records), composite.MAX_RECORDS):
+        chunk, chunk_refs = (
+            records[start : start + composite.MAX_RECORDS],
+            refs[start : start + composite.MAX_RECORDS],
+        )
+        try:
+            # Sent once: a create whose answer was lost may have landed, and a blind resend would
+            # duplicate it. The engine re-sends these keys marked ``resend``, which looks them up first.
+            outcomes += composite.send(client, "composite/sobjects", "POST", chunk, chunk_refs, once=True)
+        except RetriableError as error:
+            outcomes += [
+                Outcome(
+                    ref=ref,
+                    ok=False,
+                    error_code="CREATE_UNCONFIRMED",
+                    message=f"the create may not have reached Salesforce ({error}); looked up and sent again",
+                    retriable=True,
+                )
+                for ref in chunk_refs
+            ]
+    return outcomes
 
 
 def task_status(

@@ -15,7 +15,7 @@ from .ids import IdFactory
 from .org import Org
 from .schema import standard_objects, tooling_objects
 from .store import Store
-from .tooling import field_from_metadata
+from .tooling import ACTIVITY, ACTIVITY_OBJECTS, field_from_metadata
 
 _TOOLING_PREFIX = "tooling_"
 
@@ -63,13 +63,15 @@ def load(org: Org, path: Path) -> int:
                     highest = max(highest, IdFactory.number_of(row["Id"]))
     for row in tooling.rows("CustomField"):
         object_name, _, field_name = str(row["FullName"]).partition(".")
-        target = data.objects[object_name]
+        activity = object_name == ACTIVITY
         metadata = {k: v for k, v in dict(row["Metadata"]).items() if k != "fullName"}
-        fd = field_from_metadata(field_name, metadata)
-        target.add_field(fd)
-        if fd.unique or fd.external_id:
-            data.drop_index(target.name, fd.name)
-            data.ensure_index(target, fd)
+        fd = field_from_metadata(field_name, metadata, activity=activity)
+        for name in ACTIVITY_OBJECTS if activity else (object_name,):
+            target = data.objects[name]
+            target.add_field(fd)
+            if fd.unique or fd.external_id:
+                data.drop_index(target.name, fd.name)
+                data.ensure_index(target, fd)
     org.data, org.tooling = data, tooling
     org.org_id, org.api_user_id = meta["org_id"], meta["api_user_id"]
     org.id_factory.skip_past(highest)

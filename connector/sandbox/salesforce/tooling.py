@@ -29,6 +29,10 @@ _SIMPLE_TYPES: dict[str, tuple[FieldType, int]] = {
 }
 _NUMBER_TYPES = {"Number": FieldType.DOUBLE, "Currency": FieldType.CURRENCY, "Percent": FieldType.PERCENT}
 _EXTERNAL_ID_TYPES = frozenset({"Text", "Number", "Email"})
+ACTIVITY = "Activity"
+ACTIVITY_OBJECTS = ("Task", "Event")
+"""Salesforce keeps the custom fields of Task and Event on the Activity object: one definition
+(``Activity.X__c``, ``TableEnumOrId = 'Activity'``), shown on both objects."""
 
 
 def _integrity(message: str, fields: list[str] | None = None) -> ApiError:
@@ -55,8 +59,11 @@ def _valid_developer_name(name: str) -> bool:
     )
 
 
-def field_from_metadata(name: str, metadata: dict[str, Any]) -> FieldDef:
-    """A field definition from CustomField Metadata, with the checks the Metadata API makes."""
+def field_from_metadata(name: str, metadata: dict[str, Any], *, activity: bool = False) -> FieldDef:
+    """A field definition from CustomField Metadata, with the checks the Metadata API makes.
+
+    ``activity``: a field of the Activity object, which may be neither External ID nor unique (the
+    sandbox is stricter than the documentation says here: see BEHAVIOR.md)."""
     kind = metadata.get("type")
     label = metadata.get("label")
     if not isinstance(label, str) or not label.strip():
@@ -70,6 +77,10 @@ def field_from_metadata(name: str, metadata: dict[str, Any]) -> FieldDef:
         "unique": bool(metadata.get("unique", False)),
         "metadata": copy.deepcopy(metadata),
     }
+    if activity and (common["external_id"] or common["unique"]):
+        raise _integrity(
+            "Activity custom fields cannot be External ID or unique fields", ["externalId", "unique"]
+        )
     if (common["external_id"] or common["unique"]) and kind not in _EXTERNAL_ID_TYPES:
         raise _integrity(f"externalId/unique can be set only on Text, Number and Email fields, not {kind}")
     if kind == "Text":
@@ -140,6 +151,11 @@ def _picklist_values(metadata: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
         raise ApiError(400, "DUPLICATE_VALUE", "valueSet: duplicate picklist value", ["valueSet"])
     assert isinstance(value_set, dict)
     return tuple(values), bool(value_set.get("restricted", False))
+
+
+def activity_targets(org: Org) -> list[ObjectDef | None]:
+    """The objects an Activity field appears on."""
+    return [org.sobject(name) for name in ACTIVITY_OBJECTS]
 
 
 class ToolingApi:
@@ -223,9 +239,19 @@ class ToolingApi:
 
     def create_custom_field(self, full_name: str, metadata: dict[str, Any]) -> str:
         object_name, _, field_name = full_name.partition(".")
-        target = self.org.sobject(object_name)
-        if target is None:
+        if object_name.lower() in {o.lower() for o in ACTIVITY_OBJECTS}:
+            # Task and Event are no custom-field targets of their own: their fields are Activity fields.
+            raise ApiError(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"TableEnumOrId: bad value for restricted picklist field: {object_name}",
+                ["FullName"],
+            )
+        activity = object_name.lower() == ACTIVITY.lower()
+        targets = activity_targets(self.org) if activity else [self.org.sobject(object_name)]
+        if any(t is None for t in targets):
             raise _integrity(f"FullName: no sObject named {object_name}", ["FullName"])
+        resolved = [t for t in targets if t is not None]
         if not field_name.endswith("__c") or not _valid_developer_name(field_name[:-3]):
             raise _integrity(
                 "The Field Name field can only contain underscores and alphanumeric characters. It must be "
@@ -234,23 +260,25 @@ class ToolingApi:
                 ["FullName"],
             )
         developer_name = field_name[:-3]
-        if target.field(field_name) is not None:
+        owner = ACTIVITY if activity else resolved[0].name
+        if any(t.field(field_name) is not None for t in resolved):
             raise ApiError(
                 400,
                 "DUPLICATE_DEVELOPER_NAME",
-                f"There is already a field named {developer_name} on {target.name}.",
+                f"There is already a field named {developer_name} on {owner}.",
                 ["FullName"],
             )
-        fd = field_from_metadata(field_name, metadata)
-        target.add_field(fd)
-        if fd.unique or fd.external_id:
-            self.org.data.ensure_index(target, fd)
+        fd = field_from_metadata(field_name, metadata, activity=activity)
+        for target in resolved:
+            target.add_field(fd)
+            if fd.unique or fd.external_id:
+                self.org.data.ensure_index(target, fd)
         return self.org.insert_raw(
             "CustomField",
             {
                 "DeveloperName": developer_name,
-                "TableEnumOrId": target.table_enum_or_id,
-                "FullName": f"{target.name}.{field_name}",
+                "TableEnumOrId": ACTIVITY if activity else resolved[0].table_enum_or_id,
+                "FullName": f"{owner}.{field_name}",
                 "ManageableState": "unmanaged",
                 "Metadata": {**copy.deepcopy(metadata), "fullName": None},
             },
@@ -266,11 +294,12 @@ class ToolingApi:
                 400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Metadata]", ["Metadata"]
             )
         if obj.name == "CustomField":
-            target, fd = self._field_of(row)
-            replacement = field_from_metadata(fd.name, metadata)
-            target.add_field(replacement)
-            if replacement.unique or replacement.external_id:
-                self.org.data.ensure_index(target, replacement)
+            targets, fd = self._field_of(row)
+            replacement = field_from_metadata(fd.name, metadata, activity=row["TableEnumOrId"] == ACTIVITY)
+            for target in targets:
+                target.add_field(replacement)
+                if replacement.unique or replacement.external_id:
+                    self.org.data.ensure_index(target, replacement)
         else:
             self._check_layout(row, metadata)
         now = self.org.now()
@@ -287,26 +316,29 @@ class ToolingApi:
             raise ApiError(
                 400, "INVALID_TYPE", f"Deleting {obj.name} is not emulated by the tiersync sandbox"
             )
-        target, fd = self._field_of(row)
-        target.remove_field(fd.name)
-        self.org.data.drop_index(target.name, fd.name)
-        for data_row in list(self.org.data.rows(target.name)):
-            if fd.name in data_row:
-                self.org.data.put(target.name, {k: v for k, v in data_row.items() if k != fd.name})
-        full_name = f"{target.name}.{fd.name}".lower()
-        for permission in list(self.org.data.rows("FieldPermissions")):
-            if str(permission.get("Field", "")).lower() == full_name:
-                self.org.data.remove("FieldPermissions", permission["Id"])
+        targets, fd = self._field_of(row)
+        for target in targets:
+            target.remove_field(fd.name)
+            self.org.data.drop_index(target.name, fd.name)
+            for data_row in list(self.org.data.rows(target.name)):
+                if fd.name in data_row:
+                    self.org.data.put(target.name, {k: v for k, v in data_row.items() if k != fd.name})
+            full_name = f"{target.name}.{fd.name}".lower()
+            for permission in list(self.org.data.rows("FieldPermissions")):
+                if str(permission.get("Field", "")).lower() == full_name:
+                    self.org.data.remove("FieldPermissions", permission["Id"])
         self.org.tooling.remove(obj.name, row["Id"])
         return Reply(204, records=1, changed=True)
 
-    def _field_of(self, row: Row) -> tuple[ObjectDef, FieldDef]:
+    def _field_of(self, row: Row) -> tuple[list[ObjectDef], FieldDef]:
         object_name, _, field_name = str(row["FullName"]).partition(".")
-        target = self.org.sobject(object_name)
-        fd = target.field(field_name) if target is not None else None
-        if target is None or fd is None:
+        found = activity_targets(self.org) if object_name == ACTIVITY else [self.org.sobject(object_name)]
+        targets = [t for t in found if t is not None and t.field(field_name) is not None]
+        if not targets or len(targets) != len(found):
             raise not_found()
-        return target, fd
+        fd = targets[0].field(field_name)
+        assert fd is not None
+        return targets, fd
 
     def _check_layout(self, row: Row, metadata: dict[str, Any]) -> None:
         target = self.org.sobject(str(row["TableEnumOrId"]))
