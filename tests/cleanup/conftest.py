@@ -124,6 +124,6 @@ def bare(tmp_path: Path, crm: str) -> Iterator[Org]:
     yield from make_bare_org(tmp_path, crm)
 
 
-@pytest.fixture(params=["hubspot"])  # Salesforce: next step
+@pytest.fixture(params=["salesforce", "hubspot"])
 def crm(request: pytest.FixtureRequest) -> str:
     return str(request.param)

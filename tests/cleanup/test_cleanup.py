@@ -147,7 +147,7 @@ def test_a_cleanup_stopped_by_faults_finishes_on_the_next_run(bare: Org, tmp_pat
 def test_overrides_are_kept_unless_asked(bare: Org, tmp_path: Path) -> None:
     install_and_sync(bare)
     account = bare.clients()[0]["id"]
-    bare.set_override(account, "amazing", None)
+    bare.update_account(account, {"override_tier": "amazing"})
     kept = cleanup(bare, tmp_path, "--yes")
     assert kept.exit_code == ExitCode.OK, kept.output
     held = bare.written(account)

@@ -43,7 +43,6 @@ class HubSpotCleanup:
                     f"properties of {object_type}",
                     self._client.properties_core.get_all_with_http_info,
                     object_type,
-                    archived=False,
                 )
             except RequestRejectedError as error:
                 if error.status not in (400, 404):  # an object type this portal does not have

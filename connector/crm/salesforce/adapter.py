@@ -25,6 +25,7 @@ from connector.crm.mapping import Mapping
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce import check, estimate, identity, setup, tasks, writeback
 from connector.crm.salesforce.bulk import BulkGate, BulkJobs
+from connector.crm.salesforce.cleanup import SalesforceCleanup
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.reader import Reader
@@ -108,3 +109,7 @@ class SalesforceAdapter:
     def estimate_backfill(self, page_size: int) -> BackfillEstimate:
         """What a full backfill would cost (``BackfillPlanner``); see ``estimate.py``."""
         return estimate.estimate(self.client, self._schema, self._mapping, self._reader, self.bulk, page_size)
+
+    def cleanup(self) -> SalesforceCleanup:
+        """The Salesforce side of ``tiersync cleanup`` (``connector.crm.cleanup.CrmCleanup``)."""
+        return SalesforceCleanup(self.client, self._schema, self._mapping)

@@ -230,9 +230,15 @@ class Org:
         if row.get("IsDeleted"):
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
         self.check_record_fault(normalized)
+        children = self._delete_rules(obj, normalized)
+        for child_object, child in [(obj.name, row), *children]:
+            self._soft_delete(child_object, child)
+        return obj, normalized
+
+    def _soft_delete(self, obj: str, row: Row) -> None:
         now = self.now()
         self.data.put(
-            obj.name,
+            obj,
             {
                 **row,
                 "IsDeleted": True,
@@ -241,7 +247,23 @@ class Org:
                 "LastModifiedById": self.api_user_id,
             },
         )
-        return obj, normalized
+
+    def _delete_rules(self, obj: ObjectDef, record_id: str) -> list[tuple[str, Row]]:
+        """What deleting a setup record takes with it, or why it is refused: a permission set still
+        assigned to a user cannot be deleted (remove the assignments first); its field permissions,
+        child records of the permission set, go with it."""
+        if obj.name != "PermissionSet":
+            return []
+
+        def live(name: str, key: str) -> list[Row]:
+            return [r for r in self.data.rows(name) if r.get(key) == record_id and not r.get("IsDeleted")]
+
+        if live("PermissionSetAssignment", "PermissionSetId"):
+            raise RecordError(
+                "DELETE_FAILED",
+                "This permission set is assigned to users; remove its assignments before you delete it.",
+            )
+        return [("FieldPermissions", r) for r in live("FieldPermissions", "ParentId")]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Callable[[], None]]:
