@@ -24,6 +24,9 @@ class Fault(StrEnum):
     """Connection closed with a TCP reset before any response byte."""
     SLOW = "slow"
     """The answer is delayed by ``FaultPlan.slow_seconds``."""
+    CONCURRENT_LIMIT = "concurrent_limit"
+    """Salesforce: 403 ``REQUEST_LIMIT_EXCEEDED`` "ConcurrentPerOrgLongTxn Limit exceeded." (too many
+    long requests at once, not the daily allowance). HubSpot has no such answer and serves a 500."""
 
 
 class RecordFault(StrEnum):

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from connector.config import DEFAULT_TRAIT_LABELS, SalesforceSettings
 from connector.crm.base import (
@@ -863,6 +864,29 @@ def test_an_exhausted_daily_limit_is_fatal_at_once(box: Box) -> None:
     with pytest.raises(LimitExhaustedError, match="daily API limit"):
         make(box, sleeps=sleeps).check()
     assert len(box.ledger.calls()) == 1 and sleeps == []
+
+
+def test_a_concurrent_long_request_refusal_is_retried_with_backoff_not_a_stop(box: Box) -> None:
+    box.sandbox.seed(full_roster())
+    box.faults.configure(FaultPlan(schedule={1: Fault.CONCURRENT_LIMIT, 2: Fault.CONCURRENT_LIMIT}))
+    sleeps = Sleeps()
+    (batch,) = read_all(make(box, sleeps=sleeps))
+    assert len(batch.roster.accounts) == 2
+    refused = [c for c in box.ledger.calls() if c.fault == "concurrent_limit"]
+    assert [c.status for c in refused] == [403, 403]
+    assert len(sleeps) == 2 and min(sleeps) >= 5.0
+
+
+def test_the_two_403_request_limit_answers_differ_only_in_their_message(box: Box) -> None:
+    box.faults.configure(FaultPlan(schedule={1: Fault.CONCURRENT_LIMIT}))
+    with pytest.raises(SalesforceRefusedRequest) as concurrent:
+        box.client().query("SELECT Id FROM Account")
+    box.sandbox.set_api_usage(box.sandbox.api_daily_limit)
+    with pytest.raises(SalesforceRefusedRequest) as daily:
+        box.client().query("SELECT Id FROM Account")
+    assert [e.value.content[0]["errorCode"] for e in (concurrent, daily)] == ["REQUEST_LIMIT_EXCEEDED"] * 2
+    assert concurrent.value.content[0]["message"] == "ConcurrentPerOrgLongTxn Limit exceeded."
+    assert daily.value.content[0]["message"] == "TotalRequests Limit exceeded."
 
 
 def test_usage_reflects_sforce_limit_info(box: Box) -> None:

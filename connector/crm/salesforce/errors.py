@@ -93,6 +93,19 @@ def first_error(content: Any) -> tuple[str, str, list[str]]:
     return "UNKNOWN", str(content or "")[:300], []
 
 
+CONCURRENCY_LIMITS = ("ConcurrentPerOrgLongTxn", "ConcurrentRequests")
+"""403 ``REQUEST_LIMIT_EXCEEDED`` messages that mean "too many long requests at once": they clear as
+the org's long requests (20 s or longer) finish, unlike "TotalRequests Limit exceeded", the daily
+allowance (Salesforce "API Request Limits and Allocations")."""
+CONCURRENCY_PAUSE = 5.0
+"""The shortest pause before retrying a concurrency refusal: long requests last 20 s or more, so the
+retry layer's first sub-second pauses would only spend attempts."""
+
+
+def is_concurrency_limit(message: str) -> bool:
+    return any(name.lower() in message.lower() for name in CONCURRENCY_LIMITS)
+
+
 def translate(error: Exception, retry_after: float | None = None) -> CrmError:
     """The taxonomy error for ``error``; messages carry no secrets (tokens travel only in headers)."""
     if isinstance(error, SalesforceAuthenticationFailed):
@@ -107,6 +120,11 @@ def translate(error: Exception, retry_after: float | None = None) -> CrmError:
             return AuthError(
                 f"Salesforce rejected the session ({code}: {message}); set a fresh salesforce.session_id "
                 "or configure a login flow (username + password, JWT or client credentials)"
+            )
+        if status == 403 and code == "REQUEST_LIMIT_EXCEEDED" and is_concurrency_limit(message):
+            return RetriableError(
+                f"Salesforce concurrent long-request limit reached ({message}){where}",
+                max(retry_after or 0.0, CONCURRENCY_PAUSE),
             )
         if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
             return LimitExhaustedError(

@@ -183,6 +183,9 @@ class SalesforceSandbox:
                 "Too many requests; retry after the Retry-After delay",
                 headers=retry,
             )
+        if fault is Fault.CONCURRENT_LIMIT:
+            # the same status and code as the daily limit: only the message tells them apart
+            return ApiError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
         if fault is Fault.UNAVAILABLE:
             return ApiError(
                 503,
