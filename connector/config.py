@@ -470,6 +470,9 @@ class SalesforceSettings(_Section):
 class HubSpotSettings(_Section):
     access_token: SecretStr | None = None
     host: str = "https://api.hubapi.com"
+    ca_bundle: Path | None = Field(
+        None, description="PEM bundle to trust (corporate proxy or the sandbox CA)."
+    )
 
 
 class ConnectionSettings(_Section):

@@ -41,7 +41,9 @@ def demo_settings(base: Settings, sandbox: Sandbox, crm: str, out: Path) -> Sett
         )
     else:
         hs = sandbox.hubspot_settings()
-        update["hubspot"] = HubSpotSettings(host=hs["host"], access_token=SecretStr(hs["access_token"]))
+        update["hubspot"] = HubSpotSettings(
+            host=hs["host"], access_token=SecretStr(hs["access_token"]), ca_bundle=Path(hs["ca_bundle"])
+        )
     return base.model_copy(update=update)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -51,8 +52,16 @@ def serve(
             soft_wrap=True,
         )
     if running.hubspot_server is not None:
-        console.print(f"HubSpot:    {running.hubspot_server.url}", highlight=False)
+        console.print(f"HubSpot:    {running.hubspot_server.url}  (CRM v3/v4, HTTPS)", highlight=False)
+        console.print(f"  CA bundle:  {running.hubspot_server.ca_path}", highlight=False)
         console.print(f"  token:      {HS_TOKEN}", highlight=False)
+        console.print(
+            f"  use: TIERSYNC_HUBSPOT__HOST={running.hubspot_server.url} "
+            f"TIERSYNC_HUBSPOT__ACCESS_TOKEN={HS_TOKEN} "
+            f"TIERSYNC_HUBSPOT__CA_BUNDLE={running.hubspot_server.ca_path}",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"{accounts} accounts seeded; faults: {faults}; connection file: {info_path}", highlight=False
     )
@@ -94,11 +103,7 @@ def show(
         request = urllib.request.Request(  # noqa: S310 - the URL is the local sandbox's own
             f"{base}/_sandbox/show/{account_id}", headers={"Authorization": f"Bearer {token}"}
         )
-        context = None
-        if crm == "salesforce":
-            import ssl
-
-            context = ssl.create_default_context(cafile=info[crm]["ca_bundle"])
+        context = ssl.create_default_context(cafile=info[crm]["ca_bundle"])
         try:
             with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
                 shown = json.loads(response.read())

@@ -27,7 +27,7 @@ from connector.sample_data import generate
 from connector.sandbox.faults import PROFILES, Fault, FaultInjector, FaultPlan, RecordFault
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.salesforce import SalesforceSandbox
-from connector.sandbox.server import RunningServer, StartResponse, WSGIApp, serve
+from connector.sandbox.server import RunningServer, StartResponse, WSGIApp, sandbox_ca, serve
 
 SF_TOKEN = "sandbox-session-token"  # noqa: S105 - the local sandbox's fixed, public token
 HS_TOKEN = "sandbox-private-app-token"  # noqa: S105 - the local sandbox's fixed, public token
@@ -144,8 +144,13 @@ class Sandbox:
         }
 
     def hubspot_settings(self) -> dict[str, Any]:
+        """Settings values that point tiersync's HubSpot adapter at this sandbox."""
         assert self.hubspot_server is not None
-        return {"host": self.hubspot_server.url, "access_token": HS_TOKEN}
+        return {
+            "host": self.hubspot_server.url,
+            "access_token": HS_TOKEN,
+            "ca_bundle": str(self.hubspot_server.ca_path),
+        }
 
     def connection_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"workdir": str(self.workdir)}
@@ -188,6 +193,7 @@ def start(
     ledger, injector = Ledger(), FaultInjector()
     sandbox = Sandbox(ledger=ledger, faults=injector, workdir=directory)
     roster = to_roster(generate(accounts, seed=seed, as_of=as_of).frames) if accounts else None
+    ca = sandbox_ca(directory)  # one CA for both ports: one file to trust
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if crm in ("salesforce", "both"):
         sf = SalesforceSandbox(
@@ -196,9 +202,7 @@ def start(
         if roster is not None:
             sandbox.account_ids["salesforce"] = sf.seed(roster)
         sandbox.salesforce = sf
-        sandbox.salesforce_server = serve(
-            sandbox.admin("salesforce", sf.wsgi_app, SF_TOKEN), tls=True, workdir=directory
-        )
+        sandbox.salesforce_server = serve(sandbox.admin("salesforce", sf.wsgi_app, SF_TOKEN), tls=True, ca=ca)
     if crm in ("hubspot", "both"):
         from connector.sandbox.hubspot import HubSpotSandbox
 
@@ -206,7 +210,7 @@ def start(
         if roster is not None:
             sandbox.account_ids["hubspot"] = hs.seed(roster)
         sandbox.hubspot = hs
-        sandbox.hubspot_server = serve(sandbox.admin("hubspot", hs.wsgi_app, HS_TOKEN), tls=False)
+        sandbox.hubspot_server = serve(sandbox.admin("hubspot", hs.wsgi_app, HS_TOKEN), tls=True, ca=ca)
     if faults is not None:
         injector.configure(faults)
     return sandbox

@@ -1,7 +1,9 @@
 """Serving a sandbox WSGI app on 127.0.0.1 in a background thread, over TLS when asked.
 
-Salesforce clients only speak ``https://``, so the Salesforce side gets a throwaway CA made by
-``trustme`` at start; its PEM path is what a client trusts (``ca_bundle`` in tiersync's config).
+Both sandboxes serve HTTPS, as the vendors do (simple-salesforce only speaks ``https://``, and a
+HubSpot client behind a corporate proxy must trust a CA bundle too): a throwaway CA made by ``trustme``
+at start (:func:`sandbox_ca`, one per work folder, shared by the Salesforce and HubSpot ports) issues the
+certificate for 127.0.0.1; its PEM path is what a client trusts (``ca_bundle`` in tiersync's config).
 cheroot serves it because it keeps HTTP/1.1 connections alive like the vendors do (a TLS handshake
 per call would make the sandbox the bottleneck of every benchmark) and lets a fault drop a
 connection without taking the server down.
@@ -54,26 +56,46 @@ class RunningServer:
         self.thread.join(timeout=5)
 
 
-def _tls_files(workdir: Path) -> tuple[Path, Path, Path]:
+@dataclass(frozen=True)
+class SandboxCA:
+    """The throwaway CA's PEM (what clients trust) and the server certificate it issued for 127.0.0.1."""
+
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+
+def sandbox_ca(workdir: Path | None = None) -> SandboxCA:
+    """A new throwaway CA and a 127.0.0.1/localhost certificate, written to ``workdir`` (or a temp dir)."""
+    directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_path, cert_path, key_path = workdir / "sandbox-ca.pem", workdir / "cert.pem", workdir / "key.pem"
-    ca.cert_pem.write_to_path(str(ca_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    cert.cert_chain_pems[0].write_to_path(str(cert_path))
-    return ca_path, cert_path, key_path
+    files = SandboxCA(directory / "sandbox-ca.pem", directory / "cert.pem", directory / "key.pem")
+    ca.cert_pem.write_to_path(str(files.ca_path))
+    cert.private_key_pem.write_to_path(str(files.key_path))
+    cert.cert_chain_pems[0].write_to_path(str(files.cert_path))
+    return files
 
 
-def serve(app: WSGIApp, *, tls: bool, port: int = 0, workdir: Path | None = None) -> RunningServer:
-    """Start ``app`` on 127.0.0.1 (a free port unless given) and return once it accepts connections."""
+def serve(
+    app: WSGIApp,
+    *,
+    tls: bool,
+    port: int = 0,
+    workdir: Path | None = None,
+    ca: SandboxCA | None = None,
+) -> RunningServer:
+    """Start ``app`` on 127.0.0.1 (a free port unless given) and return once it accepts connections.
+
+    With ``tls``, ``ca`` is the CA to serve with (a new one in ``workdir`` when not given)."""
     server = wsgi.Server(("127.0.0.1", port), app, numthreads=16, server_name="sandbox")
     server.gateway = _Gateway
     server.shutdown_timeout = 1  # idle keep-alive clients must not hold a stop for long
     ca_path: Path | None = None
     if tls:
-        directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))
-        ca_path, cert_path, key_path = _tls_files(directory)
-        server.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+        files = ca or sandbox_ca(workdir)
+        ca_path = files.ca_path
+        server.ssl_adapter = BuiltinSSLAdapter(str(files.cert_path), str(files.key_path))
     server.prepare()
     thread = threading.Thread(target=server.serve, name="tiersync-sandbox", daemon=True)
     thread.start()

@@ -7,15 +7,18 @@ about them, and every request the adapter sent must have matched HubSpot's OpenA
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from hubspot.crm.objects import SimplePublicObjectInput
 
 from connector.config import DEFAULT_TRAIT_LABELS, HubSpotSettings
@@ -24,6 +27,7 @@ from connector.crm.base import (
     ApiUsage,
     AuthError,
     CurrentValues,
+    FatalError,
     LimitExhaustedError,
     MappingError,
     ReadBatch,
@@ -52,6 +56,7 @@ from connector.model import (
 )
 from connector.sample_data import generate
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
+from tests.connect_proxy import connect_proxy
 from tests.sandbox import conftest as sandbox_fixtures
 from tests.sandbox.conftest import HS_TOKEN, HubSpotSandboxFixture
 
@@ -101,7 +106,7 @@ def make(
     token: str = HS_TOKEN,
     **kwargs: Any,
 ) -> HubSpotAdapter:
-    settings = HubSpotSettings(access_token=token, host=box.url)
+    settings = HubSpotSettings(access_token=token, host=box.url, ca_bundle=box.ca_path)
     return HubSpotAdapter(settings, mapping, sleep=sleeps if sleeps is not None else Sleeps(), **kwargs)
 
 
@@ -218,6 +223,45 @@ def test_reads_leave_the_archived_default_out_so_the_strict_spec_accepts_them(bo
     assert len(batch.roster.accounts) == 2 and [a.id for a in given.roster.accounts] == [ids["a1"]]
     assert batch.roster.invoices and batch.roster.tickets
     assert box.sandbox.validation_errors == []
+
+
+def test_the_ca_bundle_is_what_the_client_trusts_over_https(box: Box, tmp_path: Path) -> None:
+    box.sandbox.seed(Roster(accounts=[Account(id="a", name="Alpha")]))
+    assert box.url.startswith("https://")
+    (batch,) = read_all(make(box))
+    assert [a.name for a in batch.roster.accounts] == ["Alpha"]
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    for bundle in (None, other_ca):
+        sleeps = Sleeps()
+        settings = HubSpotSettings(access_token=HS_TOKEN, host=box.url, ca_bundle=bundle)
+        with pytest.raises(FatalError, match=r"TLS verification failed.*hubspot\.ca_bundle"):
+            HubSpotAdapter(settings, MAPPING, sleep=sleeps).check()
+        assert sleeps == []  # a TLS failure is not retried
+    missing = HubSpotSettings(access_token=HS_TOKEN, host=box.url, ca_bundle=tmp_path / "nope.pem")
+    with pytest.raises(FatalError, match=r"hubspot\.ca_bundle: no such file"):
+        HubSpotAdapter(missing, MAPPING, sleep=Sleeps()).check()
+
+
+def test_calls_go_through_the_environments_proxy_with_its_credentials(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box.sandbox.seed(Roster(accounts=[Account(id="a", name="Alpha")]))
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with connect_proxy() as proxy:
+        monkeypatch.setenv("https_proxy", proxy.url.replace("http://", "http://ops:s%40cret@"))
+        (batch,) = read_all(make(box))
+        assert [a.name for a in batch.roster.accounts] == ["Alpha"]
+        target = box.url.removeprefix("https://")
+        assert proxy.tunnels and {t.target for t in proxy.tunnels} == {target}
+        expected = "Basic " + base64.b64encode(b"ops:s@cret").decode()
+        assert {t.proxy_authorization for t in proxy.tunnels} == {expected}
+        # NO_PROXY is honoured: the same read goes straight to the portal
+        proxy.tunnels.clear()
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        (batch,) = read_all(make(box))
+        assert len(batch.roster.accounts) == 1 and proxy.tunnels == []
 
 
 # -- check --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import hubspot
@@ -115,7 +116,7 @@ HS_TOKEN = "test-private-app-token"
 
 @dataclass
 class HubSpotSandboxFixture:
-    """A running HubSpot sandbox over plain HTTP and what a test needs to drive and inspect it."""
+    """A running HubSpot sandbox over HTTPS and what a test needs to drive and inspect it."""
 
     sandbox: HubSpotSandbox
     server: RunningServer
@@ -127,17 +128,25 @@ class HubSpotSandboxFixture:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def ca_path(self) -> Path:
+        assert self.server.ca_path is not None
+        return self.server.ca_path
+
     def client(self, **kwargs: Any) -> hubspot.HubSpot:
-        """The real client, pointed at the sandbox (``retry=`` etc. pass through)."""
+        """The real client, pointed at the sandbox and trusting its CA (``retry=`` etc. pass through)."""
         return hubspot.HubSpot(
-            access_token=kwargs.pop("access_token", HS_TOKEN), host=self.server.url, **kwargs
+            access_token=kwargs.pop("access_token", HS_TOKEN),
+            host=self.server.url,
+            ssl_ca_cert=kwargs.pop("ssl_ca_cert", str(self.ca_path)),
+            **kwargs,
         )
 
 
 @pytest.fixture(scope="session")
 def _hs_server() -> Iterator[tuple[RunningServer, _SwappableApp]]:
     app = _SwappableApp()
-    server = serve(app, tls=False)
+    server = serve(app, tls=True)
     try:
         yield server, app
     finally:
@@ -146,7 +155,7 @@ def _hs_server() -> Iterator[tuple[RunningServer, _SwappableApp]]:
 
 @pytest.fixture
 def hs_sandbox(_hs_server: tuple[RunningServer, _SwappableApp]) -> Iterator[HubSpotSandboxFixture]:
-    """A fresh HubSpot portal (frozen clock at 2026-11-26T06:50Z) behind the session's HTTP server.
+    """A fresh HubSpot portal (frozen clock at 2026-11-26T06:50Z) behind the session's HTTPS server.
 
     Limits are HubSpot's (burst 100/10 s, search 5/s, daily 500,000); a test that needs volume turns one
     off with ``hs_sandbox.sandbox.limits.search_per_second = 0``. Every answer is checked against

@@ -681,7 +681,7 @@ def test_a_boolean_query_parameter_rendered_as_python_is_400(hs_sandbox: HubSpot
     assert "'False' is not a boolean" in hs_sandbox.sandbox.validation_errors[0]
     # left out, or spelled as the spec does, it is served
     assert len(companies.basic_api.get_page().results) == 2
-    raw = urllib3.PoolManager().request(
+    raw = urllib3.PoolManager(ca_certs=str(hs_sandbox.ca_path)).request(
         "GET",
         hs_sandbox.url + COMPANIES + "?archived=false",
         headers={"Authorization": f"Bearer {HS_TOKEN}"},

@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import hubspot
+import pytest
 import requests
+import urllib3
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -47,6 +50,31 @@ def test_admin_api_reads_the_ledger_sets_faults_and_shows_records(tmp_path: Path
             ).status_code
             == 400
         )
+    finally:
+        sandbox.stop()
+
+
+def test_both_crms_serve_https_with_one_ca_and_show_reads_hubspot(tmp_path: Path) -> None:
+    sandbox = start("both", accounts=5, seed=1, workdir=tmp_path)
+    try:
+        sf, hs = sandbox.salesforce_settings(), sandbox.hubspot_settings()
+        assert hs["host"].startswith("https://127.0.0.1:")
+        assert hs["ca_bundle"] == sf["ca_bundle"] == str(tmp_path / "sandbox-ca.pem")
+        client = hubspot.HubSpot(
+            access_token=hs["access_token"], host=hs["host"], ssl_ca_cert=hs["ca_bundle"]
+        )
+        assert len(client.crm.companies.basic_api.get_page(limit=100).results) >= 5
+        untrusted = hubspot.HubSpot(
+            access_token=hs["access_token"], host=hs["host"], retry=urllib3.Retry(total=0)
+        )
+        with pytest.raises(urllib3.exceptions.MaxRetryError) as caught:
+            untrusted.crm.companies.basic_api.get_page()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value.reason)
+        sandbox.write_connection_file()
+        company = next(iter(sandbox.account_ids["hubspot"].values()))
+        result = CliRunner().invoke(app, ["sandbox", "show", company, "--workdir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert f"hubspot account {company}" in result.stdout
     finally:
         sandbox.stop()
 

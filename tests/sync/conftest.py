@@ -145,7 +145,7 @@ class Org:
         if self.crm == "salesforce":
             section = f'instance_url = "{info["instance_url"]}"\nca_bundle = "{info["ca_bundle"]}"\n'
         else:
-            section = f'host = "{info["host"]}"\n'
+            section = f'host = "{info["host"]}"\nca_bundle = "{info["ca_bundle"]}"\n'
         path = directory / "tiersync.toml"
         path.write_text(
             f'crm = "{self.crm}"\nstate_path = "{self.workdir / "state.sqlite"}"\n'
@@ -256,7 +256,9 @@ class Org:
 
     def _hs_client(self) -> hubspot.HubSpot:
         info = self.sandbox.hubspot_settings()
-        return hubspot.HubSpot(access_token=info["access_token"], host=info["host"])
+        return hubspot.HubSpot(
+            access_token=info["access_token"], host=info["host"], ssl_ca_cert=info["ca_bundle"]
+        )
 
     def update_account(self, account_id: str, values: dict[str, str]) -> None:
         """Set write-back fields by their neutral names (``override_tier``…) as a user would."""

@@ -4,8 +4,9 @@
 The client's own urllib3 ``Retry`` would retry a GET answered 429/503 by sleeping out ``Retry-After``
 (and, for the daily limit, sleep until midnight) before this code sees anything, and it never retries
 a POST: it is built with ``Retry(total=0, raise_on_status=False)`` so that tenacity is the single retry
-layer, for every method alike. Every ``client.crm.<x>`` access builds a new ``ApiClient`` and
-connection pool, so each API object is built once and kept.
+layer, for every method alike; what it trusts and its proxy come from ``transport``. Every
+``client.crm.<x>`` access builds a new ``ApiClient`` and connection pool, so each API object is built
+once and kept.
 
 Answers are taken as JSON, not as the client's models: calls use the ``*_with_http_info`` variants with
 ``_preload_content=False`` (a documented client option), which return the raw response with its
@@ -29,6 +30,7 @@ from connector.config import HubSpotSettings
 from connector.crm.base import ApiUsage, AuthError
 from connector.crm.hubspot.errors import API_EXCEPTIONS, TRANSLATED, translate
 from connector.crm.hubspot.pacing import Pacer
+from connector.crm.hubspot.transport import client_options
 from connector.crm.retry import RetryPolicy, retrying
 
 REQUEST_TIMEOUT = (10.0, 120.0)
@@ -70,6 +72,7 @@ class HubSpotClient:
                 access_token=token,
                 host=self._settings.host.rstrip("/"),
                 retry=urllib3.Retry(total=0, raise_on_status=False),
+                **client_options(self._settings),
             )
         return self._hubspot
 

@@ -168,7 +168,7 @@ def translate(error: Exception) -> CrmError:
         if status == 0:  # the client wraps a TLS failure as status 0 with the reason text
             return FatalError(
                 f"TLS verification failed talking to HubSpot ({getattr(error, 'reason', '')}); "
-                "check hubspot.host and this machine's CA certificates"
+                "check hubspot.host, or set hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
             )
         return from_status(status, error_body(error), getattr(error, "headers", None))
     if isinstance(error, urllib3.exceptions.SSLError) or (
@@ -176,8 +176,8 @@ def translate(error: Exception) -> CrmError:
         and isinstance(error.reason, urllib3.exceptions.SSLError)
     ):
         return FatalError(
-            f"TLS verification failed talking to HubSpot ({type(error).__name__}); check hubspot.host "
-            "and this machine's CA certificates"
+            f"TLS verification failed talking to HubSpot ({type(error).__name__}); check hubspot.host, "
+            "or set hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
         )
     if isinstance(error, urllib3.exceptions.HTTPError | OSError):
         return RetriableError(f"connection to HubSpot failed: {type(error).__name__}: {error}")
