@@ -39,7 +39,8 @@ def _sf_replay_server() -> Iterator[ReplayServer]:
 
 @pytest.fixture(scope="session")
 def _hs_replay_server() -> Iterator[ReplayServer]:
-    yield from _serving(tls=False)
+    """HTTPS, as HubSpot is served over HTTPS only."""
+    yield from _serving(tls=True)
 
 
 @pytest.fixture
@@ -65,4 +66,8 @@ def sf_replay_settings(_sf_replay_server: ReplayServer) -> SalesforceSettings:
 
 @pytest.fixture
 def hs_replay_settings(_hs_replay_server: ReplayServer) -> HubSpotSettings:
-    return HubSpotSettings(access_token=SecretStr("replay-token"), host=_hs_replay_server.url)
+    return HubSpotSettings(
+        access_token=SecretStr("replay-token"),
+        host=_hs_replay_server.url,
+        ca_bundle=_hs_replay_server.server.ca_path,
+    )
