@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from simple_salesforce.exceptions import SalesforceRefusedRequest
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
 
 from connector.config import DEFAULT_TRAIT_LABELS, SalesforceSettings
 from connector.crm.base import (
@@ -447,6 +447,44 @@ def test_many_given_ids_are_read_in_a_few_chunked_queries(box: Box) -> None:
     assert sorted(a.id for a in batch.roster.accounts) == sorted(ids)
     first_pages = Counter(q.split(" FROM ")[1].split(" ")[0] for q in soql_sent if "?q=" in q)
     assert first_pages["Account"] == 2 and first_pages["Invoice__c"] == 2, "450 ids need two IN chunks"
+
+
+def test_every_query_url_stays_under_the_stated_bound(box: Box) -> None:
+    roster = to_roster(generate(450, seed=3, as_of=dt.date(2026, 11, 1)).frames)
+    ids = list(box.sandbox.seed(roster).values())
+    adapter = set_up(box)
+    urls = sent_urls(adapter)
+    read_all(adapter, ids)
+    adapter.task_status(ids)  # not task ids, but 450 of them in IN lists
+    encoded = [len(urllib.parse.quote_plus(u.split("?q=", 1)[1])) for u in urls if "?q=" in u]
+    assert encoded and max(encoded) <= soql.MAX_ENCODED_QUERY < 16_384 // 1.3
+    assert [c for c in box.ledger.calls() if c.status in (414, 431)] == []
+
+
+def test_a_query_refused_as_too_long_is_split_and_retried(box: Box) -> None:
+    roster = to_roster(generate(450, seed=3, as_of=dt.date(2026, 11, 1)).frames)
+    ids = list(box.sandbox.seed(roster).values())
+    adapter = make(box)
+    box.sandbox.max_request_bytes = 5_000  # a stricter proxy in front of the org
+    (batch,) = read_all(adapter, ids)
+    assert sorted(a.id for a in batch.roster.accounts) == sorted(ids)
+    expected = sum(1 for i in roster.invoices or [] if i.account_id in {a.id for a in roster.accounts})
+    assert len(batch.roster.invoices or []) == expected
+    refused = [c for c in box.ledger.calls() if c.status in (414, 431)]
+    assert refused and all("/query" in c.path for c in refused)
+
+
+def test_the_sandbox_refuses_a_uri_over_16384_bytes_with_414_and_uri_plus_headers_with_431(box: Box) -> None:
+    sf = box.client()
+    long_in = ",".join(f"'001{i:015d}'" for i in range(900))
+    with pytest.raises(SalesforceGeneralError) as too_long:
+        sf.query(f"SELECT Id FROM Account WHERE Id IN ({long_in})")
+    assert too_long.value.status == 414
+    fits = ",".join(f"'001{i:015d}'" for i in range(500))
+    with pytest.raises(SalesforceGeneralError) as too_large:
+        sf.query(f"SELECT Id FROM Account WHERE Id IN ({fits})", headers={"X-Padding": "p" * 3000})
+    assert too_large.value.status == 431
+    assert box.sandbox.api_used == 0  # refused before authentication and counting
 
 
 def test_a_given_prospect_id_stays_outside_the_accounts_where(box: Box) -> None:

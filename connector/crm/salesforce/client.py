@@ -10,9 +10,10 @@ simple_salesforce parses it only for its own REST calls, not for its Bulk 2.0 cl
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import requests
@@ -24,8 +25,14 @@ from connector.crm.base import ApiUsage, FatalError
 from connector.crm.retry import RetryPolicy, retrying
 from connector.crm.salesforce.auth import connect, http_session
 from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError, RetryAfterWatch, translated
+from connector.crm.salesforce.soql import chunked
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+URI_TOO_LONG = (414, 431)
+"""Salesforce's answers to a URI (or URI plus headers) over 16,384 bytes."""
 
 Record = dict[str, Any]
 
@@ -155,6 +162,35 @@ class SalesforceClient:
 
     def records(self, soql: str, **kwargs: Any) -> Iterator[Record]:
         for page in self.query_pages(soql, **kwargs):
+            yield from page
+
+    def records_in(
+        self, build: Callable[[Sequence[str]], str], values: Sequence[str], **kwargs: Any
+    ) -> Iterator[Record]:
+        """The rows of ``build(chunk)`` over chunks of ``values`` (see :func:`soql.chunked`: each GET
+        stays under :data:`soql.MAX_ENCODED_QUERY`). Should Salesforce still refuse a chunk's URI (414,
+        or 431 with the headers), the chunk is split in two and each half sent instead."""
+        for chunk, soql in chunked(build, values):
+            yield from self._records_splitting(build, chunk, soql, kwargs)
+
+    def _records_splitting(
+        self, build: Callable[[Sequence[str]], str], chunk: list[str], soql: str, kwargs: dict[str, Any]
+    ) -> Iterator[Record]:
+        pages = self.query_pages(soql, **kwargs)
+        try:
+            first = next(pages, [])  # a 414/431 comes on the first page: nothing is yielded yet
+        except RequestRejectedError as error:
+            if error.status not in URI_TOO_LONG or len(chunk) < 2:
+                raise
+            log.warning(
+                "Salesforce refused a %s-value query as too long (%s); splitting it", len(chunk), error.status
+            )
+            half = len(chunk) // 2
+            for part in (chunk[:half], chunk[half:]):
+                yield from self._records_splitting(build, part, build(part), kwargs)
+            return
+        yield from first
+        for page in pages:
             yield from page
 
     def first_page(self, soql: str, *, include_deleted: bool, tooling: bool, batch_size: int) -> Any:

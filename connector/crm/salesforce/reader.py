@@ -31,7 +31,6 @@ from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, Salesfor
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.records import CurrentValuesReader, RecordBuilder
 from connector.crm.salesforce.soql import (
-    chunked,
     datetime_literal,
     in_list,
     is_record_id,
@@ -232,13 +231,14 @@ class Reader:
         ids = [i for i in dict.fromkeys(account_ids) if is_record_id(i)]
         for start in range(0, len(ids), page_size):
             rows: list[Record] = []
-            for _, soql in chunked(
-                lambda chunk: select(
-                    source.object, fields, [source.where, in_list(source.id, chunk)], source.id
-                ),
-                ids[start : start + page_size],
-            ):
-                rows.extend(self._client.records(soql))
+            rows.extend(
+                self._client.records_in(
+                    lambda chunk: select(
+                        source.object, fields, [source.where, in_list(source.id, chunk)], source.id
+                    ),
+                    ids[start : start + page_size],
+                )
+            )
             if rows:
                 yield rows
 
@@ -277,16 +277,15 @@ class Reader:
 
     def _children(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
         source = child.source
-        for _, soql in chunked(
+        for row in self._client.records_in(
             lambda chunk: select(
                 source.object, source.crm_fields(), [source.where, in_list(source.account, chunk)]
             ),
             account_ids,
         ):
-            for row in self._client.records(soql):
-                record = child.builder.child(row)
-                if record is not None:
-                    yield record
+            record = child.builder.child(row)
+            if record is not None:
+                yield record
 
     def _children_in_range(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
         """Evidence of a page of accounts read in id order: one range query on the link field, paged

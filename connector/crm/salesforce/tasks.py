@@ -21,7 +21,7 @@ from connector.crm.salesforce import bulk_write, composite
 from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
-from connector.crm.salesforce.soql import chunked, in_list, is_record_id, select
+from connector.crm.salesforce.soql import in_list, is_record_id, select
 from connector.crm.salesforce.values import to_bool, to_text
 from connector.crm.salesforce.writeback import fit
 
@@ -37,13 +37,14 @@ def _short(record_id: str) -> str:
 def _existing(client: SalesforceClient, tasks: TaskMapping, keys: list[str]) -> dict[str, str]:
     """Key -> Id of the tasks that already carry one of ``keys`` (deleted ones too: ``queryAll``)."""
     found: dict[str, str] = {}
-    for _, soql in chunked(
-        lambda chunk: select(tasks.object, ["Id", tasks.key], [in_list(tasks.key, chunk)]), keys
+    for row in client.records_in(
+        lambda chunk: select(tasks.object, ["Id", tasks.key], [in_list(tasks.key, chunk)]),
+        keys,
+        include_deleted=True,
     ):
-        for row in client.records(soql, include_deleted=True):
-            key = to_text(row.get(tasks.key))
-            if key is not None:
-                found.setdefault(key, str(row["Id"]))
+        key = to_text(row.get(tasks.key))
+        if key is not None:
+            found.setdefault(key, str(row["Id"]))
     return found
 
 
@@ -138,18 +139,19 @@ def task_status(
     closed_flag = schema.field(tasks.object, CLOSED_FLAG) is not None
     fields = ["Id", "IsDeleted", tasks.status, *([CLOSED_FLAG] if closed_flag else [])]
     ids = list(dict.fromkeys(ids[0] for ids in wanted.values()))
-    for _, soql in chunked(lambda chunk: select(tasks.object, fields, [in_list("Id", chunk)]), ids):
-        for row in client.records(soql, include_deleted=True):
-            if to_bool(row.get("IsDeleted")):
-                state = TaskStatus.DELETED
-            elif (to_text(row.get(tasks.status)) or "").casefold() == tasks.closed_status.casefold() or (
-                closed_flag and to_bool(row.get(CLOSED_FLAG))
-            ):
-                state = TaskStatus.CLOSED
-            else:
-                state = TaskStatus.OPEN
-            for crm_id in wanted.get(_short(str(row["Id"])), []):
-                result[crm_id] = state
+    for row in client.records_in(
+        lambda chunk: select(tasks.object, fields, [in_list("Id", chunk)]), ids, include_deleted=True
+    ):
+        if to_bool(row.get("IsDeleted")):
+            state = TaskStatus.DELETED
+        elif (to_text(row.get(tasks.status)) or "").casefold() == tasks.closed_status.casefold() or (
+            closed_flag and to_bool(row.get(CLOSED_FLAG))
+        ):
+            state = TaskStatus.CLOSED
+        else:
+            state = TaskStatus.OPEN
+        for crm_id in wanted.get(_short(str(row["Id"])), []):
+            result[crm_id] = state
     return result
 
 
@@ -175,12 +177,11 @@ def close_tasks(
     limit = described.length if described is not None and described.length else 32_000
     live = [c.crm_id for c in closes if is_record_id(c.crm_id)]
     descriptions: dict[str, str | None] = {}
-    for _, soql in chunked(
+    for row in client.records_in(
         lambda chunk: select(tasks.object, ["Id", tasks.description], [in_list("Id", chunk)]),
         list(dict.fromkeys(live)),
     ):
-        for row in client.records(soql):
-            descriptions[_short(str(row["Id"]))] = to_text(row.get(tasks.description))
+        descriptions[_short(str(row["Id"]))] = to_text(row.get(tasks.description))
     outcomes: list[Outcome | None] = []
     records: list[dict[str, Any]] = []
     refs: list[str] = []

@@ -27,7 +27,7 @@ from .errors import ApiError
 from .org import Org
 from .rest import OLDEST_VERSION, RestApi
 from .tooling import ToolingApi
-from .web import Reply, Request, Router, error_reply
+from .web import MAX_URI_AND_HEADERS, Reply, Request, Router, error_reply, oversized_reply
 
 CRM = "salesforce"
 
@@ -57,6 +57,9 @@ class SalesforceSandbox:
         self.faults = faults
         self._daily_api_limit = daily_api_limit
         self._api_used = 0
+        self.max_request_bytes = MAX_URI_AND_HEADERS
+        """URI + headers above this answer 414/431; Salesforce's 16,384, lowered by tests to stand for a
+        stricter proxy in front of the org."""
         self._lock = threading.RLock()
         self.org = Org(clock=clock, faults=faults, username=username)
         self.auth = Authenticator(
@@ -138,6 +141,14 @@ class SalesforceSandbox:
     def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = Request.from_environ(environ)
         fault: Fault | None = None
+        oversized = oversized_reply(environ, self.max_request_bytes)
+        if oversized is not None:  # refused at the edge: not authenticated, not counted
+            self._record(request, oversized.status, oversized, None)
+            start_response(
+                f"{oversized.status} {HTTPStatus(oversized.status).phrase}",
+                [("Content-Type", oversized.content_type), ("Content-Length", str(len(oversized.body)))],
+            )
+            return [oversized.body]
         try:
             route, params = self.router.match(request.method, request.raw_path or request.path)
             version = params.get("version")

@@ -89,6 +89,35 @@ def json_reply(status: int, payload: Any, *, records: int = 0, changed: bool = F
     return Reply(status, json.dumps(payload).encode(), records=records, changed=changed)
 
 
+MAX_URI_AND_HEADERS = 16_384
+"""Salesforce: "the maximum combined length of the URI and headers is 16,384 bytes" (431 beyond it;
+414 when the URI alone is longer). Knowledge article 000386264."""
+
+
+def oversized_reply(environ: dict[str, Any], limit: int = MAX_URI_AND_HEADERS) -> Reply | None:
+    """A 414 or 431 for a request whose URI (or URI plus headers) is longer than ``limit`` bytes."""
+    query = str(environ.get("QUERY_STRING") or "")
+    uri = str(
+        environ.get("REQUEST_URI") or str(environ.get("PATH_INFO") or "/") + ("?" + query if query else "")
+    )
+    uri_bytes = len(uri.encode("latin-1", errors="replace"))
+    headers = sum(
+        len(name) - 5 + len(str(value)) + 4 for name, value in environ.items() if name.startswith("HTTP_")
+    ) + sum(
+        len(name) + len(str(environ[name])) + 4
+        for name in ("CONTENT_TYPE", "CONTENT_LENGTH")
+        if environ.get(name)
+    )
+    if uri_bytes > limit:
+        status, phrase = 414, "URI Too Long"
+    elif uri_bytes + headers > limit:
+        status, phrase = 431, "Request Header Fields Too Large"
+    else:
+        return None
+    body = f"<html><body><h1>{status} {phrase}</h1></body></html>".encode()
+    return Reply(status, body, content_type="text/html")
+
+
 def error_reply(error: ApiError) -> Reply:
     reply = json_reply(error.status, error.body())
     reply.headers.extend(error.headers)
