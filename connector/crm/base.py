@@ -184,6 +184,10 @@ class CrmAdapter(Protocol):
         """The daily API usage last reported by the CRM, if it reports one."""
         ...
 
+    def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
+        """The person's name for each owner id the CRM can name; ids it cannot are left out."""
+        ...
+
 
 @dataclass(frozen=True)
 class WriteCost:

@@ -340,7 +340,7 @@ def test_read_translates_every_source_into_canonical_records(box: Box) -> None:
     acme = accounts[a1]
     assert (acme.name, acme.industry, acme.region, acme.employee_count) == ("Acme", "Retail", "DE", 50)
     assert (acme.created, acme.status, acme.source) == (dt.date(2024, 1, 2), "customer", "Web")
-    owner = next(o for o in box.sandbox.owners() if o["lastName"] == "u1")
+    owner = next(o for o in box.sandbox.owners() if o["email"].startswith("u1@"))
     assert acme.owner_id == owner["id"]
     bare = accounts[a2]
     assert bare.name == "O'Brien & Sons"
@@ -706,7 +706,7 @@ def spec(key: str, account: str, owner: str | None = None) -> TaskSpec:
 def test_upsert_creates_each_task_once_and_never_reopens_a_completed_one(box: Box) -> None:
     ids = box.sandbox.seed(full_roster())
     adapter = set_up(box)
-    owner = next(o["id"] for o in box.sandbox.owners() if o["lastName"] == "u1")
+    owner = next(o["id"] for o in box.sandbox.owners() if o["email"].startswith("u1@"))
     specs = [spec("a1/review/2026-10-01", ids["a1"], owner), spec("a2/quote/2026-10-01", ids["a2"])]
 
     created = adapter.upsert_tasks(specs)

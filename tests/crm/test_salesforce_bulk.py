@@ -22,6 +22,7 @@ from connector.frames import to_roster
 from connector.model import Account, Roster
 from connector.sample_data import generate
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
+from connector.sandbox.people import full_name
 from tests.crm.test_salesforce_adapter import (
     Box,
     Sleeps,
@@ -85,7 +86,7 @@ def test_a_bulk_read_gives_exactly_the_batches_of_the_rest_read(box: Box) -> Non
     assert [b.roster for b in bulk] == [b.roster for b in rest]
     assert [b.current for b in bulk] == [b.current for b in rest]
     owners = {a.attributes.get("owner") for b in bulk for a in b.roster.accounts}
-    assert "Owner u1" in owners, "parent fields (Owner.Name) come back nested like REST's"
+    assert full_name("u1") in owners, "parent fields (Owner.Name) come back nested like REST's"
     current = next(v for b in bulk for v in b.current.values() if v.traits == ("bully", "outside_icp"))
     assert (current.score, current.tier) == (12.5, "poor")
     assert current.reasons is not None and "line two" in current.reasons

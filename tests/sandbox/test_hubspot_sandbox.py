@@ -37,6 +37,7 @@ from connector.model import (
     Ticket,
 )
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
+from connector.sandbox.people import person_name
 from tests.sandbox.conftest import HS_TOKEN, HubSpotSandboxFixture
 
 COMPANIES = "/crm/v3/objects/companies"
@@ -130,7 +131,8 @@ def test_seed_lays_out_a_roster_in_hubspot_shapes(hs_sandbox: HubSpotSandboxFixt
     assert acme is not None
     props = acme["properties"]
     owner = next(o for o in sandbox.owners() if o["id"] == props["hubspot_owner_id"])
-    assert owner["lastName"] == "u1"
+    assert (owner["firstName"], owner["lastName"]) == person_name("u1")
+    assert owner["email"] == "u1@owners.sandbox.example"
     assert props["name"] == "Acme"
     assert props["industry"] == "Software"
     assert props["country"] == "DE"
@@ -579,7 +581,9 @@ def test_invoices_and_payments_through_their_client_apis(
         (p.properties["hs_initial_amount"], p.properties["hs_latest_status"]) for p in payments.results
     ] == [("100", "succeeded")]
     owners = client.crm.owners.owners_api.get_page()
-    assert sorted(o.last_name for o in owners.results) == ["u1", "u2"]
+    assert sorted((o.first_name, o.last_name) for o in owners.results) == sorted(
+        [person_name("u1"), person_name("u2")]
+    )
 
 
 # -- faults -----------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from connector.model import (
     Ticket,
 )
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
+from connector.sandbox.people import full_name
 from connector.sandbox.salesforce import SalesforceSandbox, login_domain
 from tests.sandbox.conftest import SalesforceSandboxFixture
 
@@ -653,7 +654,7 @@ def test_bulk2_query_pages_csv_results_with_locators(sf_sandbox: SalesforceSandb
 
     rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
     assert len(pages) == 3 and len(rows) == 450
-    assert rows[0].keys() == {"Id", "Name", "Owner.Name"} and rows[0]["Owner.Name"] == "Owner owner-1"
+    assert rows[0].keys() == {"Id", "Name", "Owner.Name"} and rows[0]["Owner.Name"] == full_name("owner-1")
     states = [c.path for c in sf_sandbox.ledger.calls() if c.method == "GET" and c.path.count("/") == 6]
     assert len(states) == 2  # polled once while InProgress, once JobComplete
     assert sf_sandbox.ledger.count(path_contains="/results") == 3

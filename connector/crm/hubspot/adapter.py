@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from connector.config import HubSpotSettings
 from connector.crm.base import AccountUpdate, ApiUsage, Outcome, ReadBatch, TaskClose, TaskSpec
-from connector.crm.hubspot import check, tasks, writeback
+from connector.crm.hubspot import check, owners, tasks, writeback
 from connector.crm.hubspot.cleanup import HubSpotCleanup
 from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.reader import Reader
@@ -85,3 +85,6 @@ class HubSpotAdapter:
     def cleanup(self) -> HubSpotCleanup:
         """The HubSpot side of ``tiersync cleanup`` (``connector.crm.cleanup.CrmCleanup``)."""
         return HubSpotCleanup(self.client, self._mapping)
+
+    def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
+        return owners.owner_names(self.client, owner_ids)

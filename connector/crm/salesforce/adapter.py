@@ -23,7 +23,7 @@ from connector.crm.base import (
 )
 from connector.crm.mapping import Mapping
 from connector.crm.retry import RetryPolicy
-from connector.crm.salesforce import check, estimate, identity, setup, tasks, writeback
+from connector.crm.salesforce import check, estimate, identity, owners, setup, tasks, writeback
 from connector.crm.salesforce.bulk import BulkGate, BulkJobs
 from connector.crm.salesforce.cleanup import SalesforceCleanup
 from connector.crm.salesforce.client import SalesforceClient
@@ -105,6 +105,9 @@ class SalesforceAdapter:
 
     def usage(self) -> ApiUsage | None:
         return self.client.usage()
+
+    def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
+        return owners.owner_names(self.client, owner_ids)
 
     def estimate_backfill(self, page_size: int) -> BackfillEstimate:
         """What a full backfill would cost (``BackfillPlanner``); see ``estimate.py``."""

@@ -140,7 +140,15 @@ class PropertiesApi:
         if limit < 1 or limit > OWNERS_LIMIT:
             raise validation(f"limit must be between 1 and {OWNERS_LIMIT}; got {limit}.")
         email = request.param("email")
-        owners = [o for o in self.portal.store.owners.values() if email is None or o.email == email]
+        archived = request.param("archived")
+        if archived not in (None, "true", "false"):
+            raise validation(f"archived must be true or false; got {archived}.")
+        # the portal's owners are all active: archived=true lists only archived ones, so none
+        owners = [
+            o
+            for o in self.portal.store.owners.values()
+            if (email is None or o.email == email) and archived != "true"
+        ]
         offset = int(request.param("after") or 0)
         page = owners[offset : offset + limit]
         body: dict[str, Any] = {"results": [o.to_json() for o in page]}

@@ -24,6 +24,7 @@ from connector.model import (
 )
 from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.store import Owner, iso
+from connector.sandbox.people import person_name
 
 _OWNER_BASE = 70_000_000
 _MEETING_OUTCOMES = {
@@ -92,13 +93,13 @@ class Seeder:
 
     def owner(self, owner_key: str) -> str:
         """HubSpot owner id for a canonical owner id; owners are created on first use."""
+        email = f"{owner_key.lower()}@owners.sandbox.example"
         for owner in self.portal.store.owners.values():
-            if owner.last_name == owner_key:
+            if owner.email == email:
                 return owner.id
         owner_id = str(_OWNER_BASE + len(self.portal.store.owners) + 1)
-        self.portal.store.owners[owner_id] = Owner(
-            owner_id, f"{owner_key.lower()}@owners.sandbox.example", "Owner", owner_key, self.now
-        )
+        first, last = person_name(owner_key)
+        self.portal.store.owners[owner_id] = Owner(owner_id, email, first, last, self.now)
         return owner_id
 
     # -- roster -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from ...model import CHECKUP_MEETING_TYPE, GoalAgreement, Roster
+from ..people import full_name
 from .org import Org
 
 _OUTCOMES = {"scheduled": "Scheduled", "held": "Held", "no_show": "No Show", "declined": "Declined"}
@@ -60,7 +61,7 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
             users[owner] = org.insert_raw(
                 "User",
                 {
-                    "Name": f"Owner {owner}",
+                    "Name": full_name(owner),
                     "Username": f"{handle}@tiersync.example",
                     "Email": f"{handle}@tiersync.example",
                     "IsActive": True,
