@@ -394,6 +394,12 @@ class InsightSettings(_Section):
         10, ge=1, description="A value held by fewer accounts is listed, but fit treats it as unknown."
     )
     smoothing: float = Field(1.0, gt=0, description="Laplace smoothing of the shares behind lift and fit.")
+    currency: str = Field(
+        "USD",
+        min_length=1,
+        max_length=8,
+        description="Currency code shown with every amount in the report and explain.",
+    )
     backtest_margin: float = Field(
         0.02, ge=0, le=1, description="Outcome rates closer than this do not separate two tiers."
     )

@@ -16,6 +16,10 @@ class Rule:
     code: str
     holds: pl.Expr
     says: pl.Expr
+    test: str = ""
+    """The rule in plain words with its threshold ("complaints at least 6"), for ``explain``."""
+    reads: tuple[str, ...] = ()
+    """The evidence columns the rule looks at: their values are what ``explain`` shows beside it."""
 
 
 def holds(rule: Rule) -> pl.Expr:

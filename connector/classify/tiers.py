@@ -52,8 +52,16 @@ def poor_rules(settings: Settings) -> list[Rule]:
             "poor.complaints",
             pl.col("complaints") >= t.complaints_at_least,
             plural("complaints", "complaint", "complaints") + pl.lit(f" in {w}"),
+            f"complaints at least {t.complaints_at_least} in {w}",
+            ("complaints",),
         ),
-        Rule("poor.on_time_rate", pl.col("on_time_rate") < t.on_time_rate_below, _late(w)),
+        Rule(
+            "poor.on_time_rate",
+            pl.col("on_time_rate") < t.on_time_rate_below,
+            _late(w),
+            f"invoices paid on time below {t.on_time_rate_below:.0%}",
+            ("on_time_rate",),
+        ),
         Rule(
             "poor.unpaid_overdue",
             pl.col("unpaid_overdue") >= t.unpaid_overdue_at_least,
@@ -61,21 +69,29 @@ def poor_rules(settings: Settings) -> list[Rule]:
             + pl.lit(" unpaid past due (")
             + number("overdue_amount")
             + pl.lit(" overdue)"),
+            f"invoices unpaid past due at least {t.unpaid_overdue_at_least}",
+            ("unpaid_overdue",),
         ),
         Rule(
             "poor.discount_requests",
             pl.col("discount_requests") >= t.discount_requests_at_least,
             plural("discount_requests", "discount request", "discount requests") + pl.lit(f" in {w}"),
+            f"discount requests at least {t.discount_requests_at_least} in {w}",
+            ("discount_requests",),
         ),
         Rule(
             "poor.public_complaints",
             pl.col("public_complaints") >= t.public_complaints_at_least,
             plural("public_complaints", "public complaint", "public complaints"),
+            f"public complaints at least {t.public_complaints_at_least}",
+            ("public_complaints",),
         ),
         Rule(
             "poor.detractor",
             pl.col("latest_nps") <= t.nps_at_most,
             pl.lit("latest NPS ") + number("latest_nps") + pl.lit(" (detractor)"),
+            f"latest NPS at most {t.nps_at_most}",
+            ("latest_nps",),
         ),
     ]
 
@@ -87,7 +103,13 @@ def amazing_rules(settings: Settings) -> list[Rule]:
     happy = pl.col("latest_csat") >= t.csat_at_least
     few_complaints = pl.col("complaints") <= t.complaints_at_most
     return [
-        Rule("amazing.on_time", pl.col("on_time_rate") >= t.on_time_rate_at_least, _on_time()),
+        Rule(
+            "amazing.on_time",
+            pl.col("on_time_rate") >= t.on_time_rate_at_least,
+            _on_time(),
+            f"invoices paid on time at least {t.on_time_rate_at_least:.0%}",
+            ("on_time_rate",),
+        ),
         Rule(
             "amazing.referrals",
             pl.col("referrals") >= t.referrals_at_least,
@@ -95,6 +117,8 @@ def amazing_rules(settings: Settings) -> list[Rule]:
             + pl.lit(" worth ")
             + number("referral_value")
             + pl.lit(f" in {w}"),
+            f"referrals at least {t.referrals_at_least} in {w}",
+            ("referrals",),
         ),
         Rule(
             "amazing.advocate",
@@ -104,6 +128,9 @@ def amazing_rules(settings: Settings) -> list[Rule]:
             .when(happy.fill_null(False))
             .then(pl.lit("CSAT ") + pl.col("latest_csat").round(1).cast(pl.String))
             .otherwise(plural("complaints", "complaint", "complaints") + pl.lit(f" in {w}")),
+            f"latest NPS at least {t.nps_at_least}, or CSAT at least {t.csat_at_least:g}, "
+            f"or complaints at most {t.complaints_at_most} in {w}",
+            ("latest_nps", "latest_csat", "complaints"),
         ),
     ]
 
@@ -112,16 +139,26 @@ def good_rules(settings: Settings) -> list[Rule]:
     t = settings.tiers.good
     w = window_label(settings.evidence.window_days)
     return [
-        Rule("good.on_time", pl.col("on_time_rate") >= t.on_time_rate_at_least, _on_time()),
+        Rule(
+            "good.on_time",
+            pl.col("on_time_rate") >= t.on_time_rate_at_least,
+            _on_time(),
+            f"invoices paid on time at least {t.on_time_rate_at_least:.0%}",
+            ("on_time_rate",),
+        ),
         Rule(
             "good.complaints",
             pl.col("complaints") <= t.complaints_at_most,
             plural("complaints", "complaint", "complaints") + pl.lit(f" in {w}"),
+            f"complaints at most {t.complaints_at_most} in {w}",
+            ("complaints",),
         ),
         Rule(
             "good.support_load",
             pl.col("tickets") <= t.tickets_at_most,
             plural("tickets", "ticket", "tickets") + pl.lit(f" in {w}"),
+            f"support tickets at most {t.tickets_at_most} in {w}",
+            ("tickets",),
         ),
     ]
 

@@ -1,6 +1,15 @@
 """The ``tiersync`` command line (Typer + Rich); commands live in the modules imported below."""
 
-from connector.cli import cleanup_cmds, comms_cmds, demo, offline, report_cmds, sandbox_cmds, sync_cmds
+from connector.cli import (
+    cleanup_cmds,
+    comms_cmds,
+    demo,
+    explain_cmd,
+    offline,
+    report_cmds,
+    sandbox_cmds,
+    sync_cmds,
+)
 from connector.cli.app import app
 
 __all__ = [
@@ -8,6 +17,7 @@ __all__ = [
     "cleanup_cmds",
     "comms_cmds",
     "demo",
+    "explain_cmd",
     "main",
     "offline",
     "report_cmds",

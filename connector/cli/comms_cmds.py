@@ -15,6 +15,7 @@ from connector.cli.app import app, console, fail, settings
 from connector.cli.sync_cmds import CONNECTION, crm_errors
 from connector.csv_cells import write_dicts
 from connector.model import Tier
+from connector.sync.owners import NO_OWNER
 from connector.sync.state import open_state
 from connector.sync.tasks import period_of, task_key
 
@@ -37,7 +38,8 @@ def planned_touches(
                 if key not in created:
                     plan.append(
                         {
-                            "owner_id": row.get("owner_id") or "(no owner)",
+                            "owner": row.get("owner_name") or row.get("owner_id") or NO_OWNER,
+                            "owner_id": row.get("owner_id") or "",
                             "account_id": row["account_id"],
                             "account": row.get("name") or "",
                             "tier": row["tier"],
@@ -46,7 +48,7 @@ def planned_touches(
                         }
                     )
                 period = period_of(period.end, touch.cadence_days)
-    return sorted(plan, key=lambda p: (p["owner_id"], p["from"], p["account"], p["touch"]))
+    return sorted(plan, key=lambda p: (p["owner"], p["owner_id"], p["from"], p["account"], p["touch"]))
 
 
 @app.command("plan-comms")
@@ -76,7 +78,7 @@ def plan_comms(
     plan = planned_touches(results, created, s.comms, day, days)
     owners: dict[str, list[dict[str, Any]]] = {}
     for item in plan:
-        owners.setdefault(item["owner_id"], []).append(item)
+        owners.setdefault(item["owner"], []).append(item)
     for owner, items in owners.items():
         table = Table(title=f"{escape(owner)}: {len(items)} touches from {day.isoformat()} for {days} days")
         for column in ("from", "account", "tier", "touch"):
@@ -88,5 +90,5 @@ def plan_comms(
         console.print(table)
     console.print(f"{len(plan)} touches for {len(owners)} owners", highlight=False)
     if out is not None:
-        write_dicts(out, ["owner_id", "account_id", "account", "tier", "touch", "from"], plan)
+        write_dicts(out, ["owner", "owner_id", "account_id", "account", "tier", "touch", "from"], plan)
         console.print(f"wrote {out}")

@@ -34,7 +34,7 @@ from connector.exit_codes import ExitCode, worst
 from connector.model import Trait
 from connector.sync.engine import Mode, RunSummary, describe_failures
 from connector.sync.lock import LockedError
-from connector.sync.plan import Plan
+from connector.sync.plan import Detail, Plan
 from connector.sync.runner import ConnectionRun, failure_of, run_connection
 from connector.sync.state import StateError
 
@@ -195,6 +195,7 @@ def _run(
     limit: int,
     connection: str | None = None,
     every: bool = False,
+    detail: Detail = Detail.ACCOUNTS,
 ) -> None:
     targets = chosen(settings(), connection, every)
     if not every:
@@ -202,7 +203,9 @@ def _run(
         run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
         if run.summary is None or run.plan is None:
             fail(run.problems, run.exit_code)
-        _report(run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit)
+        _report(
+            run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit, detail=detail
+        )
         raise typer.Exit(int(run.exit_code))
     runs = []
     for name, s in targets.items():
@@ -212,7 +215,9 @@ def _run(
         runs.append(run)
         if run.summary is not None and run.plan is not None:
             out = None if plan_out is None else plan_out.with_name(f"{plan_out.stem}.{name}{plan_out.suffix}")
-            _report(run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=out, limit=limit)
+            _report(
+                run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=out, limit=limit, detail=detail
+            )
         else:
             print(run.json_line())
     code = worst(run.exit_code for run in runs)
@@ -232,10 +237,17 @@ def _run(
 
 
 def _report(
-    summary: RunSummary, plan: Plan, *, dry_run: bool, quiet: bool, plan_out: Path | None, limit: int
+    summary: RunSummary,
+    plan: Plan,
+    *,
+    dry_run: bool,
+    quiet: bool,
+    plan_out: Path | None,
+    limit: int,
+    detail: Detail = Detail.ACCOUNTS,
 ) -> None:
     if plan_out is not None:
-        plan.write(plan_out)
+        plan.write(plan_out, detail)
     if not quiet:
         if dry_run:
             console.print(plan.table(limit))
@@ -258,8 +270,14 @@ def _report(
 PlanOut = Annotated[
     Path | None,
     typer.Option(
-        "--plan-out", help="Also write the plan as CSV (or .json); with --all, one file per connection."
+        "--out",
+        "--plan-out",
+        help="Also write the plan as CSV (or .json), one row per account; with --all, one file per connection.",
     ),
+]
+PlanDetail = Annotated[
+    Detail,
+    typer.Option("--detail", help="The plan file's rows: one per account, or one per field and task change."),
 ]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only the JSON summary line (for cron and log collectors).")
@@ -277,6 +295,7 @@ def sync(
     ] = False,
     quiet: Quiet = False,
     plan_out: PlanOut = None,
+    detail: PlanDetail = Detail.ACCOUNTS,
     limit: Limit = 50,
     connection: ConnectionName = None,
     every: EveryConnection = False,
@@ -290,6 +309,7 @@ def sync(
         limit=limit,
         connection=connection,
         every=every,
+        detail=detail,
     )
 
 
@@ -299,11 +319,12 @@ def plan(
         bool, typer.Option("--full", help="Plan for every account, not only those that changed.")
     ] = False,
     out: PlanOut = None,
+    detail: PlanDetail = Detail.ACCOUNTS,
     limit: Limit = 50,
     connection: ConnectionName = None,
     every: EveryConnection = False,
 ) -> None:
-    """Show what `sync` would change, record by record, without writing anything."""
+    """Show what `sync` would change, account by account, without writing anything."""
     _run(
         "full" if full else "incremental",
         dry_run=True,
@@ -312,6 +333,7 @@ def plan(
         limit=limit,
         connection=connection,
         every=every,
+        detail=detail,
     )
 
 

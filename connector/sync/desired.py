@@ -86,5 +86,9 @@ def changes(
         values["previous_tier"] = current.tier
         values["tier_changed_at"] = now
     values["last_synced_at"] = now
-    diff = [FieldChange(c.account_id, c.name, f, getattr(current, f), v) for f, v in values.items()]
+    diff = [  # a field written with the value it holds (no previous tier yet) is no change to review
+        FieldChange(c.account_id, c.name, f, getattr(current, f), v)
+        for f, v in values.items()
+        if _differs(f, getattr(current, f), v)
+    ]
     return values, diff

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from connector.classify import Classification, classify
 from connector.config import Settings
@@ -38,7 +38,8 @@ from connector.crm.base import (
 )
 from connector.exit_codes import ExitCode
 from connector.sync.desired import changes
-from connector.sync.plan import Plan, TaskChange
+from connector.sync.owners import OwnerNames
+from connector.sync.plan import AccountPlan, Plan, TaskChange, labels_text
 from connector.sync.state import StateStore, TaskRow, TaskState
 from connector.sync.tasks import WantedTask, close_comment, wanted_tasks
 
@@ -117,6 +118,8 @@ class SyncEngine:
         self.sleep = sleep
         self.progress = progress
         self.keep_plan = keep_plan
+        self.owners = OwnerNames(adapter.owner_names)
+        """Owner names, read from the CRM once per id for this engine's runs."""
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
@@ -139,8 +142,7 @@ class SyncEngine:
                 # adapter tell tiersync's own writes from users' edits
                 self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
                 if not (dry_run or self.keep_plan):
-                    plan.fields.clear()
-                    plan.tasks.clear()
+                    plan.clear()
                 if mode == "full" and not dry_run and batch.roster.accounts:
                     last = batch.roster.accounts[-1].id  # pages come in the CRM's id order
                     self.state.set_watermark(self.connection, BACKFILL_SCOPE, last, started)
@@ -217,11 +219,12 @@ class SyncEngine:
     ) -> None:
         results = classify(batch.roster, self.settings, today)
         plan.accounts_read += len(results)
+        self.owners.learn(c.owner_id for c in results)
         updates: list[tuple[Classification, AccountUpdate]] = []
         for c in results:
-            values, diff = changes(
-                c, batch.current.get(c.account_id, CurrentValues()), self.settings, now, today
-            )
+            current = batch.current.get(c.account_id, CurrentValues())
+            values, diff = changes(c, current, self.settings, now, today)
+            plan.accounts[c.account_id] = self._account_plan(c, current, values)
             if values:
                 updates.append((c, AccountUpdate(c.account_id, values)))
                 plan.fields += diff
@@ -242,6 +245,25 @@ class SyncEngine:
         self._create_tasks(creates, summary, now)
         self._close_tasks(closes, summary, now)
         self.state.mark_renewed(self.connection, [c.account_id for c in results], today)
+
+    def _account_plan(self, c: Classification, current: CurrentValues, values: dict[str, Any]) -> AccountPlan:
+        """What a reviewer reads about one account: owner by name, tiers, neutral labels, reasons."""
+        labels = {t: self.settings.label(t) for t in c.traits}
+        reasons = [f"{c.tier.value}: {c.tier_reason}" if c.tier_reason else c.tier.value]
+        reasons += [f"{labels[t]}: {text}" for t, text in c.traits.items()]
+        decision = getattr(c, "decision", None)
+        return AccountPlan(
+            account_id=c.account_id,
+            name=c.name,
+            owner_id=c.owner_id,
+            owner=self.owners.name(c.owner_id),
+            tier_now=current.tier,
+            tier_new=str(values["tier"]) if values.get("tier") else (current.tier or c.tier.value),
+            traits=tuple(labels.values()),
+            reasons="; ".join(reasons),
+            decision=None if decision is None else str(getattr(decision, "code", decision)),
+            growth_points=labels_text(getattr(c, "growth_points", None) or ()),
+        )
 
     def _task_plan(
         self, results: Sequence[Classification], today: dt.date
@@ -283,6 +305,7 @@ class SyncEngine:
                     "account_id": c.account_id,
                     "name": c.name,
                     "owner_id": c.owner_id,
+                    "owner_name": self.owners.name(c.owner_id) if c.owner_id else None,
                     "tier": c.tier.value,
                     "override_tier": current.override_tier,
                     "score": c.score,

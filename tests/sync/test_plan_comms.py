@@ -28,6 +28,9 @@ def test_plan_lists_only_touches_not_yet_created_grouped_by_owner(org: Org, tmp_
     assert monthly.height > 0
     assert (monthly["from"] > "2026-11-01").all(), "only the next monthly period: this one's task exists"
     assert set(plan["owner_id"].cast(pl.String)) <= {a["owner_id"] for a in org.clients()}
+    names = set(plan["owner"])
+    assert names and all(" " in name and not name[0].isdigit() for name in names), "names, not ids"
+    assert all(f"{name}:" in result.stdout for name in names)
     assert "touches for" in result.stdout
 
 
