@@ -15,16 +15,19 @@ from typing import Any
 import polars as pl
 
 from connector.classify.comms import TOUCH_PREFIX
-from connector.classify.rules import has_label
+from connector.classify.rules import has_label, split_labels
 from connector.classify.traits import reason_column
 from connector.config import Settings
 from connector.insights.pareto import Pareto, pareto
 from connector.insights.profile import ProfileRow, learn_profile
 from connector.model import Tier, Trait
 from connector.report.sources import ReportSource
+from connector.sync.owners import NO_OWNER
 
 LISTED = 50
 """Rows listed in the long tables (dropped accounts, overdue tasks); the totals count them all."""
+LISTED_DECISIONS = 25
+"""Clients listed under protect, fix and let go (the largest by revenue first)."""
 OPEN_STATUSES = ("pending", "open")
 TIER_RANK = {t.value: i for i, t in enumerate(Tier)}
 
@@ -37,6 +40,28 @@ class AccountLine:
     tier: str
     revenue: float
     why: str
+    owner: str = ""
+    """The owner's name (the id when no name was read)."""
+    todo: str = ""
+    """What to do about the client: its playbook actions, in words."""
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Who to protect, who to fix, who to consider letting go: the report's first question, by name.
+
+    Read from the classification's ``decision`` when it has one; otherwise from tier and traits:
+    protect the top tiers, let go of poor clients with a bad-client trait or unpaid invoices (the
+    non-payers and the difficult), fix the other okay and poor clients."""
+
+    source: str
+    """``decision`` or ``tier and traits``."""
+    protect: list[AccountLine]
+    protect_total: int
+    fix: list[AccountLine]
+    fix_total: int
+    let_go: list[AccountLine]
+    let_go_total: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,7 @@ class AccountMove:
     previous: str
     current: str
     why: str
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +144,7 @@ class OwnerLine:
     accounts: int
     open: int | None
     overdue: int | None
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,7 @@ class TaskLine:
     action: str
     due: str | None
     status: str
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +192,8 @@ class ReportData:
     origin: str
     last_run: str | None
     headline: Headline
+    currency: str
+    decisions: Decisions
     tiers: list[TierLine]
     pareto: Pareto
     traits: list[TraitLine]
@@ -210,7 +240,12 @@ def _tiers(results: pl.DataFrame, source: ReportSource) -> list[TierLine]:
     return lines
 
 
-def _line(row: dict[str, Any], why: str) -> AccountLine:
+def owner_label(row: dict[str, Any]) -> str:
+    """The owner's name where one was read, else the id, else ``(no owner)``."""
+    return str(row.get("owner_name") or row.get("owner_id") or NO_OWNER)
+
+
+def _line(row: dict[str, Any], why: str, todo: str = "") -> AccountLine:
     return AccountLine(
         account_id=row["account_id"],
         name=row["name"] or "",
@@ -218,6 +253,63 @@ def _line(row: dict[str, Any], why: str) -> AccountLine:
         tier=row["tier"],
         revenue=float(row["revenue"] or 0.0),
         why=why or "",
+        owner=owner_label(row),
+        todo=todo,
+    )
+
+
+def _why(row: dict[str, Any], settings: Settings) -> str:
+    """The tier's reason and each trait's evidence, with neutral labels."""
+    parts = [row.get("tier_reason") or ""]
+    parts += [
+        f"{settings.label(t)}: {row.get(reason_column(t))}"
+        for t in Trait
+        if t.value in split_labels(row.get("traits") or "") and row.get(reason_column(t))
+    ]
+    return "; ".join(p for p in parts if p)
+
+
+def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
+    titles = {a.code: a.title for a in settings.playbook.actions}
+    top = [t.value for t in settings.insights.top_tiers]
+    ordered = results.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True)
+    if "decision" in results.columns:
+        source = "decision"
+        decision = pl.col("decision").fill_null("")
+        groups = {
+            "protect": ordered.filter(decision == "protect"),
+            "fix": ordered.filter(decision.is_in(["fix", "develop"])),
+            "let_go": ordered.filter(decision == "let_go"),
+        }
+    else:
+        source = "tier and traits"
+        poor = pl.col("tier") == Tier.POOR.value
+        troubled = (pl.col("traits").fill_null("") != "") | (pl.col("unpaid_overdue").fill_null(0) > 0)
+        let_go = poor & troubled
+        groups = {
+            "protect": ordered.filter(pl.col("tier").is_in(top)),
+            "fix": ordered.filter(pl.col("tier").is_in([Tier.OKAY.value, Tier.POOR.value]) & ~let_go),
+            "let_go": ordered.filter(let_go),
+        }
+
+    def lines(frame: pl.DataFrame) -> list[AccountLine]:
+        out = []
+        for row in frame.head(LISTED_DECISIONS).iter_rows(named=True):
+            why = row.get("decision_reasons") or _why(row, settings)
+            if isinstance(why, list):
+                why = "; ".join(str(w) for w in why)
+            todo = ", ".join(titles.get(a, a) for a in split_labels(row.get("actions") or ""))
+            out.append(_line(row, str(why), todo))
+        return out
+
+    return Decisions(
+        source=source,
+        protect=lines(groups["protect"]),
+        protect_total=groups["protect"].height,
+        fix=lines(groups["fix"]),
+        fix_total=groups["fix"].height,
+        let_go=lines(groups["let_go"]),
+        let_go_total=groups["let_go"].height,
     )
 
 
@@ -249,7 +341,9 @@ def _movements(results: pl.DataFrame, source: ReportSource) -> Movements:
     if source.moves is None:
         return Movements(available=False)
     moves = source.moves.join(
-        results.select("account_id", "name", "owner_id", "tier_reason"), on="account_id", how="left"
+        results.select("account_id", "name", "owner_id", "owner_name", "tier_reason"),
+        on="account_id",
+        how="left",
     )
     known = moves.filter(pl.col("previous").is_not_null())
     pairs = {(p, c): n for p, c, n in known.group_by("previous", "current").len().iter_rows()}
@@ -274,6 +368,7 @@ def _movements(results: pl.DataFrame, source: ReportSource) -> Movements:
                 previous=r["previous"],
                 current=r["current"],
                 why=r["tier_reason"] or "",
+                owner=owner_label(r),
             )
             for r in dropped_rows[:LISTED]
         ],
@@ -296,7 +391,11 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
     titles = {a.code: a.title for a in settings.playbook.actions}
     titles |= {TOUCH_PREFIX + touch.code: touch.title for touch in settings.comms.touches}
     open_tasks = _open_tasks(source, as_of)
-    owners = results.select("account_id", "owner_id", "name")
+    owners = results.select("account_id", "owner_id", "name", "owner_name")
+    names = {
+        r["owner_id"] or "(none)": owner_label(r)
+        for r in results.select("owner_id", "owner_name").unique().iter_rows(named=True)
+    }
     if open_tasks is None:
         per_action: dict[str, tuple[int, int]] = {}
         per_owner: dict[str, tuple[int, int]] = {}
@@ -334,6 +433,7 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
             OwnerLine(
                 owner_id=owner,
                 accounts=accounts_per_owner.get(owner, 0),
+                owner=names.get(owner, owner),
                 open=per_owner.get(owner, (0, 0))[0] if available else None,
                 overdue=per_owner.get(owner, (0, 0))[1] if available else None,
             )
@@ -356,6 +456,7 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
                 action=r["action"],
                 due=r["due"],
                 status=r["status"],
+                owner=names.get(r["owner_id"], r["owner_id"]),
             )
             for r in overdue_rows[:LISTED]
         ],
@@ -367,6 +468,8 @@ def build_report_data(
 ) -> ReportData:
     """Everything the report shows, computed once from ``source`` as of ``as_of`` (overdue tasks)."""
     results = source.results
+    if "owner_name" not in results.columns:  # offline input without an owner_name column
+        results = results.with_columns(pl.lit(None, dtype=pl.String).alias("owner_name"))
     headaches = pareto(results)
     profile = learn_profile(results, settings)
     traits, overlap = _traits(results, settings)
@@ -405,6 +508,8 @@ def build_report_data(
         origin=source.origin,
         last_run=source.last_run,
         headline=headline,
+        currency=settings.insights.currency,
+        decisions=_decisions(results, settings),
         tiers=tiers,
         pareto=headaches,
         traits=traits,

@@ -82,6 +82,7 @@ def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "account_id": [r["account_id"] for r in rows],
         "name": [r.get("name") or "" for r in rows],
         "owner_id": [r.get("owner_id") for r in rows],
+        "owner_name": [r.get("owner_name") for r in rows],
         "tier": [r["tier"] for r in rows],
         "override_tier": [r.get("override_tier") for r in rows],
         "score": [r.get("score") for r in rows],

@@ -156,3 +156,47 @@ def test_report_data_is_plain_json(state_path: Path) -> None:
     }
     assert document["profile"]["rows"][0]["lift"] > 1
     assert document["movements"]["available"] is True
+
+
+def test_decisions_name_who_to_protect_fix_and_let_go(classified: Classified) -> None:
+    data = offline_report(classified)
+    d = data.decisions
+    rows = {r["account_id"]: r for r in classified.results.to_dicts()}
+    assert d.source == "tier and traits"
+    assert {a.tier for a in d.protect} <= {"amazing", "good"}
+    assert d.protect_total == sum(1 for r in rows.values() if r["tier"] in ("amazing", "good"))
+    revenues = [a.revenue for a in d.protect]
+    assert revenues == sorted(revenues, reverse=True), "top clients by revenue"
+    assert max(revenues) == max(
+        (r["revenue"] or 0) for r in rows.values() if r["tier"] in ("amazing", "good")
+    )
+    assert {a.tier for a in d.let_go} == {"poor"}
+    assert all(
+        rows[a.account_id]["traits"] or (rows[a.account_id]["unpaid_overdue"] or 0) > 0 for a in d.let_go
+    )
+    assert {a.tier for a in d.fix} <= {"okay", "poor"}
+    assert not {a.account_id for a in d.fix} & {a.account_id for a in d.let_go}
+    total_poor_okay = sum(1 for r in rows.values() if r["tier"] in ("okay", "poor"))
+    assert d.fix_total + d.let_go_total == total_poor_okay
+    assert all(a.why and a.owner for a in d.protect + d.fix + d.let_go)
+    assert all(a.todo for a in d.fix), "each client to fix says what to do"
+    assert "bully" not in json.dumps([a.why for a in d.let_go]), "neutral labels in the reasons"
+
+
+def test_owner_names_replace_ids_and_a_decision_column_is_followed(classified: Classified) -> None:
+    import polars as pl
+
+    results = classified.results.with_columns(
+        pl.concat_str(pl.lit("Person "), pl.col("owner_id")).alias("owner_name"),
+        pl.when(pl.col("tier") == "amazing")
+        .then(pl.lit("protect"))
+        .otherwise(pl.lit("let_go"))
+        .alias("decision"),
+    )
+    data = build_report_data(source_from_results(results, "input"), Settings(), REPORT_DAY)
+    assert data.decisions.source == "decision"
+    assert {a.tier for a in data.decisions.protect} == {"amazing"}
+    assert data.decisions.fix == []
+    assert all(a.owner.startswith("Person ") for a in data.decisions.protect + data.decisions.let_go)
+    assert all(o.owner.startswith("Person ") for o in data.playbook.by_owner)
+    assert data.currency == "USD"

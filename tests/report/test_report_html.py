@@ -1,7 +1,8 @@
-"""The HTML page: one self-contained file, plotly.js once, every CRM value escaped."""
+"""The HTML page: one self-contained file of at most 2 MB, charts as inline SVG, every CRM value escaped."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -51,12 +52,13 @@ def test_page_loads_nothing_from_outside(page: str) -> None:
     assert "@import" not in page and "url(" not in page.split("</style>")[0]
 
 
-def test_plotly_js_is_inlined_exactly_once(page: str) -> None:
-    from plotly.offline import get_plotlyjs
-
-    bundle = get_plotlyjs()
-    assert page.count(bundle[:200]) == 1
-    assert page.count("Plotly.newPlot(") == 6  # tiers, pareto, overlap, movements, profile, playbook
+def test_charts_are_inline_svg_and_the_page_is_small(page: str) -> None:
+    tags = elements(page)
+    charts = [a.get("id") for t, a in tags if t == "svg"]
+    assert charts == [
+        f"chart-{n}" for n in ("tiers", "pareto", "overlap", "movements", "profile", "playbook")
+    ]
+    assert len(page.encode("utf-8")) <= 2_000_000
 
 
 def test_crm_values_are_escaped_in_the_markup(page: str) -> None:
@@ -71,15 +73,28 @@ def test_crm_values_are_escaped_in_the_markup(page: str) -> None:
     assert all(not any(name.startswith("on") for name in attrs) for _, attrs in tags)
 
 
-def test_every_script_is_the_report_s_own(page: str) -> None:
-    """Only plotly's config, plotly.js, one per chart and the final resize: nothing a value added."""
-    scripts = [t for t, _ in elements(page) if t == "script"]
-    assert len(scripts) == 2 + 6 + 1
+def test_the_page_has_no_script_at_all(page: str) -> None:
+    """The charts need none, so no value can ever reach one."""
+    assert [t for t, _ in elements(page) if t == "script"] == []
 
 
 def test_offline_page_renders_without_history(classified: Classified) -> None:
     data = build_report_data(source_from_results(classified.results, "input x"), Settings(), REPORT_DAY)
     page = render_html(data)
     assert "Tier movements need the run history of a sync" in page
-    assert page.count("Plotly.newPlot(") == 5
+    assert page.count('<svg id="chart-') == 5
     assert page.startswith("<!DOCTYPE html>")
+
+
+def test_money_shows_its_currency_and_jargon_is_gone(page: str) -> None:
+    assert " USD</td>" in page
+    assert "Laplace" not in page
+    assert "0.5 half as common" in page
+
+
+def test_lift_axis_is_logarithmic_and_centred_at_one(page: str) -> None:
+    svg = page.split('<svg id="chart-profile"', 1)[1].split("</svg>", 1)[0]
+    ticks = re.findall(r'<line x1="([\d.]+)"[^>]*/><text[^>]*>([\d.]+)×</text>', svg)
+    positions = {float(label): float(x) for x, label in ticks}
+    assert 1.0 in positions and 0.5 in positions and 2.0 in positions
+    assert positions[1.0] - positions[0.5] == pytest.approx(positions[2.0] - positions[1.0], abs=0.2)
