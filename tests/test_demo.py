@@ -19,8 +19,11 @@ def test_demo_syncs_the_sandbox_rewrites_nothing_on_resync_and_writes_the_report
     assert "tiers in the CRM" in result.stdout
     report = out / "report.html"
     assert f"report: {report.resolve()}" in result.stdout.replace("\n", "")
-    assert report.stat().st_size > 100_000
-    assert "<html" in report.read_text(encoding="utf-8")[:500].lower()
+    page = report.read_text(encoding="utf-8")
+    assert "<html" in page[:500].lower()
+    assert 20_000 < report.stat().st_size <= 2_000_000
+    assert page.count('<svg id="chart-') == 6, "every chart, movements included: the demo re-synced"
+    assert "Who to protect, who to fix, who to let go" in page
     state = State(out / "tiersync-state.sqlite")
     assert len(state.results("default")) == 150
     state.close()
