@@ -3,6 +3,11 @@ command line a user runs."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ from connector.cli import app
 from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan
 from connector.sync.cleanup import CleanupEngine, CleanupOptions
+from connector.sync.lock import run_lock
 from connector.sync.state import State
 from tests.cleanup.conftest import org_snapshot
 from tests.sync.conftest import Org
@@ -161,3 +167,76 @@ def test_overrides_are_kept_unless_asked(bare: Org, tmp_path: Path) -> None:
     cleared = cleanup(bare, tmp_path, "--yes", "--remove-setup", "--clear-overrides")
     assert cleared.exit_code == ExitCode.OK, cleared.output
     assert bare.written(account)["override_tier"] is None
+
+
+def test_a_cleanup_killed_midway_finishes_on_the_next_run(bare: Org, tmp_path: Path) -> None:
+    before = install_and_sync(bare)
+    bare.sandbox.faults.configure(
+        FaultPlan(request_rates={Fault.SLOW: 1.0}, slow_seconds=0.3, only_writes=True)
+    )
+    config = bare.write_config(tmp_path)
+    bare.sandbox.ledger.reset()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "connector",
+            "--config",
+            str(config),
+            "cleanup",
+            "--yes",
+            "--remove-setup",
+            "-q",
+        ],
+        env={**os.environ, **bare.cli_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while bare.writes() < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert bare.writes() >= 2
+    assert org_snapshot(bare) != before, "the kill must land mid-run"
+    bare.sandbox.faults.configure(FaultPlan())
+    result = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert org_snapshot(bare) == before
+
+
+def test_a_held_lock_refuses_with_exit_3_and_writes_nothing(bare: Org, tmp_path: Path) -> None:
+    install_and_sync(bare)
+    bare.sandbox.ledger.reset()
+    state = bare.settings().state_path
+    assert state is not None
+    with run_lock(state, "default"):
+        result = cleanup(bare, tmp_path, "--yes")
+    assert result.exit_code == ExitCode.LOCKED
+    assert "another tiersync run holds the lock" in result.stderr
+    assert bare.writes() == 0
+
+
+def test_near_the_daily_limit_it_stops_with_exit_4_and_the_next_run_resumes(
+    bare: Org, tmp_path: Path
+) -> None:
+    before = install_and_sync(bare)
+    limit = int(bare.sf.api_daily_limit if bare.crm == "salesforce" else bare.hs.limits.daily_limit)
+    used = int(limit * 0.8)
+    if bare.crm == "salesforce":
+        bare.sf.set_api_usage(used)
+    else:
+        bare.hs.set_daily_usage(used)
+    bare.sandbox.ledger.reset()
+    stopped = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert stopped.exit_code == ExitCode.LIMIT, stopped.output
+    assert "daily API calls" in stopped.stdout
+    assert bare.writes() == 0
+    if bare.crm == "salesforce":
+        bare.sf.set_api_usage(0)
+    else:
+        bare.hs.set_daily_usage(0)
+    resumed = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert org_snapshot(bare) == before
