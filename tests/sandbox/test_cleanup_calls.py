@@ -99,3 +99,15 @@ def test_salesforce_collections_delete_reports_each_id_and_an_already_deleted_on
         "deleted, kept in the bin"
     )
     assert sf.query("SELECT Id FROM Task")["totalSize"] == 0
+
+
+def test_salesforce_collections_delete_refuses_to_mix_a_setup_object_with_another_type(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    sf = sf_sandbox.client()
+    task = sf.Task.create({"Subject": "Call"})["id"]
+    permission_set = sf.PermissionSet.create({"Name": "Mixed", "Label": "Mixed"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful(f"composite/sobjects?ids={task},{permission_set}&allOrNone=false", method="DELETE")
+    assert refused.value.content[0]["errorCode"] == "MIXED_DML_OPERATION"
+    assert sf.query("SELECT Id FROM Task")["totalSize"] == 1, "nothing was deleted"

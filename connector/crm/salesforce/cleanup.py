@@ -30,22 +30,18 @@ from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError
 from connector.crm.salesforce.identity import PERMISSION_SET
-from connector.crm.salesforce.setup import LAYOUT_SECTION, FieldSpec, field_specs
+from connector.crm.salesforce.setup import LAYOUT_SECTION, FieldSpec, definition_object, field_specs
 from connector.crm.salesforce.soql import in_list, select
 from connector.crm.salesforce.values import to_bool, to_text
 
-ACTIVITY_OBJECTS = ("Task", "Event")
-"""Custom fields on these are Activity fields (``Activity.X__c``); field permissions name each object."""
 GONE = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND"})
 """A delete answered with one of these found nothing left to delete: a retried delete that had landed."""
 
 
 def _tables(sobject: str) -> set[str]:
-    """The ``TableEnumOrId`` values a field of ``sobject`` may have (lower case)."""
-    names = {sobject.lower()}
-    if sobject in ACTIVITY_OBJECTS or sobject == "Activity":
-        names |= {"activity", *(o.lower() for o in ACTIVITY_OBJECTS)}
-    return names
+    """The ``TableEnumOrId`` values a field of ``sobject`` may have (lower case): a Task field is
+    defined on Activity."""
+    return {sobject.lower(), definition_object(sobject).lower()}
 
 
 class SalesforceCleanup:
@@ -217,10 +213,7 @@ class SalesforceCleanup:
             return []
         permission_set = str(found[0]["Id"])
         prefix = f"PermissionSet {PERMISSION_SET}"
-        ours: set[str] = set()
-        for spec, _, table in owned:
-            objects = ACTIVITY_OBJECTS if table.lower() in _tables("Activity") else (table,)
-            ours |= {f"{o}.{spec.name}".lower() for o in objects}
+        ours = {field.lower() for spec, _, _ in owned for _, field in spec.granted_as}
         grants = list(
             self._client.records(
                 format_soql("SELECT Id, Field FROM FieldPermissions WHERE ParentId = {}", permission_set)

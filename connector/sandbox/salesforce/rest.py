@@ -24,6 +24,9 @@ from .store import Row
 from .web import Reply, Request, Router, json_reply
 
 MAX_COLLECTION = 200
+SETUP_OBJECTS = frozenset({"User", "PermissionSet", "PermissionSetAssignment", "FieldPermissions"})
+"""Objects "related to a feature in the Salesforce Setup area": a collections delete may not mix them
+with other types (REST API "Delete Records Using sObject Collections")."""
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 OLDEST_VERSION = 50.0
@@ -484,6 +487,18 @@ class RestApi:
         if len(record_ids) > MAX_COLLECTION:
             raise _too_many_records()
         all_or_none = request.query.get("allOrNone", "false").lower() == "true"
+        kinds = {
+            obj.name
+            for obj in (self.org.data.object_for_id(ids.normalize(i) or "") for i in record_ids)
+            if obj is not None
+        }
+        if len(kinds) > 1 and kinds & SETUP_OBJECTS:
+            raise ApiError(
+                400,
+                "MIXED_DML_OPERATION",
+                "You can't delete records for multiple object types in one call when one of those types "
+                f"is related to a feature in the Salesforce Setup area: {', '.join(sorted(kinds))}",
+            )
 
         def apply(record_id: str) -> dict[str, Any]:
             _, deleted = self.org.delete(record_id)
