@@ -26,9 +26,9 @@ def serve(
     accounts: Annotated[int, typer.Option(min=0, help="Generated client accounts to seed.")] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
     faults: Annotated[str, typer.Option(help=f"Fault profile: {', '.join(FAULT_PROFILES)}.")] = "none",
-    workdir: Annotated[Path, typer.Option(help="Folder for the CA file and the connection file.")] = Path(
-        "sandbox"
-    ),
+    workdir: Annotated[
+        Path, typer.Option("--workdir", "--out", help="Folder for the CA file and the connection file.")
+    ] = Path("sandbox"),
 ) -> None:
     """Start the sandbox CRM and print how to point tiersync at it; Ctrl-C stops it."""
     if crm not in ("salesforce", "hubspot", "both"):

@@ -224,7 +224,8 @@ class SyncEngine:
         for c in results:
             current = batch.current.get(c.account_id, CurrentValues())
             values, diff = changes(c, current, self.settings, now, today)
-            plan.accounts[c.account_id] = self._account_plan(c, current, values)
+            if dry_run or self.keep_plan:  # only a kept plan is read by people
+                plan.accounts[c.account_id] = self._account_plan(c, current, values)
             if values:
                 updates.append((c, AccountUpdate(c.account_id, values)))
                 plan.fields += diff

@@ -76,3 +76,24 @@ def test_plan_after_a_sync_says_no_changes(org: Org, tmp_path: Path) -> None:
     assert code == 0
     assert "No changes" in stdout
     assert pl.read_csv(out, infer_schema=False).height == 0
+
+
+def test_a_changed_account_is_one_row_with_its_tier_now_and_next(org: Org) -> None:
+    org.sync("full")
+    org.clock.advance(hours=1)
+    org.sync()  # settles the re-read of tiersync's own writes
+    account = next(a for a in org.clients() if a["tier"] == "good")
+    org.clock.advance(minutes=5)
+    org.edit_invoice_paid_date(account["id"], days_late=40)
+    org.clock.advance(minutes=5)
+    engine = org.engine()
+    try:
+        _, planned = engine.run("incremental", dry_run=True)
+    finally:
+        engine.state.close()
+    (row,) = planned.account_rows()
+    assert row["account_id"] == account["id"]
+    assert row["tier_now"] == "good"
+    assert row["tier_new"] in {t.value for t in Tier}
+    assert "reasons" in row["fields_changing"]
+    assert row["owner"] in SEEDED
