@@ -219,7 +219,7 @@ def test_sandbox_describe_has_the_documented_shape(org: Org) -> None:
     assert_same_shape(body("describe"), answer, extra=EXTRA_DESCRIBE)
 
 
-# -- composite sobjects: update and upsert ------------------------------------------------------------
+# -- composite sobjects: update and create ------------------------------------------------------------
 
 
 def test_adapter_reads_the_documented_collection_update_answer(
@@ -252,28 +252,35 @@ def test_sandbox_collection_update_has_the_documented_shape(org: Org) -> None:
     assert_same_shape(body("composite_update")[1], {k: v for k, v in answer[1].items() if k != "id"})
 
 
-def test_adapter_reads_the_documented_collection_upsert_answer(
+def test_adapter_reads_the_documented_collection_create_answer(
     sf_replay: Replay, sf_replay_settings: SalesforceSettings
 ) -> None:
-    path = f"composite/sobjects/{MAPPING.tasks.object}/{MAPPING.tasks.key}"
-    sf_replay.route("PATCH", f"{V}/{path}", Answer.of(SF, "composite_upsert"))
-    records = [{"attributes": {"type": "Task"}, MAPPING.tasks.key: f"k{i}"} for i in (1, 2)]
-    outcomes = composite.send(client_for(sf_replay_settings), path, "PATCH", records, ["k1", "k2"])
-    assert [(o.ref, o.ok, o.crm_id) for o in outcomes] == [
-        ("k1", True, "001xx0000004GxDAAU"),
-        ("k2", True, "001xx0000004GxEAAU"),
-    ]
-
-
-def test_sandbox_collection_upsert_has_the_documented_shape(org: Org) -> None:
-    existing = org.accounts(1)[0]
+    # Tasks are created this way (their key is a plain text field, so there is no upsert by key).
+    sf_replay.route("POST", f"{V}/composite/sobjects", Answer.of(SF, "composite_create"))
     records = [
-        {"attributes": {"type": "Account"}, "Name": "Upserted"},
-        {"attributes": {"type": "Account"}, "Id": existing, "Name": "Upserted again"},
+        {"attributes": {"type": "Task"}, "Subject": "Ask for a referral", MAPPING.tasks.key: "k1"},
+        {"attributes": {"type": "Task"}, "Subject": "Review the relationship", MAPPING.tasks.key: "k2"},
     ]
-    answer = org.json("PATCH", "composite/sobjects/Account/Id", json={"allOrNone": False, "records": records})
-    assert [(r["success"], r["created"]) for r in answer] == [(True, True), (True, False)]
-    assert_same_shape(body("composite_upsert"), answer)
+    outcomes = composite.send(
+        client_for(sf_replay_settings), "composite/sobjects", "POST", records, ["k1", "k2"], once=True
+    )
+    assert [(o.ref, o.ok, o.crm_id) for o in outcomes] == [
+        ("k1", True, "001RM000003oLnnYAE"),
+        ("k2", True, "003RM0000068xV6YAI"),
+    ]
+    (sent,) = sf_replay.requests("POST", f"{V}/composite/sobjects")
+    assert sent.json() == {"allOrNone": False, "records": records}
+
+
+def test_sandbox_collection_create_has_the_documented_shape(org: Org) -> None:
+    (account_id,) = org.accounts(1)
+    records = [
+        {"attributes": {"type": "Task"}, "Subject": "Contract", "WhatId": account_id},
+        {"attributes": {"type": "Task"}, "Subject": "Contract again", "WhatId": account_id},
+    ]
+    answer = org.json("POST", "composite/sobjects", json={"allOrNone": False, "records": records})
+    assert [r["success"] for r in answer] == [True, True]
+    assert_same_shape(body("composite_create"), answer)
 
 
 # -- Tooling API: create a CustomField, query CustomField ---------------------------------------------
