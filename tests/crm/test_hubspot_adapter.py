@@ -420,7 +420,7 @@ def test_read_batches_associations_per_page_and_object_type_never_per_company(bo
 
 def test_a_page_of_1200_companies_reads_associations_1000_ids_a_call(box: Box) -> None:
     box.sandbox.seed_companies(1200)
-    (batch,) = read_all(make(box), page_size=1200)
+    (batch,) = read_all(make(box, client_read="list"), page_size=1200)
     assert len(batch.roster.accounts) == 1200
     associations = Counter(c.path for c in calls(box, "/crm/v4/associations/"))
     assert set(associations.values()) == {2}, "1,000 ids and then 200, per evidence type"
@@ -444,6 +444,102 @@ def test_read_after_an_id_resumes_a_backfill(box: Box) -> None:
     ids = box.sandbox.seed_companies(5)
     resumed = [a.id for b in make(box).read(None, 200, after=ids[1]) for a in b.roster.accounts]
     assert resumed == ids[2:]
+
+
+def test_resuming_searches_only_the_clients_after_the_id(box: Box) -> None:
+    ids = box.sandbox.seed_companies(50, customer_share=0.2)
+    customers = [
+        i for i in ids if box.sandbox.get("companies", i)["properties"]["lifecyclestage"] == "customer"
+    ]
+    resumed = [a.id for b in make(box).read(None, 200, after=customers[1]) for a in b.roster.accounts]
+    assert resumed == customers[2:]
+    (search_call,) = calls(box, "/crm/v3/objects/companies/search")
+    assert search_call.records == len(customers) - 2
+
+
+# -- full reads: search the clients or list every company ---------------------------------------------
+
+
+def customer_ids(box: Box) -> list[str]:
+    return sorted(
+        (
+            c["id"]
+            for c in box.sandbox.objects("companies")
+            if c["properties"]["lifecyclestage"] == "customer"
+        ),
+        key=int,
+    )
+
+
+def test_a_full_read_searches_the_clients_when_they_are_a_tenth_of_the_portal(box: Box) -> None:
+    box.sandbox.seed_companies(3000, customer_share=0.1)
+    adapter = make(box)
+    batches = read_all(adapter, page_size=2000)
+    assert [a.id for b in batches for a in b.roster.accounts] == customer_ids(box)
+    plan = adapter.last_read_plan
+    assert plan is not None and plan.strategy == "search"
+    assert (plan.clients, plan.companies, plan.list_calls, plan.search_calls) == (300, 3000, 30, 2)
+    searches = calls(box, "/crm/v3/objects/companies/search")
+    assert [c.records for c in searches] == [1, 1, 200, 100], "two counts, then the clients 200 a call"
+    assert [c for c in box.ledger.calls() if c.method == "GET" and "/objects/companies" in c.path] == []
+
+
+def test_a_full_read_lists_when_most_companies_are_clients(box: Box) -> None:
+    box.sandbox.seed_companies(300, customer_share=0.9)
+    adapter = make(box)
+    (batch,) = read_all(adapter)
+    assert [a.id for a in batch.roster.accounts] == customer_ids(box)
+    plan = adapter.last_read_plan
+    assert plan is not None and plan.strategy == "list"
+    assert plan.search_calls is not None and plan.search_weight is not None and plan.list_calls == 3
+    assert plan.search_calls * plan.search_weight >= plan.list_calls
+    assert len(calls(box, "/crm/v3/objects/companies/search")) == 2, "the two counts only"
+    assert len([c for c in calls(box, "/crm/v3/objects/companies") if c.method == "GET"]) == 3
+
+
+def test_both_strategies_return_the_same_accounts_evidence_and_current_values(box: Box) -> None:
+    roster = to_roster(generate(120, seed=3, as_of=dt.date(2026, 11, 1)).frames)
+    box.sandbox.seed(roster)  # clients with evidence, and leads for referrals from outside the roster
+    box.sandbox.seed_companies(900, customer_share=0.1, prefix="Bare")
+    listed = read_all(make(box, client_read="list"), page_size=200)
+    searched = read_all(make(box, client_read="search"), page_size=200)
+    assert len([a for b in listed for a in b.roster.accounts]) == 120 + 90
+    assert listed[0].roster.invoices and listed[0].roster.tickets and listed[0].roster.referrals
+    assert searched == listed
+
+
+def test_a_filter_without_positive_clauses_lists_without_counting(box: Box) -> None:
+    box.sandbox.seed_companies(30, customer_share=0.5)
+    mapping = mapping_with(lambda m: m["accounts"].update(where="lifecyclestage != lead"))
+    adapter = make(box, mapping)
+    (batch,) = read_all(adapter)
+    assert [a.id for a in batch.roster.accounts] == customer_ids(box)
+    assert adapter.last_read_plan is not None and adapter.last_read_plan.strategy == "list"
+    assert calls(box, "/companies/search") == []
+
+
+def test_an_in_filter_is_searched_as_in(box: Box) -> None:
+    box.sandbox.seed_companies(400, customer_share=0.05)
+    mapping = mapping_with(lambda m: m["accounts"].update(where="lifecyclestage IN (Customer, evangelist)"))
+    adapter = make(box, mapping)
+    (batch,) = read_all(adapter)
+    assert [a.id for a in batch.roster.accounts] == customer_ids(box)
+    plan = adapter.last_read_plan
+    assert plan is not None and plan.strategy == "search"
+    assert plan.filters == [
+        {"propertyName": "lifecyclestage", "operator": "IN", "values": ["customer", "evangelist"]}
+    ]
+
+
+def test_a_client_search_stays_within_searchs_own_rate_limit(box: Box) -> None:
+    box.sandbox.seed_companies(10_000, customer_share=0.1)
+    box.sandbox.limits.search_per_second = 5
+    adapter = make(box, sleeps=time.sleep)
+    batches = read_all(adapter)
+    assert len([a for b in batches for a in b.roster.accounts]) == 1000
+    assert len(calls(box, "/companies/search")) == 2 + 5, "two counts, then 1,000 clients 200 a call"
+    assert len(calls(box, "/search")) > 7 and [c for c in box.ledger.calls() if c.status == 429] == []
+    assert adapter.client.pacer.waited > 0
 
 
 # -- changed accounts ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from connector.crm.base import AccountUpdate, ApiUsage, Outcome, ReadBatch, Task
 from connector.crm.hubspot import check, owners, tasks, writeback
 from connector.crm.hubspot.cleanup import HubSpotCleanup
 from connector.crm.hubspot.client import HubSpotClient
+from connector.crm.hubspot.client_read import Choice, ReadPlan
 from connector.crm.hubspot.reader import Reader
 from connector.crm.hubspot.schema import Schema
 from connector.crm.hubspot.setup import PropertySetup
@@ -36,14 +37,16 @@ class HubSpotAdapter:
         retry_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
         mapping_file: str = DEFAULT_MAPPING_FILE,
+        client_read: Choice = "auto",
     ) -> None:
         """``mapping_file`` only names the file in ``check`` lines; nothing talks to HubSpot until the
-        first call."""
+        first call. ``client_read`` fixes how a full read finds the clients (``list`` or ``search``)
+        instead of choosing from a count (``auto``): for benchmarks and tests."""
         self._mapping = mapping
         self._mapping_file = mapping_file
         self.client = HubSpotClient(settings, policy=RetryPolicy(attempts=retry_attempts), sleep=sleep)
         self._schema = Schema(self.client)
-        self._reader = Reader(self.client, self._schema, mapping, mapping_file)
+        self._reader = Reader(self.client, self._schema, mapping, mapping_file, client_read)
 
     def check(self) -> list[str]:
         problems = check.source_problems(self._schema, self._mapping, self._mapping_file)
@@ -66,6 +69,11 @@ class HubSpotAdapter:
         self, account_ids: list[str] | None, page_size: int = 2000, *, after: str | None = None
     ) -> Iterator[ReadBatch]:
         return self._reader.read(account_ids, page_size, after)
+
+    @property
+    def last_read_plan(self) -> ReadPlan | None:
+        """How the last full read found the clients: its strategy and the counts it chose from."""
+        return self._reader.last_plan
 
     def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
         return writeback.write_accounts(self.client, self._mapping.writeback, updates)

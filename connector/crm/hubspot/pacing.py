@@ -25,6 +25,8 @@ from connector.crm.base import ApiUsage
 from connector.crm.hubspot.errors import header
 
 BURST_RESERVE_SHARE = 0.1
+DEFAULT_BURST = (100, 10.0)
+"""Calls per seconds assumed before an answer's headers say (HubSpot's lowest private-app burst limit)."""
 SEARCHES_PER_SECOND = 4
 """HubSpot documents five per second per token; one less leaves room for clock differences."""
 SEARCH_WINDOW_SECONDS = 1.05
@@ -86,6 +88,15 @@ class Pacer:
         if len(self._searches) < self._searches_per_second:
             return 0.0
         return max(0.0, self._searches[-self._searches_per_second] + SEARCH_WINDOW_SECONDS - now)
+
+    def search_weight(self) -> float:
+        """Wall time of one search call at its pace, in ordinary calls at the burst pace (at least 1).
+
+        With the documented 100 calls per 10 s and 4 searches per 1.05 s here, a search costs about 2.6
+        calls; a portal with a higher burst limit (its headers say) makes listing relatively cheaper."""
+        calls, seconds = (self._max, self._interval) if self._max and self._interval else DEFAULT_BURST
+        per_search = SEARCH_WINDOW_SECONDS / self._searches_per_second
+        return max(1.0, per_search / (seconds / calls))
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         """Remember the rate-limit headers of an answer (error answers included)."""

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.crm.base import CurrentValues, FatalError, MappingError, ReadBatch
-from connector.crm.hubspot import associations, batch, search
+from connector.crm.hubspot import associations, batch, client_read, search
 from connector.crm.hubspot.batch import OBJECT_ID, Row
 from connector.crm.hubspot.check import source_problems
 from connector.crm.hubspot.client import HubSpotClient
+from connector.crm.hubspot.client_read import Choice, ReadPlan
 from connector.crm.hubspot.links import Link, parse_link
 from connector.crm.hubspot.schema import Schema
 from connector.crm.hubspot.search import MODIFIED, condition
@@ -82,8 +83,18 @@ class _Group:
 
 
 class Reader:
-    def __init__(self, client: HubSpotClient, schema: Schema, mapping: Mapping, mapping_file: str) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        schema: Schema,
+        mapping: Mapping,
+        mapping_file: str,
+        strategy: Choice = "auto",
+    ) -> None:
         self._client = client
+        self._strategy: Choice = strategy
+        self.last_plan: ReadPlan | None = None
+        """How the last full read found the clients (``client_read.plan``)."""
         self._schema = schema
         self._mapping = mapping
         self._mapping_file = mapping_file
@@ -143,15 +154,23 @@ class Reader:
             yield self._batch(rows)
 
     def _all_companies(self, properties: list[str], page_size: int, after: str | None) -> Iterator[list[Row]]:
-        """Every company in id order; after ``after`` (a backfill resuming) through an id window search,
+        """Every client in id order: searched on the client filter or listed, whichever is cheaper
+        (``client_read``); after ``after`` (a backfill resuming) always through an id window search,
         since the list endpoint's cursor is opaque and cannot be made from an id."""
         if after is not None and not after.isdigit():
             raise FatalError(f"backfill cursor {after!r} is not a HubSpot record id")
-        pages = (
-            self._list_pages(properties)
-            if after is None
-            else search.windows(self._client, self._object, [], properties, after_id=after)
-        )
+        if after is not None:
+            filters = client_read.search_filters(self._accounts.where)
+            pages = search.windows(self._client, self._object, filters, properties, after_id=after)
+        else:
+            self.last_plan = client_read.plan(
+                self._client, self._object, self._accounts.where, self._strategy
+            )
+            pages = (
+                search.windows(self._client, self._object, self.last_plan.filters, properties)
+                if self.last_plan.strategy == "search"
+                else self._list_pages(properties)
+            )
         buffer: list[Row] = []
         for page in pages:
             buffer += [r for r in page if self._accounts.keep(r)]

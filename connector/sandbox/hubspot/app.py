@@ -278,10 +278,13 @@ class HubSpotSandbox:
         with self._lock:
             return Seeder(self.portal).roster(roster)
 
-    def seed_companies(self, count: int, *, prefix: str = "Company") -> list[str]:
-        """``count`` bare customer companies, cheaply (volume for paging and search-cap tests)."""
+    def seed_companies(
+        self, count: int, *, prefix: str = "Company", customer_share: float = 1.0
+    ) -> list[str]:
+        """``count`` bare companies, cheaply (volume for paging and search-cap tests); ``customer_share``
+        of them customers, the rest leads (see ``Seeder.companies``)."""
         with self._lock:
-            return Seeder(self.portal).companies(count, prefix=prefix)
+            return Seeder(self.portal).companies(count, prefix=prefix, customer_share=customer_share)
 
     def objects(self, object_type: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -245,9 +245,23 @@ class Seeder:
             self._link("commerce_payments", payment_id, "companies", company_id)
 
     # -- bulk -------------------------------------------------------------------------------------
-    def companies(self, count: int, *, prefix: str = "Company") -> list[str]:
-        """``count`` bare customer companies, for limits and scale tests that need volume, not detail."""
+    def companies(self, count: int, *, prefix: str = "Company", customer_share: float = 1.0) -> list[str]:
+        """``count`` bare companies, for limits and scale tests that need volume, not detail.
+
+        ``customer_share`` of them (spread evenly: company ``n`` is a customer when ``n * share`` crosses
+        an integer) have ``lifecyclestage=customer``, the others ``lead``, like a portal that also holds
+        prospects. The same arguments always give the same portal."""
+        if not 0.0 <= customer_share <= 1.0:
+            raise ValueError(f"customer_share must be between 0 and 1; got {customer_share}")
         return [
-            self._add("companies", {"name": f"{prefix} {n:07d}", "lifecyclestage": "customer"})
+            self._add(
+                "companies",
+                {
+                    "name": f"{prefix} {n:07d}",
+                    "lifecyclestage": (
+                        "customer" if int((n + 1) * customer_share) > int(n * customer_share) else "lead"
+                    ),
+                },
+            )
             for n in range(count)
         ]
