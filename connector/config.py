@@ -35,7 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from connector.model import Tier, Trait
+from connector.model import Decision, GrowthPoint, Tier, Trait
 
 CONFIG_ENV = "TIERSYNC_CONFIG"
 SECRETS_DIR_ENV = "TIERSYNC_SECRETS_DIR"
@@ -43,7 +43,18 @@ DEFAULT_CONNECTION = "default"
 """The one connection of a config without ``[connections]``: its name in the state and the lock."""
 CONNECTION_NAME = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 """Lower case with single underscores: the name is also part of ``TIERSYNC_CONNECTIONS__<NAME>__…``."""
-OVERRIDABLE = ("evidence", "tiers", "traits", "trait_labels", "playbook", "comms", "sync", "insights")
+OVERRIDABLE = (
+    "evidence",
+    "tiers",
+    "traits",
+    "trait_labels",
+    "growth",
+    "decision",
+    "playbook",
+    "comms",
+    "sync",
+    "insights",
+)
 """The sections a connection may override; CRM, credentials and state are set per connection or not at all."""
 
 
@@ -149,10 +160,154 @@ DEFAULT_TRAIT_LABELS: dict[Trait, str] = {
 """Neutral by default: CRM users, and sometimes the client, can see these labels."""
 
 
+class CommunicationRules(_Section):
+    """Communication failed: rude, long-winded, always dissatisfied. Any one of these is the evidence."""
+
+    abusive_incidents_at_least: int = Field(1, ge=1, description="Rude or abusive with staff.")
+    complaints_at_least: int = Field(3, ge=1, description="Always dissatisfied.")
+    csat_at_most: float = Field(2.5, ge=0, le=5, description="Latest CSAT at or below this.")
+    tickets_at_least: int = Field(25, ge=1, description="Long-winded: this many tickets in the window.")
+
+
+class PriceRules(_Section):
+    """No good price agreed: loss-making, buys only on price, buys rarely and little, pays late."""
+
+    margin_below: float = Field(
+        0.1, ge=-1, le=1, description="Margin (from invoice cost fields) below this is loss-making."
+    )
+    cost_ratio_at_least: float = Field(0.5, ge=0, description="Cost to serve / revenue at or above this.")
+    discount_requests_at_least: int = Field(2, ge=1)
+    discount_share_at_least: float = Field(
+        0.15, ge=0, le=1, description="Discounts granted / (revenue + discounts) at or above this."
+    )
+    orders_at_most: int = Field(3, ge=0, description="Buys rarely: at most this many invoices in the window…")
+    average_order_below: float = Field(500.0, ge=0, description="…and little: an average invoice below this.")
+    late_invoices_at_least: int = Field(2, ge=1, description="Invoices paid late or unpaid past due.")
+
+
+class DiscreditRules(_Section):
+    """They discredit us: public complaints, detractor scores."""
+
+    public_complaints_at_least: int = Field(1, ge=1)
+    nps_at_most: int = Field(6, ge=0, le=10, description="Latest NPS at or below this (a detractor).")
+
+
+class DemandsRules(_Section):
+    """Inflated demands: unrealistic deadlines, rush requests, constant escalation."""
+
+    rush_requests_at_least: int = Field(2, ge=1)
+    deadline_requests_at_least: int = Field(2, ge=1)
+    escalations_at_least: int = Field(3, ge=1)
+
+
+class QuietRules(_Section):
+    """A "boring" client: no complaints, no conduct or public issue, no discount request, no escalation,
+    no detractor score, every invoice paid on time, and few tickets. Never a growth point, never let go;
+    silence (no survey, no ticket) never counts against anyone."""
+
+    tickets_at_most: int = Field(3, ge=0)
+
+
+DEFAULT_GROWTH_LABELS: dict[GrowthPoint, str] = {
+    GrowthPoint.COMMUNICATION: "Communication",
+    GrowthPoint.PRICE: "Pricing terms",
+    GrowthPoint.DISCREDIT: "Public feedback",
+    GrowthPoint.DEMANDS: "Timelines and urgency",
+}
+"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
+
+DEFAULT_GROWTH_QUESTIONS: dict[GrowthPoint, str] = {
+    GrowthPoint.COMMUNICATION: "Can we communicate better with them?",
+    GrowthPoint.PRICE: "Can we renegotiate? Can we check solvency and payment history quickly?",
+    GrowthPoint.DISCREDIT: "Can we serve them remotely, with less personal contact?",
+    GrowthPoint.DEMANDS: "Do clients know how we compute lead times? What is our rush price?",
+}
+
+
+class GrowthSettings(_Section):
+    """Growth points (DOMAIN.md §3): each inconvenient client points at a weakness of ours."""
+
+    communication: CommunicationRules = CommunicationRules()
+    price: PriceRules = PriceRules()
+    discredit: DiscreditRules = DiscreditRules()
+    demands: DemandsRules = DemandsRules()
+    quiet: QuietRules = QuietRules()
+    labels: dict[GrowthPoint, str] = Field(default_factory=lambda: dict(DEFAULT_GROWTH_LABELS))
+    questions: dict[GrowthPoint, str] = Field(default_factory=lambda: dict(DEFAULT_GROWTH_QUESTIONS))
+
+    def label(self, point: GrowthPoint) -> str:
+        return self.labels.get(point, DEFAULT_GROWTH_LABELS[point])
+
+    def question(self, point: GrowthPoint) -> str:
+        return self.questions.get(point, DEFAULT_GROWTH_QUESTIONS[point])
+
+
+class TrendRules(_Section):
+    """This window against the last: the tier the client held one window ago, then the evidence."""
+
+    complaints_change_at_least: int = Field(2, ge=1, description="Complaints up or down by this many.")
+    on_time_change_at_least: float = Field(0.1, gt=0, le=1, description="On-time rate up or down by this.")
+
+
+DEFAULT_DECISION_LABELS: dict[Decision, str] = {
+    Decision.PROTECT: "Keep close",
+    Decision.DEVELOP: "Grow",
+    Decision.FIX: "Improve together",
+    Decision.LET_GO: "Plan a transition",
+}
+"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
+
+DEFAULT_EXIT_LETTER = """Dear {client},
+
+Thank you for the time we have worked together. We have looked hard at how we serve you, and we
+believe another provider will serve you better than we can today. We would like to make the
+change easy: we will refund what we can of work not yet delivered, introduce you to a provider
+who fits your needs, and hand over everything you need for a smooth transition.
+
+We will miss working with you, and we wish you every success.
+
+Kind regards,
+Your account team"""
+
+
+class DecisionSettings(_Section):
+    """Protect, develop, fix or let go (README "The decision"): two questions decide between fix and
+    let go: can the behaviour change without a ton of effort, and is the client high-potential?"""
+
+    trend: TrendRules = TrendRules()
+    costly_cost_ratio_at_least: float = Field(
+        0.25, ge=0, description="Cost to serve / revenue at or above this is costly."
+    )
+    costly_margin_below: float = Field(
+        0.0, ge=-1, le=1, description="A margin below this (from invoice cost fields) is costly."
+    )
+    rising_revenue_ratio: float = Field(
+        1.2, gt=1, description="High potential: revenue this window at least this times the last."
+    )
+    network_referrals_at_least: int = Field(
+        2, ge=1, description="High potential: referrals in the window (a network)."
+    )
+    lookalike: bool = Field(
+        True, description="High potential: inside the ideal segment of [traits.outside_icp], when one is set."
+    )
+    non_payer_unpaid_at_least: int = Field(2, ge=1, description="Invoices unpaid past due: a non-payer.")
+    labels: dict[Decision, str] = Field(default_factory=lambda: dict(DEFAULT_DECISION_LABELS))
+    exit_letter: str = Field(
+        DEFAULT_EXIT_LETTER,
+        min_length=1,
+        description="The courteous exit letter of the plan_courteous_exit task; {client} is replaced by "
+        "the client's name.",
+    )
+
+    def label(self, decision: Decision) -> str:
+        return self.labels.get(decision, DEFAULT_DECISION_LABELS[decision])
+
+
 class Action(_Section):
     """A playbook action, recommended when every condition given holds: the tier is one of ``tiers``,
     the account carries every trait in ``traits``, and one of ``reasons`` (reason codes such as
-    ``poor.unpaid_overdue``) explains its tier or traits."""
+    ``poor.unpaid_overdue``) explains its tier or traits, the decision is one of ``decisions``, and the
+    account has one of ``growth_points``."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     title: str = Field(min_length=1, max_length=255)
@@ -160,6 +315,9 @@ class Action(_Section):
     tiers: list[Tier] = Field(default_factory=list)
     traits: list[Trait] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+    growth_points: list[GrowthPoint] = Field(default_factory=list)
+    letter: bool = Field(False, description="Append the [decision] exit_letter to the task.")
     due_in_days: int = Field(14, ge=0)
     cadence_days: int = Field(
         90, ge=1, description="A task for this action is created at most once per period."
@@ -167,9 +325,10 @@ class Action(_Section):
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> Action:
-        if not (self.tiers or self.traits or self.reasons):
+        if not (self.tiers or self.traits or self.reasons or self.decisions or self.growth_points):
             raise ValueError(
-                f"action {self.code!r} needs tiers, traits or reasons, or it would apply to everyone"
+                f"action {self.code!r} needs tiers, traits, reasons, decisions or growth_points, "
+                "or it would apply to everyone"
             )
         return self
 
@@ -253,6 +412,63 @@ DEFAULT_ACTIONS: list[Action] = [
         traits=[Trait.OUTSIDE_ICP],
         due_in_days=60,
         cadence_days=365,
+    ),
+    *(
+        Action(
+            code=f"fix_{point.value}",
+            title=title,
+            description=f"{DEFAULT_GROWTH_QUESTIONS[point]} {step}",
+            growth_points=[point],
+            decisions=[Decision.FIX, Decision.DEVELOP],
+            due_in_days=21,
+            cadence_days=90,
+        )
+        for point, title, step in (
+            (
+                GrowthPoint.COMMUNICATION,
+                "Agree how we communicate with this client",
+                "Name one contact person, agree the channel and the rhythm, and keep answers short and factual.",
+            ),
+            (
+                GrowthPoint.PRICE,
+                "Review price and payment terms",
+                "Agree a price that pays for the service (or a smaller scope) and payment terms we can check.",
+            ),
+            (
+                GrowthPoint.DISCREDIT,
+                "Serve remotely, with every promise in writing",
+                "Move the contact to remote service, confirm commitments in writing, answer public feedback calmly.",
+            ),
+            (
+                GrowthPoint.DEMANDS,
+                "Explain our lead times and rush price",
+                "Send how we compute lead times and what a rush costs before the next order.",
+            ),
+        )
+    ),
+    Action(
+        code="develop_client",
+        title="Grow the relationship",
+        description=(
+            "A client with potential, or a quiet one who pays: offer what similar top clients buy, ask for "
+            "more of their business and for introductions."
+        ),
+        decisions=[Decision.DEVELOP],
+        due_in_days=30,
+        cadence_days=180,
+    ),
+    Action(
+        code="plan_courteous_exit",
+        title="Plan a courteous exit",
+        description=(
+            "Plan it; do not act on the record. Offer a refund where possible, refer them to a provider "
+            "who fits them better, and send the letter below once a manager agrees. tiersync never "
+            "changes the client automatically: keep serving them well until the exit."
+        ),
+        decisions=[Decision.LET_GO],
+        letter=True,
+        due_in_days=30,
+        cadence_days=180,
     ),
 ]
 
@@ -512,6 +728,8 @@ class Settings(BaseSettings):
     tiers: TierRules = TierRules()
     traits: TraitRules = TraitRules()
     trait_labels: dict[Trait, str] = Field(default_factory=lambda: dict(DEFAULT_TRAIT_LABELS))
+    growth: GrowthSettings = GrowthSettings()
+    decision: DecisionSettings = DecisionSettings()
     playbook: PlaybookSettings = PlaybookSettings()
     comms: CommsSettings = CommsSettings()
     sync: SyncSettings = SyncSettings()

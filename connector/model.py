@@ -31,6 +31,24 @@ class Trait(StrEnum):
     VENDOR_NOT_PARTNER = "vendor_not_partner"
 
 
+class GrowthPoint(StrEnum):
+    """The four weaknesses of ours an inconvenient client points at (DOMAIN.md §3)."""
+
+    COMMUNICATION = "communication"
+    PRICE = "price"
+    DISCREDIT = "discredit"
+    DEMANDS = "demands"
+
+
+class Decision(StrEnum):
+    """What to do with a client, best first: keep close, grow, improve together, or plan an exit."""
+
+    PROTECT = "protect"
+    DEVELOP = "develop"
+    FIX = "fix"
+    LET_GO = "let_go"
+
+
 class InvoiceStatus(StrEnum):
     OPEN = "open"
     PAID = "paid"
@@ -78,6 +96,10 @@ class Invoice:
     due: dt.date | None = None
     paid: dt.date | None = None
     status: InvoiceStatus | None = None
+    discount: float | None = None
+    """Discount granted on this invoice (an amount, not a share), when the CRM keeps one."""
+    cost: float | None = None
+    """Our cost of delivering what the invoice bills, when the CRM keeps one: margin comes from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +114,10 @@ class Ticket:
     complaint: bool | None = None
     abusive: bool | None = None
     discount_request: bool | None = None
+    rush_request: bool | None = None
+    """The client asked for the work sooner than our normal lead time."""
+    deadline_request: bool | None = None
+    """The client set a deadline shorter than our lead time for the work."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,16 @@ from connector.classify.classifier import RESULT_COLUMNS
 from connector.classify.rules import split_labels
 from connector.csv_cells import write_frame
 
-LABEL_COLUMNS = ("tier_codes", "traits", "trait_codes", "data_gaps", "actions")
+LABEL_COLUMNS = (
+    "tier_codes",
+    "traits",
+    "trait_codes",
+    "data_gaps",
+    "growth_points",
+    "growth_point_codes",
+    "decision_codes",
+    "actions",
+)
 """';'-joined in CSV (a cell is text); lists in JSON."""
 
 

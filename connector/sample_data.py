@@ -148,6 +148,8 @@ def generate(
             "due": _dates(as_of, due_ago),
             "paid": _dates(as_of, np.where(paid_known, paid_ago, 0)).set(pl.Series(~paid_known), None),
             "status": pl.Series(np.where(paid_known, "paid", "open")),
+            "discount": pl.Series([None] * m, dtype=pl.Float64),
+            "cost": pl.Series([None] * m, dtype=pl.Float64),
         }
     ).cast(CHILD_SCHEMAS["invoices"])
 
@@ -172,6 +174,8 @@ def generate(
             "complaint": complaint,
             "abusive": abusive,
             "discount_request": discount,
+            "rush_request": np.zeros(k, dtype=bool),
+            "deadline_request": np.zeros(k, dtype=bool),
         }
     ).cast(CHILD_SCHEMAS["tickets"])
 

@@ -82,7 +82,7 @@ def test_state_file_defaults_beside_the_config(tmp_path: Path) -> None:
 
 def test_action_without_condition_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, '[[playbook.actions]]\ncode = "everyone"\ntitle = "Call everyone"\n')
-    with pytest.raises(ConfigError, match="needs tiers, traits or reasons"):
+    with pytest.raises(ConfigError, match="needs tiers, traits, reasons, decisions or growth_points"):
         load_settings(path)
 
 

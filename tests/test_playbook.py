@@ -22,8 +22,8 @@ def test_bully_who_is_not_poor_gets_no_conduct_terms_action() -> None:
     assert "set_conduct_terms" not in result.actions
 
 
-def test_okay_client_gets_find_the_growth_point() -> None:
-    assert one(Client(complaints=3)).actions == ("find_growth_point",)
+def test_okay_complainer_gets_find_the_growth_point_and_its_communication_task() -> None:
+    assert one(Client(complaints=3)).actions == ("find_growth_point", "fix_communication")
 
 
 def test_late_payer_gets_a_solvency_check_but_a_complainer_does_not() -> None:

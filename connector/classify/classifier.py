@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from connector.classify.decision import with_decision
 from connector.classify.evidence import compute_evidence
-from connector.classify.gaps import gap_columns
+from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
+from connector.classify.growth import reason_column as growth_reason_column
+from connector.classify.growth import with_growth_points
 from connector.classify.playbook import action_column
 from connector.classify.rules import split_labels
 from connector.classify.tiers import explained, score_column, tier_column
 from connector.classify.traits import reason_column, with_traits
+from connector.classify.trend import previous_window, trend_column
 from connector.config import Settings
 from connector.frames import RosterFrames, to_frames
-from connector.model import CHILD_KINDS, Roster, Tier, Trait
+from connector.model import CHILD_KINDS, Decision, GrowthPoint, Roster, Tier, Trait
 
 EVIDENCE_COLUMNS = [
     "invoices",
@@ -39,6 +43,8 @@ EVIDENCE_COLUMNS = [
     "escalations",
     "abusive_incidents",
     "discount_requests",
+    "rush_requests",
+    "deadline_requests",
     "public_complaints",
     "latest_nps",
     "latest_csat",
@@ -51,6 +57,13 @@ EVIDENCE_COLUMNS = [
     "renegotiations",
     "cost_to_serve",
     "cost_ratio",
+    "average_order",
+    "discount_total",
+    "discount_share",
+    "margin",
+    "revenue_previous",
+    "complaints_previous",
+    "on_time_rate_previous",
 ]
 
 RESULT_COLUMNS = [
@@ -66,6 +79,15 @@ RESULT_COLUMNS = [
     *(reason_column(t) for t in Trait),
     "data_gaps",
     "data_gaps_reason",
+    "growth_points",
+    "growth_point_codes",
+    *(growth_reason_column(p) for p in GrowthPoint),
+    "growth_reason",
+    "decision",
+    "decision_codes",
+    "decision_reason",
+    "trend",
+    "previous_tier",
     "actions",
     *EVIDENCE_COLUMNS,
 ]
@@ -74,21 +96,44 @@ RESULT_COLUMNS = [
 def classify_frames(frames: RosterFrames, settings: Settings, as_of: dt.date) -> pl.DataFrame:
     """One result row per account (columns: ``RESULT_COLUMNS`` plus the account's own attributes).
 
-    Code lists (``tier_codes``, ``traits``, ``trait_codes``, ``data_gaps``, ``actions``) are
-    ';'-joined text; :func:`to_classifications` splits them.
+    Code lists (``tier_codes``, ``traits``, ``trait_codes``, ``data_gaps``, ``growth_points``,
+    ``growth_point_codes``, ``decision_codes``, ``actions``) are ';'-joined text;
+    :func:`to_classifications` splits them.
     """
     evidence = compute_evidence(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
-    tiered = evidence.lazy().with_columns(tier_column(settings)).with_columns(score_column(settings))
+    tiered = (
+        evidence.lazy()
+        .join(previous_window(frames, settings, as_of), on="id", how="left")
+        .with_columns(tier_column(settings))
+        .with_columns(score_column(settings), trend_column(settings))
+    )
+    gaps = gap_columns(
+        settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None], _fields_missing(frames)
+    )
+    traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
     return (
-        with_traits(explained(tiered, settings), settings)
-        .with_columns(*gap_columns(settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None]))
+        with_decision(with_growth_points(traited, settings), settings)
         .with_columns(action_column(settings))
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
         .sort("account_id")
         .collect()
     )
+
+
+def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:
+    """Optional evidence fields that no record of an available source holds (not mapped, no column)."""
+    missing = []
+    for kind, name in OPTIONAL_FIELDS:
+        frame = frames.child(kind)
+        if (
+            frame is not None
+            and frame.height
+            and (name not in frame.columns or frame[name].null_count() == frame.height)
+        ):
+            missing.append((kind, name))
+    return missing
 
 
 def classify_batches(
@@ -121,6 +166,18 @@ class Classification:
     data_gaps_reason: str
     actions: tuple[str, ...]
     evidence: dict[str, Any]
+    growth_points: dict[GrowthPoint, str] = field(default_factory=dict)
+    """Each growth point present, with the sentence of evidence behind it."""
+    growth_point_codes: tuple[str, ...] = ()
+    growth_reason: str = ""
+    """Each growth point's label, evidence and question; or why none applies."""
+    decision: Decision = Decision.FIX
+    decision_codes: tuple[str, ...] = ()
+    decision_reason: str = ""
+    """The decision's label and its reasons in plain words."""
+    trend: str = "unknown"
+    previous_tier: Tier | None = None
+    """The tier the client held one window earlier, from its own records (None: no record then)."""
 
     @property
     def reason(self) -> str:
@@ -129,6 +186,10 @@ class Classification:
         parts += [f"{trait.value}: {text}" for trait, text in self.traits.items()]
         if self.data_gaps_reason:
             parts.append(f"data gaps: {self.data_gaps_reason}")
+        if self.growth_reason:
+            parts.append(f"growth points: {self.growth_reason}")
+        if self.decision_reason:
+            parts.append(f"next step: {self.decision_reason}")
         return ". ".join(parts) + "."
 
 
@@ -150,6 +211,17 @@ def to_classifications(frame: pl.DataFrame) -> list[Classification]:
                 data_gaps_reason=row["data_gaps_reason"],
                 actions=split_labels(row["actions"]),
                 evidence={c: row[c] for c in EVIDENCE_COLUMNS},
+                growth_points={
+                    GrowthPoint(p): row[growth_reason_column(GrowthPoint(p))]
+                    for p in split_labels(row["growth_points"])
+                },
+                growth_point_codes=split_labels(row["growth_point_codes"]),
+                growth_reason=row["growth_reason"],
+                decision=Decision(row["decision"]),
+                decision_codes=split_labels(row["decision_codes"]),
+                decision_reason=row["decision_reason"],
+                trend=row["trend"],
+                previous_tier=Tier(row["previous_tier"]) if row["previous_tier"] else None,
             )
         )
     return result

@@ -18,7 +18,15 @@ from connector.model import CHECKUP_MEETING_TYPE, GoalStatus, InvoiceStatus, Mee
 
 COUNT_COLUMNS: dict[str, list[str]] = {
     "invoices": ["invoices", "invoices_considered", "invoices_on_time", "invoices_late", "unpaid_overdue"],
-    "tickets": ["tickets", "complaints", "escalations", "abusive_incidents", "discount_requests"],
+    "tickets": [
+        "tickets",
+        "complaints",
+        "escalations",
+        "abusive_incidents",
+        "discount_requests",
+        "rush_requests",
+        "deadline_requests",
+    ],
     "referrals": ["referrals"],
     "surveys": ["surveys", "public_complaints"],
     "meetings": ["checkups_held", "checkups_missed", "checkups_declined", "no_shows", "sessions_declined"],
@@ -32,7 +40,16 @@ AMOUNT_COLUMNS: dict[str, list[str]] = {
     "referrals": ["referral_value"],
 }
 """Sums: 0 when the source exists but holds nothing for the account. Rates and latest values
-(``on_time_rate``, ``latest_nps``, ``latest_csat``, ``latest_goal_status``) stay null instead."""
+(``on_time_rate``, ``latest_nps``, ``latest_csat``, ``latest_goal_status``) stay null instead, and so do
+the sums of optional invoice fields (``discount_total``, ``cost_total``): no invoice that holds one is
+"unknown", not zero."""
+
+
+def _known_sum(column: str, weight: str = "") -> pl.Expr:
+    """The sum of ``column`` (or of ``weight`` where ``column`` is known), null when no row knows it."""
+    known = pl.col(column).is_not_null()
+    total = pl.col(weight).filter(known).sum() if weight else pl.col(column).sum()
+    return pl.when(known.any()).then(total)
 
 
 def _within(column: str, start: dt.date, end: dt.date) -> pl.Expr:
@@ -66,6 +83,9 @@ def _invoices(frame: pl.LazyFrame, as_of: dt.date, start: dt.date, grace: int) -
             pl.col("amount").sum().alias("revenue"),
             pl.col("amount").filter(considered & overdue).sum().alias("overdue_amount"),
             (pl.col("due").is_null() | paid_without_date).sum().alias("invoices_missing_dates"),
+            _known_sum("discount").alias("discount_total"),
+            _known_sum("cost").alias("cost_total"),
+            _known_sum("cost", weight="amount").alias("costed_revenue"),
         )
     )
 
@@ -80,6 +100,8 @@ def _tickets(frame: pl.LazyFrame, as_of: dt.date, start: dt.date) -> pl.LazyFram
             _flag("escalated").alias("escalations"),
             _flag("abusive").alias("abusive_incidents"),
             _flag("discount_request").alias("discount_requests"),
+            _flag("rush_request").alias("rush_requests"),
+            _flag("deadline_request").alias("deadline_requests"),
         )
     )
 
@@ -182,6 +204,15 @@ def compute_evidence(frames: RosterFrames, settings: EvidenceSettings, as_of: dt
             .then(pl.col("invoices_on_time") / pl.col("invoices_considered"))
             .alias("on_time_rate"),
             cost.alias("cost_to_serve"),
+            pl.when(pl.col("invoices") > 0)
+            .then(pl.col("revenue") / pl.col("invoices"))
+            .alias("average_order"),
+            pl.when(pl.col("discount_total").is_not_null() & ((revenue + pl.col("discount_total")) > 0))
+            .then(pl.col("discount_total") / (revenue + pl.col("discount_total")))
+            .alias("discount_share"),
+            pl.when(pl.col("costed_revenue") > 0)
+            .then(1 - pl.col("cost_total") / pl.col("costed_revenue"))
+            .alias("margin"),
         )
         .with_columns(
             pl.when(pl.col("cost_to_serve").is_null() | pl.col("invoices").is_null())

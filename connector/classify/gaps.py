@@ -7,16 +7,31 @@ import polars as pl
 from connector.classify.rules import labels, window_label
 from connector.config import Settings
 
+OPTIONAL_FIELDS: dict[tuple[str, str], str] = {
+    ("invoices", "discount"): "no discount on invoices: discounts granted unknown",
+    ("invoices", "cost"): "no cost on invoices: margin unknown",
+    ("tickets", "rush_request"): "no rush-request category on tickets: rush requests unknown",
+    ("tickets", "deadline_request"): "no deadline-request category on tickets: deadline requests unknown",
+}
+"""Evidence fields a source may lack (a CRM without cost fields): unknown for everyone, said out loud."""
 
-def gap_columns(settings: Settings, sources_missing: list[str]) -> list[pl.Expr]:
+
+def gap_columns(
+    settings: Settings, sources_missing: list[str], fields_missing: list[tuple[str, str]] | None = None
+) -> list[pl.Expr]:
     """``data_gaps`` (codes) and ``data_gaps_reason`` (one sentence).
 
-    A missing source is the same gap for every account, so it arrives as a plain list.
+    A missing source, or a field no record of a source holds, is the same gap for every account, so
+    it arrives as a plain list.
     """
     w = window_label(settings.evidence.window_days)
     icp = settings.traits.outside_icp
     gaps: list[tuple[str, pl.Expr, str]] = [
         (f"source_missing.{kind}", pl.lit(True), f"no {kind} data source") for kind in sources_missing
+    ]
+    gaps += [
+        (f"field_missing.{kind}.{name}", pl.lit(True), OPTIONAL_FIELDS[(kind, name)])
+        for kind, name in fields_missing or []
     ]
     gaps += [
         ("no_invoices", pl.col("invoices") == 0, f"no invoices in {w}: payment behaviour unknown"),

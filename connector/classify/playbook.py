@@ -18,6 +18,10 @@ def _applies(action: Action) -> pl.Expr:
         condition &= pl.any_horizontal(
             has_label(column, code) for code in action.reasons for column in ("tier_codes", "trait_codes")
         )
+    if action.decisions:
+        condition &= pl.col("decision").is_in([d.value for d in action.decisions])
+    if action.growth_points:
+        condition &= pl.any_horizontal(has_label("growth_points", p.value) for p in action.growth_points)
     return condition
 
 

@@ -87,3 +87,10 @@ def plural(column: str, one: str, many: str) -> pl.Expr:
 def window_label(days: int) -> str:
     months = round(days / 30.44)
     return f"{months} months" if days >= 60 else f"{days} days"
+
+
+def cost_words() -> pl.Expr:
+    """``cost to serve 35% of revenue`` (or ``… 400 with no revenue``: the ratio is infinite)."""
+    return pl.lit("cost to serve ") + pl.when(pl.col("revenue").fill_null(0) > 0).then(
+        percent("cost_ratio") + pl.lit(" of revenue")
+    ).otherwise(number("cost_to_serve") + pl.lit(" with no revenue"))

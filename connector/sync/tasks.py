@@ -72,6 +72,8 @@ def wanted_tasks(c: Classification, settings: Settings, today: dt.date) -> list[
     for code in c.actions:
         action = actions[code]
         text = f"{action.description}\n\nWhy: {c.reason}"
+        if action.letter:
+            text += "\n\nLetter:\n" + settings.decision.exit_letter.replace("{client}", c.name)
         result.append(
             _task(c, settings, today, code, action.title, text, action.cadence_days, action.due_in_days)
         )
