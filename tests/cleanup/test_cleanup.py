@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hubspot.crm.objects import SimplePublicObjectInput
+from hubspot.crm.properties import PropertyCreate
 from typer.testing import CliRunner, Result
 
 from connector.cli import app
@@ -240,3 +241,43 @@ def test_near_the_daily_limit_it_stops_with_exit_4_and_the_next_run_resumes(
     resumed = cleanup(bare, tmp_path, "--yes", "--remove-setup")
     assert resumed.exit_code == ExitCode.OK, resumed.output
     assert org_snapshot(bare) == before
+
+
+def test_a_mapped_field_tiersync_did_not_create_is_never_emptied_or_deleted(
+    bare: Org, tmp_path: Path
+) -> None:
+    """An admin made the score field before setup-fields (another label and group): setup uses it, and
+    cleanup leaves both the field and its values alone."""
+    if bare.crm == "salesforce":
+        bare._sf_client().toolingexecute(
+            "sobjects/CustomField",
+            method="POST",
+            data={
+                "FullName": "Account.Tiersync_Score__c",
+                "Metadata": {"label": "Health score", "type": "Number", "precision": 5, "scale": 1},
+            },
+        )
+    else:
+        bare._hs_client().crm.properties.core_api.create(
+            "companies",
+            PropertyCreate(
+                name="tiersync_score",
+                label="Health score",
+                type="number",
+                field_type="number",
+                group_name="companyinformation",
+            ),
+        )
+    install_and_sync(bare)
+    scored = {a["id"]: a["score"] for a in bare.clients()}
+    assert all(scored.values()), "setup-fields and sync used the admin's field"
+    result = cleanup(bare, tmp_path, "--yes", "--remove-setup")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert {a["id"]: a["score"] for a in bare.clients()} == scored
+    assert all(a["tier"] is None for a in bare.clients()), "tiersync's own fields are emptied"
+    if bare.crm == "salesforce":
+        names = set(bare.sf.org.sobject("Account").fields)
+        assert "Tiersync_Score__c" in names and "Tiersync_Tier__c" not in names
+    else:
+        live = {d.name for d in bare.hs.portal.registry.defs["companies"].values() if not d.archived}
+        assert "tiersync_score" in live and "tiersync_tier" not in live
