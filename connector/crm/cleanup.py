@@ -14,18 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from connector.crm.base import ApiUsage, Outcome, TaskClose
+from connector.crm.base import WRITEBACK_FIELDS, ApiUsage, Outcome, TaskClose
 
-CLEARED_FIELDS = (
-    "tier",
-    "traits",
-    "score",
-    "reasons",
-    "tier_changed_at",
-    "previous_tier",
-    "last_synced_at",
-)
-"""The write-back fields cleanup empties on every account (``connector.crm.base.WRITEBACK_FIELDS``)."""
+CLEARED_FIELDS = WRITEBACK_FIELDS
+"""The fields cleanup empties on every account; the override fields only when asked."""
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from connector.crm.factory import make_adapter
 from connector.exit_codes import ExitCode
 from connector.sync.engine import BACKFILL_SCOPE, CHANGES_SCOPE, utc_now
 from connector.sync.lock import run_lock_for
-from connector.sync.runner import failure_of
+from connector.sync.runner import failure_or_partial
 from connector.sync.state import StateStore, TaskState, open_state
 
 TaskMode = Literal["delete", "close"]
@@ -263,37 +263,51 @@ class CleanupEngine:
             {"record": outcome.ref, "what": what, "error": outcome.error_code, "message": outcome.message}
         )
 
+    def _each_page(
+        self,
+        items: Sequence[T],
+        send: Callable[[list[T]], list[Outcome]],
+        done: Callable[[Outcome], None],
+        summary: CleanupSummary,
+        what: str,
+    ) -> None:
+        """``send`` every page of ``items``, the allowance checked before each; ``done`` is called for
+        each success as soon as its page is answered, so a run stopped later keeps what it did."""
+        for page in _pages(items):
+            self._guard_budget()
+            for outcome in send(page):
+                if outcome.ok:
+                    done(outcome)
+                else:
+                    self._fail(summary, outcome, what)
+
     def _apply(
         self, plan: CleanupPlan, options: CleanupOptions, summary: CleanupSummary, now: dt.datetime
     ) -> None:
         comment = (
             f"Closed by tiersync cleanup on {now.date().isoformat()}: tiersync no longer manages this client."
         )
-        for page in _pages(plan.delete):
-            self._guard_budget()
-            for outcome in self.crm.delete_tasks(page):
-                if outcome.ok:
-                    summary.tasks_deleted += 1
-                    self.state.task_finished(self.connection, outcome.ref, TaskState.DONE, now)
-                else:
-                    self._fail(summary, outcome, "task delete")
-        for page in _pages(plan.close):
-            self._guard_budget()
-            for outcome in self.crm.close_tasks([TaskClose(t.key, t.crm_id, comment) for t in page]):
-                if outcome.ok:
-                    summary.tasks_closed += 1
-                    self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
-                else:
-                    self._fail(summary, outcome, "task close")
-        for clears in _pages(plan.clears):
-            self._guard_budget()
-            fields = {c.account_id: len(c.fields) for c in clears}
-            for outcome in self.crm.clear_accounts(clears):
-                if outcome.ok:
-                    summary.accounts_cleared += 1
-                    summary.fields_cleared += fields.get(outcome.ref, 0)
-                else:
-                    self._fail(summary, outcome, "account clear")
+
+        def close(page: list[CrmTask]) -> list[Outcome]:
+            return self.crm.close_tasks([TaskClose(t.key, t.crm_id, comment) for t in page])
+
+        def deleted(outcome: Outcome) -> None:
+            summary.tasks_deleted += 1
+            self.state.task_finished(self.connection, outcome.ref, TaskState.DONE, now)
+
+        def closed(outcome: Outcome) -> None:
+            summary.tasks_closed += 1
+            self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
+
+        fields = {c.account_id: len(c.fields) for c in plan.clears}
+
+        def cleared(outcome: Outcome) -> None:
+            summary.accounts_cleared += 1
+            summary.fields_cleared += fields.get(outcome.ref, 0)
+
+        self._each_page(plan.delete, self.crm.delete_tasks, deleted, summary, "task delete")
+        self._each_page(plan.close, close, closed, summary, "task close")
+        self._each_page(plan.clears, self.crm.clear_accounts, cleared, summary, "account clear")
         if summary.failures:
             return
         # the records are tiersync-free now: a later sync must re-read and re-write every account
@@ -342,10 +356,7 @@ def run_cleanup(
         finally:
             state.close()
     except Exception as exc:
-        failure = failure_of(exc)
-        if failure is None:
-            prefix = settings.crm if isinstance(exc, CrmError) else type(exc).__name__
-            failure = ExitCode.PARTIAL, [f"{prefix}: {exc}"]
+        failure = failure_or_partial(exc, settings.crm)
         ended.exit_code, ended.problems = failure
         return ended
     assert ended.summary is not None

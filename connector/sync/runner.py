@@ -37,6 +37,16 @@ def failure_of(exc: BaseException) -> tuple[ExitCode, list[str]] | None:
     return None
 
 
+def failure_or_partial(exc: BaseException, crm: str) -> tuple[ExitCode, list[str]]:
+    """:func:`failure_of`, or for any other error (a CRM outage, the state failing mid-run) exit 1 with
+    one line naming the CRM or the error's kind."""
+    failure = failure_of(exc)
+    if failure is None:
+        prefix = crm if isinstance(exc, CrmError) else type(exc).__name__
+        failure = ExitCode.PARTIAL, [f"{prefix}: {exc}"]
+    return failure
+
+
 @dataclass
 class ConnectionRun:
     """How one connection's run ended. ``summary`` and ``plan`` are None when it never started."""
@@ -126,11 +136,7 @@ def run_connection(
         finally:
             state.close()
     except Exception as exc:
-        failure = failure_of(exc)
-        if failure is None:  # a CRM outage before the engine started, or the state failing mid-run
-            prefix = settings.crm if isinstance(exc, CrmError) else type(exc).__name__
-            failure = ExitCode.PARTIAL, [f"{prefix}: {exc}"]
-        ended.exit_code, ended.problems = failure
+        ended.exit_code, ended.problems = failure_or_partial(exc, settings.crm)
         ended.summary = ended.plan = None
         return ended
     assert ended.summary is not None

@@ -12,6 +12,9 @@ property of someone else's is left in it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hubspot.crm.objects import BatchInputSimplePublicObjectId
 
 from connector.crm.base import ApiUsage, Outcome, TaskClose
@@ -150,19 +153,23 @@ class HubSpotCleanup:
         self._listed.clear()
         return [line for line in lines if line]
 
+    def _archive(self, what: str, method: Callable[..., Any], *args: str) -> None:
+        """One archive call; a 404 is a retried archive whose first try landed."""
+        try:
+            self._client.call(what, method, *args)
+        except RequestRejectedError as error:
+            if error.status != 404:
+                raise
+
     def _archive_property(self, spec: PropertySpec, dry_run: bool) -> str:
         if dry_run:
             return f"{spec.full_name}: would delete"
-        try:
-            self._client.call(
-                f"archive property {spec.full_name}",
-                self._client.properties_core.archive_with_http_info,
-                spec.object_type,
-                spec.name,
-            )
-        except RequestRejectedError as error:
-            if error.status != 404:  # 404: a retried delete whose first try landed
-                raise
+        self._archive(
+            f"archive property {spec.full_name}",
+            self._client.properties_core.archive_with_http_info,
+            spec.object_type,
+            spec.name,
+        )
         return f"{spec.full_name}: deleted"
 
     def _archive_group(self, object_type: str, leaving: set[str], dry_run: bool) -> str:
@@ -183,16 +190,12 @@ class HubSpotCleanup:
             return f"{prefix}: kept, it also holds {', '.join(others)}"
         if dry_run:
             return f"{prefix}: would delete"
-        try:
-            self._client.call(
-                f"archive property group {object_type}.{GROUP}",
-                self._client.properties_groups.archive_with_http_info,
-                object_type,
-                GROUP,
-            )
-        except RequestRejectedError as error:
-            if error.status != 404:
-                raise
+        self._archive(
+            f"archive property group {object_type}.{GROUP}",
+            self._client.properties_groups.archive_with_http_info,
+            object_type,
+            GROUP,
+        )
         return f"{prefix}: deleted"
 
     def usage(self) -> ApiUsage | None:
