@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -688,6 +689,22 @@ class SalesforceSettings(_Section):
         1800.0, gt=0, description="Seconds to wait for one Bulk job before aborting it with an error."
     )
 
+    @field_validator("domain")
+    @classmethod
+    def _host_label(cls, value: str) -> str:
+        # simple-salesforce builds https://<domain>.salesforce.com; a host:port/path prefix (a local
+        # login server) is allowed, a scheme or a character no host name has is not
+        if value.startswith(("http:", "https:")) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:/?-]*", value):
+            raise ValueError("must be login, test or your My Domain (e.g. yourcompany.my), not a URL")
+        return value
+
+    @field_validator("instance_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?/?", value):
+            raise ValueError("must be https://<host>, such as https://yourcompany.my.salesforce.com")
+        return value
+
 
 class HubSpotSettings(_Section):
     access_token: SecretStr | None = None
@@ -719,6 +736,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TIERSYNC_",
         env_nested_delimiter="__",
+        secrets_prefix="",
+        secrets_nested_delimiter="__",
         extra="forbid",
         frozen=True,
     )
@@ -758,7 +777,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML file arrives as init values; the environment and secrets beat it, so secrets
         # and per-run overrides never need a file edit.
-        return env_settings, file_secret_settings, init_settings
+        # One file per setting in TIERSYNC_SECRETS_DIR, named like the variable without its prefix:
+        # salesforce__password, connections__emea__hubspot__access_token.
+        return env_settings, NestedSecretsSettingsSource(file_secret_settings), init_settings
 
     @field_validator("state_url")
     @classmethod
@@ -893,11 +914,18 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is not None and not path.is_file():
         raise ConfigError([f"config file {path} does not exist"])
     values = _read_toml(path) if path is not None else {}
+    refused = _secrets_in(values)
+    if refused:
+        raise ConfigError(refused)
+    if path is not None:
+        _resolve_paths(values, path.parent)
     if isinstance(values.get("state_url"), str) and _holds_password(values["state_url"]):
         raise ConfigError(
             ["state_url: the file must not hold the password; set TIERSYNC_STATE_URL or PGPASSWORD instead"]
         )
-    secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+    secrets_dir = os.environ.get(SECRETS_DIR_ENV) or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise ConfigError([f"{SECRETS_DIR_ENV}: {secrets_dir} is not a folder"])
     try:
         settings = Settings(_secrets_dir=secrets_dir, **values)
     except ValidationError as exc:
@@ -907,3 +935,58 @@ def load_settings(path: Path | None = None) -> Settings:
         base = path.parent if path is not None else Path.cwd()
         settings = settings.model_copy(update={"state_path": base / "tiersync-state.sqlite"})
     return settings
+
+
+SECRET_KEYS = ("password", "security_token", "session_id", "access_token", "consumer_secret")
+"""Settings that must come from the environment or ``TIERSYNC_SECRETS_DIR``, never the TOML file."""
+
+PATH_KEYS = (
+    "mapping",
+    "state_path",
+    "salesforce.ca_bundle",
+    "salesforce.private_key_file",
+    "hubspot.ca_bundle",
+)
+"""File settings: a relative path in the TOML file is relative to that file, wherever tiersync runs."""
+
+
+def _crm_sections(values: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(prefix, table)`` for the top level and each ``[connections.<name>]`` table of raw TOML."""
+    tables = [("", values)]
+    connections = values.get("connections")
+    if isinstance(connections, dict):
+        tables += [(f"connections.{n}.", c) for n, c in connections.items() if isinstance(c, dict)]
+    return tables
+
+
+def _secrets_in(values: dict[str, Any]) -> list[str]:
+    """One line per secret found in the TOML file, naming the variable to set instead."""
+    problems = []
+    for prefix, table in _crm_sections(values):
+        for crm in ("salesforce", "hubspot"):
+            section = table.get(crm)
+            if not isinstance(section, dict):
+                continue
+            for key in SECRET_KEYS:
+                if key in section:
+                    name = f"{prefix}{crm}.{key}"
+                    variable = "TIERSYNC_" + name.upper().replace(".", "__")
+                    problems.append(
+                        f"{name}: a secret must not be in the config file; set {variable} in the "
+                        f"environment (or a file {variable.removeprefix('TIERSYNC_').lower()} in "
+                        f"{SECRETS_DIR_ENV})"
+                    )
+    return problems
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> None:
+    """Make every relative file setting of the TOML file relative to the file's folder (in place)."""
+    for _prefix, table in _crm_sections(values):
+        for key in PATH_KEYS:
+            *parents, leaf = key.split(".")
+            holder: Any = table
+            for part in parents:
+                holder = holder.get(part) if isinstance(holder, dict) else None
+            if isinstance(holder, dict) and isinstance(holder.get(leaf), str):
+                given = Path(holder[leaf]).expanduser()
+                holder[leaf] = str(given if given.is_absolute() else base / given)

@@ -14,12 +14,21 @@ class ExitCode(IntEnum):
     """Another run holds the lock; this one did nothing."""
     LIMIT = 4
     """Stopped before the configured share of the daily API limit; the next run resumes."""
+    UNREACHABLE = 5
+    """The CRM could not be reached (refused, unknown host, timeout): nothing was written."""
 
 
-SEVERITY = (ExitCode.OK, ExitCode.PARTIAL, ExitCode.LOCKED, ExitCode.LIMIT, ExitCode.USAGE)
-"""Least to most severe, for a run over several connections: what needs a person (2) first, then
-work left undone until the API allowance resets (4), then a run skipped for an overlap (3), then
-single records that failed (1)."""
+SEVERITY = (
+    ExitCode.OK,
+    ExitCode.PARTIAL,
+    ExitCode.LOCKED,
+    ExitCode.LIMIT,
+    ExitCode.UNREACHABLE,
+    ExitCode.USAGE,
+)
+"""Least to most severe, for a run over several connections: what needs a person (2) first, then a
+CRM that could not be reached (5), then work left undone until the API allowance resets (4), then a
+run skipped for an overlap (3), then single records that failed (1)."""
 
 
 def worst(codes: Iterable[ExitCode]) -> ExitCode:

@@ -16,9 +16,11 @@ from typing import Any
 import polars as pl
 
 from connector.frames import ACCOUNT_SCHEMA, CHILD_SCHEMAS, RosterFrames
-from connector.model import GoalStatus, InvoiceStatus, MeetingOutcome
+from connector.model import CHECKUP_MEETING_TYPE, GoalStatus, InvoiceStatus, MeetingOutcome
 
 KINDS = ("accounts", *CHILD_SCHEMAS)
+MEETING_TYPES = (CHECKUP_MEETING_TYPE, "working_session")
+"""``checkup`` is the regular check-up; a ``working_session`` is any joint working meeting."""
 REQUIRED: dict[str, tuple[str, ...]] = {
     "accounts": ("id", "name"),
     **dict.fromkeys(CHILD_SCHEMAS, ("id", "account_id")),
@@ -26,8 +28,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("invoices", "status"): tuple(s.value for s in InvoiceStatus),
     ("meetings", "outcome"): tuple(s.value for s in MeetingOutcome),
+    ("meetings", "type"): MEETING_TYPES,
     ("goals", "status"): tuple(s.value for s in GoalStatus),
 }
+"""Coded columns: a value matches regardless of case, spaces, hyphens and underscores (``Check-up``,
+``checkup``, ``No Show``), and anything else is refused with the allowed values, never guessed."""
 NON_NEGATIVE = {("invoices", "amount"), ("referrals", "value"), ("accounts", "employee_count")}
 RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("surveys", "nps"): (0, 10),
@@ -120,9 +125,16 @@ def _parse_column(kind: str, column: str, dtype: pl.DataType) -> tuple[pl.Expr, 
         return parsed, raw.is_not_null() & parsed.is_null(), "true or false"
     choices = CHOICES.get((kind, column))
     if choices:
-        lowered = raw.str.to_lowercase()
-        return lowered, raw.is_not_null() & ~lowered.is_in(list(choices)), "one of " + ", ".join(choices)
+        spelled = {_code_key(choice): choice for choice in choices}
+        key = raw.str.to_lowercase().str.replace_all(r"[\s_\-]", "")
+        parsed = key.replace_strict(spelled, default=None, return_dtype=pl.String)
+        return parsed, raw.is_not_null() & parsed.is_null(), "one of " + ", ".join(choices)
     return raw, pl.lit(False), ""
+
+
+def _code_key(value: str) -> str:
+    """How a coded value is compared: lower case without spaces, hyphens or underscores."""
+    return "".join(ch for ch in value.lower() if ch not in " -_\t")
 
 
 def _validate(kind: str, name: str, frame: pl.DataFrame, problems: list[str]) -> pl.DataFrame:
@@ -169,12 +181,15 @@ def _validate(kind: str, name: str, frame: pl.DataFrame, problems: list[str]) ->
     result = frame.select(_LINE, *typed, *attrs).with_columns(
         bad_row.alias("__bad__") if checks else pl.lit(False).alias("__bad__")
     )
-    duplicated = result.filter(pl.col("id").is_not_null() & pl.col("id").is_duplicated())
-    for ident, lines in duplicated.group_by("id", maintain_order=True).agg(pl.col(_LINE)).iter_rows():
-        problems.append(f"{name} lines {', '.join(map(str, lines))}, column id: duplicate id {ident!r}")
-    return result.with_columns(
-        (pl.col("__bad__") | (pl.col("id").is_duplicated() & pl.col("id").is_not_null())).alias("__bad__")
-    )
+    # A repeated id keeps its first row; each later one is reported and left out.
+    first = pl.col(_LINE).min().over("id")
+    repeat = pl.col("id").is_not_null() & (pl.col(_LINE) != first)
+    repeats = result.with_columns(first.alias("__first__")).filter(repeat)
+    for line, ident, kept in repeats.select(_LINE, "id", "__first__").iter_rows():
+        problems.append(
+            f"{name} line {line}, column id: duplicate id {ident!r} (first on line {kept}, which is kept)"
+        )
+    return result.with_columns((pl.col("__bad__") | repeat).alias("__bad__"))
 
 
 def _finish(parts: dict[str, tuple[str, pl.DataFrame] | None], strict: bool) -> LoadedRoster:

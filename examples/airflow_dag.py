@@ -10,6 +10,7 @@ run of the same connection. The exit codes (README, "Exit codes") decide what Ai
 * 2, configuration or credentials: fails without a retry (a person must fix it);
 * 3, another run holds the connection's lock: skipped, that run is doing the work;
 * 4, the daily API budget is spent: fails without a retry (the next scheduled run resumes).
+* 5, the CRM could not be reached (nothing was written): the task fails and Airflow retries it.
 
 The workers need tiersync installed, ``TIERSYNC_CONFIG`` and each connection's secrets
 (``TIERSYNC_CONNECTIONS__<NAME>__…``) in their environment, and for workers on several machines a

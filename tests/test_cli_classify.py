@@ -118,14 +118,17 @@ def test_negative_amount_is_rejected(data: Path) -> None:
     )
 
 
-def test_duplicate_id_names_both_lines(data: Path) -> None:
+def test_duplicate_id_names_the_later_line_and_the_first(data: Path) -> None:
     frame = pl.read_csv(data / "accounts.csv", infer_schema=False)
     frame.with_columns(
         pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("ACC0000001")).otherwise(pl.col("id")).alias("id")
     ).write_csv(data / "accounts.csv")
     code, _, stderr = run("classify", str(data))
     assert code == ExitCode.USAGE
-    assert "error: accounts.csv lines 2, 3, column id: duplicate id 'ACC0000001'" in stderr
+    assert (
+        "error: accounts.csv line 3, column id: duplicate id 'ACC0000001' (first on line 2, which is kept)"
+        in stderr
+    )
 
 
 def test_unknown_account_in_a_child_file(data: Path) -> None:

@@ -21,7 +21,15 @@ def test_example_config_is_valid_and_matches_the_defaults_it_documents() -> None
     settings = load_settings(REPO / "config.example.toml")
     assert settings.tiers.poor.complaints_at_least == 6
     assert settings.evidence.window_days == 365
-    assert settings.traits.outside_icp.industries == ["Software", "Fintech", "Healthcare"]
+    assert settings.traits.outside_icp.industries == []
+
+
+def test_example_config_holds_exactly_the_defaults() -> None:
+    """Copying the example changes nothing: a value that is not the default is commented out."""
+    from connector.config import Settings
+
+    example = load_settings(REPO / "config.example.toml").model_dump(mode="json", exclude={"state_path"})
+    assert example == Settings().model_dump(mode="json", exclude={"state_path"})
 
 
 def test_each_bad_key_is_one_line_naming_the_key(tmp_path: Path) -> None:

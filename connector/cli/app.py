@@ -6,6 +6,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector import __version__
+from connector.cli.logs import LogFormat, configure
 from connector.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from connector.exit_codes import ExitCode
 from connector.model import Tier
@@ -27,7 +29,7 @@ app = typer.Typer(
     name="tiersync",
     help="Rank clients into tiers, name bad-client traits, and write both back to your CRM.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -48,14 +50,32 @@ class CliState:
     """Global options of this invocation."""
 
     config_path: Path | None = None
+    log_format: LogFormat = LogFormat.TEXT
+
+
+class Failed(typer.Exit):
+    """The exit of :func:`fail`: carries the problems, so that ``sync`` can put them in its JSON line."""
+
+    def __init__(self, problems: list[str], code: ExitCode) -> None:
+        super().__init__(int(code))
+        self.problems = problems
+        self.code = code
+
+
+def say(problem: str, label: str = "error") -> None:
+    """One problem line on stderr: ``error: …`` in red, or a JSON log object with ``--log-format json``."""
+    if CliState.log_format is LogFormat.JSON:
+        logging.getLogger("tiersync").error("%s", problem if label == "error" else f"{label}: {problem}")
+        return
+    err.print(f"[red]{label}:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
 
 
 def fail(problems: list[str], code: ExitCode = ExitCode.USAGE) -> NoReturn:
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
-        err.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+        say(problem)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         err.print(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", highlight=False)
-    raise typer.Exit(int(code))
+    raise Failed(problems, code)
 
 
 @contextmanager
@@ -91,9 +111,20 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="More log detail: -v the libraries' warnings, -vv debug."
+        ),
+    ] = 0,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="Log lines on stderr as text or as JSON objects.")
+    ] = LogFormat.TEXT,
 ) -> None:
     """tiersync: client tiers and bad-client traits, written back to Salesforce or HubSpot."""
     CliState.config_path = config
+    CliState.log_format = log_format
+    configure(verbose, log_format)
 
 
 def tier_table(results: pl.DataFrame, limit: int, title: str) -> Table:

@@ -19,6 +19,7 @@ from connector.cli.app import (
     console,
     distribution,
     err,
+    fail,
     settings,
     tier_table,
     user_errors,
@@ -72,6 +73,8 @@ def classify(
         err.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if len(loaded.dropped) > MAX_PROBLEMS_SHOWN:
         err.print(f"… and {len(loaded.dropped) - MAX_PROBLEMS_SHOWN} more skipped rows", highlight=False)
+    if loaded.frames.accounts.height == 0:
+        fail([f"{source}: no client left to classify: every account row was skipped (see above)"])
     day = as_of.date() if as_of else (s.evidence.as_of or dt.date.today())
     results = classify_frames(loaded.frames, s, day)
     console.print(tier_table(results, limit, f"{results.height} clients as of {day.isoformat()}"))

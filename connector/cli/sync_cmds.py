@@ -21,14 +21,15 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.text import Text
 
 from connector.cli import backfill_plan
-from connector.cli.app import app, console, err, fail, settings, user_errors
+from connector.cli.app import Failed, app, console, err, fail, say, settings, user_errors
 from connector.config import DEFAULT_CONNECTION, Settings
 from connector.crm.base import AuthError, CrmAdapter, CrmError, MappingError
-from connector.crm.factory import make_adapter
+from connector.crm.factory import make_adapter, mapping_path
 from connector.crm.mapping import MappingFileError
 from connector.exit_codes import ExitCode, worst
 from connector.model import Trait
@@ -131,7 +132,9 @@ def _doctor(s: Settings) -> Outcome:
         if problems:
             raise MappingError(problems)
         usage = adapter.usage()
-        ok = Text.assemble(("ok", "green"), f" {s.crm}: every mapped object and field exists")
+        ok = Text.assemble(
+            ("ok", "green"), f" {s.crm}: every mapped object and field exists (mapping: {mapping_path(s)})"
+        )
         return [ok] + ([Text(f"API usage today: {usage.used} of {usage.limit}")] if usage is not None else [])
 
     return _crm_call(s, check)
@@ -169,6 +172,7 @@ def _run_one(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         disable=quiet,
         transient=True,
@@ -183,6 +187,7 @@ def _run_one(
             dry_run=dry_run,
             progress=lambda n: progress.advance(task, n),
             keep_plan=keep_plan,
+            on_total=lambda n: progress.update(task, total=n),
         )
 
 
@@ -197,11 +202,18 @@ def _run(
     every: bool = False,
     detail: Detail = Detail.ACCOUNTS,
 ) -> None:
-    targets = chosen(settings(), connection, every)
+    try:
+        targets = chosen(settings(), connection, every)
+    except Failed as stop:  # the JSON line on every exit, a config error included
+        crm = "every" if every else "unknown"
+        name = connection or DEFAULT_CONNECTION
+        print(ConnectionRun(name, crm, mode, dry_run, stop.code, problems=stop.problems).json_line())
+        raise
     if not every:
         name, s = next(iter(targets.items()))
         run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
         if run.summary is None or run.plan is None:
+            print(run.json_line())
             fail(run.problems, run.exit_code)
         _report(
             run.summary, run.plan, dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=limit, detail=detail
@@ -261,9 +273,9 @@ def _report(
         if plan_out is not None:
             console.print(f"wrote {plan_out}")
     for line in describe_failures(summary):
-        err.print(f"[red]failed:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        say(line, "failed")
     if summary.message:
-        err.print(summary.message, highlight=False, soft_wrap=True, markup=False)
+        say(summary.message, "warning" if summary.status == "limit" else "error")
     print(summary.json_line())
 
 

@@ -130,6 +130,16 @@ class AuthError(FatalError):
     """Credentials are missing, wrong or expired."""
 
 
+class SettingError(AuthError):
+    """A setting is wrong: a file that does not exist, a CA that does not match the server's
+    certificate, a host name that cannot be one. The message starts with the key (exit 2)."""
+
+
+class UnreachableError(RetriableError):
+    """The CRM could not be reached at all (connection refused, unknown host, connect timeout).
+    Retried like any retriable error; a run that never reached the CRM exits 5, nothing written."""
+
+
 class LimitExhaustedError(FatalError):
     """The CRM's daily API allowance is spent."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from connector.config import Settings
 from connector.crm.base import CrmAdapter
 from connector.crm.mapping import default_mapping, load_mapping
@@ -9,11 +11,17 @@ from connector.crm.mapping import default_mapping, load_mapping
 
 def make_adapter(settings: Settings) -> CrmAdapter:
     """The adapter for ``settings.crm`` with its mapping file; raises ``MappingFileError`` / ``AuthError``."""
-    mapping = load_mapping(settings.mapping or default_mapping(settings.crm))
+    path = mapping_path(settings)
+    mapping = load_mapping(path)
     if settings.crm == "salesforce":
         from connector.crm.salesforce import SalesforceAdapter
 
-        return SalesforceAdapter(settings.salesforce, mapping)
+        return SalesforceAdapter(settings.salesforce, mapping, mapping_file=str(path))
     from connector.crm.hubspot import HubSpotAdapter
 
-    return HubSpotAdapter(settings.hubspot, mapping)
+    return HubSpotAdapter(settings.hubspot, mapping, mapping_file=str(path))
+
+
+def mapping_path(settings: Settings) -> Path:
+    """The mapping file in use: ``mapping`` (relative to the config file), else the packaged default."""
+    return settings.mapping or default_mapping(settings.crm)

@@ -90,6 +90,9 @@ def _log_retry(what: str) -> Callable[[RetryCallState], None]:
             retry_state.attempt_number,
             retry_state.upcoming_sleep,
         )
+        cause = error.__cause__ if error is not None else None
+        if cause is not None:  # the library's own account, often a long chain: at -v only
+            log.info("%s: the client library said: %s: %s", what, type(cause).__name__, cause)
 
     return before_sleep
 

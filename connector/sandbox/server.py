@@ -12,6 +12,7 @@ connection without taking the server down.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import tempfile
@@ -77,6 +78,15 @@ def sandbox_ca(workdir: Path | None = None) -> SandboxCA:
     return files
 
 
+_log = logging.getLogger("cheroot")
+
+
+def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot writes a client that hangs up mid-handshake (a refused CA, a dropped fault) to stderr;
+    here it is a log record, shown with ``-v``."""
+    _log.log(level, "%s", msg, exc_info=traceback)
+
+
 def serve(
     app: WSGIApp,
     *,
@@ -90,6 +100,7 @@ def serve(
     With ``tls``, ``ca`` is the CA to serve with (a new one in ``workdir`` when not given)."""
     server = wsgi.Server(("127.0.0.1", port), app, numthreads=16, server_name="sandbox")
     server.gateway = _Gateway
+    server.error_log = _error_log  # type: ignore[method-assign]  # through logging (quiet by default), not straight onto stderr
     server.shutdown_timeout = 1  # idle keep-alive clients must not hold a stop for long
     ca_path: Path | None = None
     if tls:

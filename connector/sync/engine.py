@@ -27,6 +27,7 @@ from connector.crm.base import (
     ApiUsage,
     AuthError,
     CrmAdapter,
+    CrmError,
     CurrentValues,
     LimitExhaustedError,
     MappingError,
@@ -35,6 +36,7 @@ from connector.crm.base import (
     TaskClose,
     TaskSpec,
     TaskStatus,
+    UnreachableError,
 )
 from connector.exit_codes import ExitCode
 from connector.sync.desired import changes
@@ -62,7 +64,7 @@ class RunSummary:
     mode: str
     dry_run: bool
     status: str = "ok"
-    """ok, partial, limit, failed."""
+    """ok, partial, limit, failed, unreachable (nothing written: the CRM could not be reached)."""
     message: str = ""
     accounts_read: int = 0
     accounts_updated: int = 0
@@ -83,12 +85,18 @@ class RunSummary:
             "partial": ExitCode.PARTIAL,
             "limit": ExitCode.LIMIT,
             "failed": ExitCode.PARTIAL,
+            "unreachable": ExitCode.UNREACHABLE,
         }.get(self.status, ExitCode.PARTIAL)
 
     def json_line(self) -> str:
         data = asdict(self)
         data["failures"] = data["failures"][:50]
         return json.dumps({"event": "tiersync.sync", **data, "exit_code": int(self.exit_code)}, default=str)
+
+
+def _wrote(summary: RunSummary) -> bool:
+    """Whether the run changed anything in the CRM (or tried to: a failed record was sent)."""
+    return bool(summary.accounts_updated or summary.tasks_created or summary.tasks_closed or summary.failures)
 
 
 class _BudgetReachedError(Exception):
@@ -107,6 +115,7 @@ class SyncEngine:
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[int], None] | None = None,
         keep_plan: bool = True,
+        on_total: Callable[[int], None] | None = None,
     ) -> None:
         """``keep_plan=False``: a run that writes returns a plan with counts only, so that its memory does
         not grow with the org (the rows serve only the dry-run table and ``--plan-out``)."""
@@ -120,6 +129,8 @@ class SyncEngine:
         self.keep_plan = keep_plan
         self.owners = OwnerNames(adapter.owner_names)
         """Owner names, read from the CRM once per id for this engine's runs."""
+        self.on_total = on_total
+        """Told how many accounts the run expects to read, once known (for a progress bar's ETA)."""
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
@@ -161,7 +172,9 @@ class SyncEngine:
                 self._end(run_id, summary, started, "config_error")
                 raise
             summary.status = "limit" if isinstance(exc, LimitExhaustedError) else "failed"
-            summary.message = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, UnreachableError) and not _wrote(summary):
+                summary.status = "unreachable"
+            summary.message = str(exc) if isinstance(exc, CrmError) else f"{type(exc).__name__}: {exc}"
         summary.accounts_read = plan.accounts_read
         self._usage(summary, first_usage)
         self._end(run_id, summary, started, summary.status)
@@ -196,6 +209,7 @@ class SyncEngine:
         watermark = self.state.watermark(self.connection, CHANGES_SCOPE)
         if mode == "full" or watermark is None:
             after = self.state.watermark(self.connection, BACKFILL_SCOPE) if mode == "full" else None
+            self._expect(self._last_full_read())
             yield from self.adapter.read(None, page, after=after)
             return
         since = dt.datetime.fromisoformat(watermark) - dt.timedelta(
@@ -203,8 +217,21 @@ class SyncEngine:
         )
         ids = self.adapter.changed_account_ids(since)
         ids |= self.state.accounts_due_for_new_period(self.connection, today)
+        self._expect(len(ids))
         if ids:
             yield from self.adapter.read(sorted(ids), page)
+
+    def _expect(self, total: int | None) -> None:
+        if total is not None and self.on_total is not None:
+            self.on_total(total)
+
+    def _last_full_read(self) -> int | None:
+        """Accounts the last complete full read saw: a whole-org read's expected size, no API call."""
+        for run in reversed(self.state.runs(self.connection)):
+            summary = run.get("summary") or {}
+            if run["mode"] == "full" and run["status"] in ("ok", "partial") and summary.get("accounts_read"):
+                return int(summary["accounts_read"])
+        return None
 
     # -- one page of accounts ------------------------------------------------------------------
     def _sync_batch(

@@ -12,9 +12,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from connector.config import Settings
-from connector.crm.base import AuthError, CrmError, MappingError
+from connector.crm.base import AuthError, CrmError, MappingError, SettingError, UnreachableError
 from connector.crm.factory import make_adapter
 from connector.crm.mapping import MappingFileError
 from connector.exit_codes import ExitCode
@@ -28,6 +29,10 @@ def failure_of(exc: BaseException) -> tuple[ExitCode, list[str]] | None:
     """The exit code and the lines (one per problem) of an error a user can act on; None for others."""
     if isinstance(exc, MappingFileError | MappingError):
         return ExitCode.USAGE, list(exc.problems)
+    if isinstance(exc, SettingError):
+        return ExitCode.USAGE, [str(exc)]
+    if isinstance(exc, UnreachableError):
+        return ExitCode.UNREACHABLE, [str(exc)]
     if isinstance(exc, AuthError):
         return ExitCode.USAGE, [f"cannot sign in to the CRM: {exc}"]
     if isinstance(exc, StateError):
@@ -65,7 +70,11 @@ class ConnectionRun:
     def status(self) -> str:
         if self.summary is not None:
             return self.summary.status
-        return {ExitCode.USAGE: "config_error", ExitCode.LOCKED: "locked"}.get(self.exit_code, "failed")
+        return {
+            ExitCode.USAGE: "config_error",
+            ExitCode.LOCKED: "locked",
+            ExitCode.UNREACHABLE: "unreachable",
+        }.get(self.exit_code, "failed")
 
     def line(self) -> str:
         """One line for people: the connection, how it ended and why."""
@@ -108,12 +117,14 @@ def run_connection(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int], None] | None = None,
     keep_plan: bool = True,
+    on_total: Callable[[int], None] | None = None,
 ) -> ConnectionRun:
     """Sync (or plan, with ``dry_run``) one connection under its own lock; never raises.
 
     ``connection`` names the connection in the state and the lock; ``settings`` are its complete
     settings (``Settings.connection_settings()[connection]``)."""
     ended = ConnectionRun(connection, settings.crm, mode, dry_run, ExitCode.OK)
+    fresh = _new_state_files(settings, connection)
     try:
         adapter = make_adapter(settings)
         state = open_state(settings)
@@ -127,6 +138,7 @@ def run_connection(
                 sleep=sleep,
                 progress=progress,
                 keep_plan=keep_plan,
+                on_total=on_total,
             )
             if dry_run:
                 ended.summary, ended.plan = engine.run(mode, dry_run=True)
@@ -138,7 +150,24 @@ def run_connection(
     except Exception as exc:
         ended.exit_code, ended.problems = failure_or_partial(exc, settings.crm)
         ended.summary = ended.plan = None
-        return ended
-    assert ended.summary is not None
-    ended.exit_code = ended.summary.exit_code
+        never_reached = isinstance(exc, SettingError | UnreachableError | MappingFileError)
+    else:
+        assert ended.summary is not None
+        ended.exit_code = ended.summary.exit_code
+        never_reached = ended.exit_code == ExitCode.UNREACHABLE
+    if never_reached:  # a run that never got to the CRM leaves no state or lock file behind
+        for path in fresh:
+            path.unlink(missing_ok=True)
     return ended
+
+
+def _new_state_files(settings: Settings, connection: str) -> list[Path]:
+    """The SQLite state and lock files this run would create (those that do not exist yet)."""
+    if settings.state_url is not None or settings.state_path is None:
+        return []
+    state = settings.state_path
+    lock = state.with_name(f"{state.name}.{connection}.lock")
+    if state.exists():  # an existing database keeps its journal files: they may hold committed pages
+        return [] if lock.exists() else [lock]
+    names = [state.name + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    return [state.with_name(name) for name in names] + ([] if lock.exists() else [lock])

@@ -142,7 +142,7 @@ host = "https://hubspot.example.com"
     assert list(settings.connection_settings()) == ["emea", "us_portal"]
     assert (emea.crm, emea.mapping, emea.salesforce.username) == (
         "salesforce",
-        Path("mappings/salesforce.toml"),
+        tmp_path / "mappings/salesforce.toml",  # relative to the config file, like state_path
         "ops@emea.example.com",
     )
     assert (

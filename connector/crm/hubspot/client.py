@@ -27,7 +27,7 @@ import hubspot
 import urllib3
 
 from connector.config import HubSpotSettings
-from connector.crm.base import ApiUsage, AuthError
+from connector.crm.base import ApiUsage, SettingError
 from connector.crm.hubspot.errors import API_EXCEPTIONS, TRANSLATED, translate
 from connector.crm.hubspot.pacing import Pacer
 from connector.crm.hubspot.transport import client_options
@@ -59,12 +59,12 @@ class HubSpotClient:
 
     @property
     def hubspot(self) -> Any:
-        """The ``hubspot.HubSpot`` client (built on first use; :class:`AuthError` without a token)."""
+        """The ``hubspot.HubSpot`` client (built on first use; :class:`SettingError` without a token)."""
         if self._hubspot is None:
             secret = self._settings.access_token
             token = secret.get_secret_value() if secret is not None else ""
             if not token:
-                raise AuthError(
+                raise SettingError(
                     "hubspot.access_token is not set: use a private app's access token "
                     "(or an OAuth access token), e.g. TIERSYNC_HUBSPOT__ACCESS_TOKEN"
                 )

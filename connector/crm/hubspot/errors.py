@@ -18,7 +18,16 @@ from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsA
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 
-from connector.crm.base import AuthError, CrmError, FatalError, LimitExhaustedError, RetriableError
+from connector.crm.base import (
+    AuthError,
+    CrmError,
+    FatalError,
+    LimitExhaustedError,
+    RetriableError,
+    SettingError,
+    UnreachableError,
+)
+from connector.crm.reach import address_of, tls_failure, unreachable_reason
 
 API_EXCEPTIONS: tuple[type[Exception], ...] = (
     ObjectsApiException,
@@ -166,19 +175,22 @@ def translate(error: Exception) -> CrmError:
     if isinstance(error, API_EXCEPTIONS):
         status = int(getattr(error, "status", 0) or 0)
         if status == 0:  # the client wraps a TLS failure as status 0 with the reason text
-            return FatalError(
-                f"TLS verification failed talking to HubSpot ({getattr(error, 'reason', '')}); "
-                "check hubspot.host, or set hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
+            return SettingError(
+                "hubspot.ca_bundle: TLS verification failed: HubSpot's certificate is not trusted; check "
+                "hubspot.host, or set "
+                "hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
             )
         return from_status(status, error_body(error), getattr(error, "headers", None))
-    if isinstance(error, urllib3.exceptions.SSLError) or (
-        isinstance(error, urllib3.exceptions.MaxRetryError)
-        and isinstance(error.reason, urllib3.exceptions.SSLError)
-    ):
-        return FatalError(
-            f"TLS verification failed talking to HubSpot ({type(error).__name__}); check hubspot.host, "
-            "or set hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
+    if tls_failure(error):
+        return SettingError(
+            f"hubspot.ca_bundle: TLS verification failed: HubSpot's certificate at {address_of(error) or 'the host'} is not "
+            "trusted; check hubspot.host, or set hubspot.ca_bundle to the CA bundle of your proxy or sandbox"
         )
+    if isinstance(error, urllib3.exceptions.LocationParseError):
+        return SettingError("hubspot.host: not a valid URL (e.g. https://api.hubapi.com)")
+    reason = unreachable_reason(error)
+    if reason is not None:
+        return UnreachableError(f"cannot reach HubSpot at {address_of(error) or 'its host'}: {reason}")
     if isinstance(error, urllib3.exceptions.HTTPError | OSError):
         return RetriableError(f"connection to HubSpot failed: {type(error).__name__}: {error}")
     return FatalError(f"HubSpot request failed: {type(error).__name__}: {error}")

@@ -18,7 +18,7 @@ import requests.utils
 import urllib3
 
 from connector.config import HubSpotSettings
-from connector.crm.base import FatalError
+from connector.crm.base import SettingError
 
 
 def client_options(settings: HubSpotSettings) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def client_options(settings: HubSpotSettings) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
-            raise FatalError(f"hubspot.ca_bundle: no such file {settings.ca_bundle}")
+            raise SettingError(f"hubspot.ca_bundle: no such file {settings.ca_bundle}")
         options["ssl_ca_cert"] = str(settings.ca_bundle)
     host = settings.host.rstrip("/")
     proxy = requests.utils.get_environ_proxies(host).get(urllib.parse.urlsplit(host).scheme)

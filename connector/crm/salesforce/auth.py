@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from simple_salesforce.api import Salesforce
 
 from connector.config import SalesforceSettings
-from connector.crm.base import AuthError, FatalError
+from connector.crm.base import AuthError, SettingError
 from connector.crm.salesforce.errors import TRANSLATED
 
 SESSION, PASSWORD, JWT, CLIENT_CREDENTIALS = "session id", "password", "JWT bearer", "client credentials"
@@ -52,40 +52,43 @@ def _is_set(settings: SalesforceSettings, name: str) -> bool:
 
 
 def login_flow(settings: SalesforceSettings) -> str:
-    """Which flow the settings select; :class:`AuthError` naming the setting when missing or contradictory."""
+    """Which flow the settings select; :class:`SettingError` naming the setting when missing or contradictory
+    (found before any call, so the run leaves nothing behind)."""
     chosen = [name for name in _FLOW_MARKERS if _is_set(settings, name)]
     if len(chosen) > 1:
         named = " and ".join(f"salesforce.{name}" for name in chosen)
-        raise AuthError(f"{named} are set together: keep the settings of one login flow only")
+        raise SettingError(f"{named} are set together: keep the settings of one login flow only")
     if not chosen:
         if settings.consumer_key:
-            raise AuthError(
+            raise SettingError(
                 "salesforce.consumer_key is set: add salesforce.private_key_file + username (JWT) or "
                 "salesforce.consumer_secret + domain (client credentials)"
             )
         if settings.username:
-            raise AuthError("salesforce.username is set: add salesforce.password (and security_token)")
-        raise AuthError(_NO_FLOW)
+            raise SettingError("salesforce.username is set: add salesforce.password (and security_token)")
+        raise SettingError(_NO_FLOW)
     flow = _FLOW_MARKERS[chosen[0]]
     if flow == SESSION and not settings.instance_url:
-        raise AuthError(
+        raise SettingError(
             "salesforce.instance_url is required with salesforce.session_id "
             "(e.g. https://yourcompany.my.salesforce.com)"
         )
     if flow == PASSWORD and not settings.username:
-        raise AuthError("salesforce.username is required with salesforce.password")
+        raise SettingError("salesforce.username is required with salesforce.password")
     if flow == JWT:
         if not settings.username or not settings.consumer_key:
             missing = "username" if not settings.username else "consumer_key"
-            raise AuthError(f"salesforce.{missing} is required with salesforce.private_key_file (JWT bearer)")
+            raise SettingError(
+                f"salesforce.{missing} is required with salesforce.private_key_file (JWT bearer)"
+            )
         assert settings.private_key_file is not None
         if not settings.private_key_file.is_file():
-            raise AuthError(f"salesforce.private_key_file: no such file {settings.private_key_file}")
+            raise SettingError(f"salesforce.private_key_file: no such file {settings.private_key_file}")
     if flow == CLIENT_CREDENTIALS:
         if not settings.consumer_key:
-            raise AuthError("salesforce.consumer_key is required with salesforce.consumer_secret")
+            raise SettingError("salesforce.consumer_key is required with salesforce.consumer_secret")
         if settings.domain in ("login", "test"):
-            raise AuthError(
+            raise SettingError(
                 "salesforce.domain must be your My Domain (e.g. yourcompany.my) for client credentials"
             )
     return flow
@@ -101,7 +104,7 @@ def http_session(settings: SalesforceSettings) -> requests.Session:
     session = requests.Session()
     if settings.ca_bundle is not None:
         if not settings.ca_bundle.is_file():
-            raise FatalError(f"salesforce.ca_bundle: no such file {settings.ca_bundle}")
+            raise SettingError(f"salesforce.ca_bundle: no such file {settings.ca_bundle}")
         target = settings.instance_url or f"https://{settings.domain}.salesforce.com"
         session.proxies.update(requests.utils.get_environ_proxies(target))
         session.trust_env = False

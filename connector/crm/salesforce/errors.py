@@ -21,7 +21,16 @@ from simple_salesforce.exceptions import (
     SalesforceOperationError,
 )
 
-from connector.crm.base import AuthError, CrmError, FatalError, LimitExhaustedError, RetriableError
+from connector.crm.base import (
+    AuthError,
+    CrmError,
+    FatalError,
+    LimitExhaustedError,
+    RetriableError,
+    SettingError,
+    UnreachableError,
+)
+from connector.crm.reach import address_of, tls_failure, unreachable_reason
 
 T = TypeVar("T")
 
@@ -132,11 +141,19 @@ def translate(error: Exception, retry_after: float | None = None) -> CrmError:
             )
         kind = NotFoundError if status == 404 else RequestRejectedError
         return kind(f"Salesforce {status} {code}: {message}{where}", status=status, code=code, fields=fields)
-    if isinstance(error, requests.exceptions.SSLError):
-        return FatalError(
-            f"TLS verification failed talking to Salesforce ({type(error).__name__}); set "
-            "salesforce.ca_bundle to the CA bundle of your proxy or sandbox"
+    if isinstance(error, requests.exceptions.SSLError) or tls_failure(error):
+        return SettingError(
+            f"salesforce.ca_bundle: TLS verification failed: Salesforce's certificate at {address_of(error) or 'the instance'} is not "
+            "trusted; set salesforce.ca_bundle to the CA bundle of your proxy or sandbox"
         )
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return SettingError(
+            "salesforce.instance_url / salesforce.domain: not a valid Salesforce address "
+            "(e.g. https://yourcompany.my.salesforce.com, or domain = login, test or yourcompany.my)"
+        )
+    reason = unreachable_reason(error)
+    if reason is not None:
+        return UnreachableError(f"cannot reach Salesforce at {address_of(error) or 'its host'}: {reason}")
     if isinstance(
         error,
         requests.exceptions.ConnectionError
