@@ -65,9 +65,9 @@ def serve(
     console.print(
         f"{accounts} accounts seeded; faults: {faults}; connection file: {info_path}", highlight=False
     )
-    console.print("Ctrl-C to stop.", highlight=False)
     signal.signal(signal.SIGTERM, _stop)  # a supervisor's (or CI's) `kill` stops it as cleanly as Ctrl-C
     try:
+        console.print("Ctrl-C to stop.", highlight=False)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
