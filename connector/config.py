@@ -77,7 +77,7 @@ class EvidenceSettings(_Section):
 
 
 class PoorRules(_Section):
-    """Any one of these makes a client poor (DOMAIN.md §1: the headaches)."""
+    """Any one of these makes a client poor (docs/rules.md, Tiers: the headaches)."""
 
     complaints_at_least: int = Field(6, ge=1)
     on_time_rate_below: float = Field(0.6, ge=0, le=1)
@@ -226,7 +226,7 @@ DEFAULT_GROWTH_QUESTIONS: dict[GrowthPoint, str] = {
 
 
 class GrowthSettings(_Section):
-    """Growth points (DOMAIN.md §3): each inconvenient client points at a weakness of ours."""
+    """Growth points (docs/rules.md, Growth points and the decision): each inconvenient client points at a weakness of ours."""
 
     communication: CommunicationRules = CommunicationRules()
     price: PriceRules = PriceRules()
@@ -496,7 +496,7 @@ class SizeBand(_Section):
 
 
 class Touch(_Section):
-    """A planned contact (DOMAIN.md §4): created as a task once per ``cadence_days`` for every client
+    """A planned contact (docs/rules.md, The communication plan): created as a task once per ``cadence_days`` for every client
     matching all conditions given (empty = any)."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
@@ -589,7 +589,7 @@ class CommsSettings(_Section):
 
 
 class InsightSettings(_Section):
-    """Learning from the top (DOMAIN.md §3): the ideal-client profile, look-alike fit and the backtest."""
+    """Learning from the top (docs/rules.md, Learning from the top): the ideal-client profile, look-alike fit and the backtest."""
 
     top_tiers: list[Tier] = Field(
         default_factory=lambda: [Tier.AMAZING, Tier.GOOD],

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 
 class Tier(StrEnum):
-    """The four client tiers of DOMAIN.md §1, best first."""
+    """The four client tiers of docs/rules.md, Tiers, best first."""
 
     AMAZING = "amazing"
     GOOD = "good"
@@ -22,7 +22,7 @@ class Tier(StrEnum):
 
 
 class Trait(StrEnum):
-    """The five bad-client traits of DOMAIN.md §2."""
+    """The five bad-client traits of docs/rules.md, Traits."""
 
     HIGH_TOUCH_LOW_PAY = "high_touch_low_pay"
     BULLY = "bully"
@@ -32,7 +32,7 @@ class Trait(StrEnum):
 
 
 class GrowthPoint(StrEnum):
-    """The four weaknesses of ours an inconvenient client points at (DOMAIN.md §3)."""
+    """The four weaknesses of ours an inconvenient client points at (docs/rules.md, Growth points and the decision)."""
 
     COMMUNICATION = "communication"
     PRICE = "price"

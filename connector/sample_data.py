@@ -1,7 +1,7 @@
 """A synthetic client roster with a known mix of tiers and traits, deterministic per seed.
 
 Each account is drawn from a persona (the tier it is meant to land in) and optional traits, then
-records are drawn to match: the 80/20 shape of DOMAIN.md — about a fifth of clients are poor and
+records are drawn to match: the 80/20 shape of docs/rules.md — about a fifth of clients are poor and
 cause most complaints, late payments and escalations. Columnar and vectorised, so ten million
 invoices take seconds; tests, benchmarks and the sandbox CRM all seed from it.
 """

@@ -1,4 +1,4 @@
-"""Playbook actions per tier and trait (DOMAIN.md §3), and configurable trait labels."""
+"""Playbook actions per tier and trait (docs/rules.md, The playbook), and configurable trait labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each default tier rule, with a boundary case on both sides of its threshold (DOMAIN.md §1)."""
+"""Each default tier rule, with a boundary case on both sides of its threshold (docs/rules.md, Tiers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each bad-client trait, with a boundary case on both sides of its threshold (DOMAIN.md §2)."""
+"""Each bad-client trait, with a boundary case on both sides of its threshold (docs/rules.md, Traits)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The communication plan (DOMAIN.md §4): which planned touches each client gets.
+"""The communication plan (docs/rules.md, The communication plan): which planned touches each client gets.
 
 Categories follow tier, size (revenue band) and network (referrals made): a baseline for every
 client, more touches for higher categories. Pure: the sync turns touches into tasks once per period.

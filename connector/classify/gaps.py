@@ -1,4 +1,4 @@
-"""Data gaps: the evidence a client's tier could not use, said out loud (DOMAIN.md §1)."""
+"""Data gaps: the evidence a client's tier could not use, said out loud (docs/rules.md, Tiers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Growth points (DOMAIN.md §3): the weakness of ours an inconvenient client points at, with evidence.
+"""Growth points (docs/rules.md, Growth points and the decision): the weakness of ours an inconvenient client points at, with evidence.
 
 Four kinds, each a set of rules over evidence (any one that holds is the evidence) and a question for
 the account owner. A "quiet" client (no complaint, no conduct or public issue, no discount request,

@@ -1,4 +1,4 @@
-"""Which playbook actions (DOMAIN.md §3) each classified client gets, from the configured action table."""
+"""Which playbook actions (docs/rules.md, The playbook) each classified client gets, from the configured action table."""
 
 from __future__ import annotations
 

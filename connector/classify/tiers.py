@@ -1,4 +1,4 @@
-"""The four tiers (DOMAIN.md §1) as explainable rules over evidence; thresholds come from config.
+"""The four tiers (docs/rules.md, Tiers) as explainable rules over evidence; thresholds come from config.
 
 Order of decision: poor if any headache rule holds; else amazing if every amazing rule holds; else
 good if every good rule holds; else okay. Missing evidence cannot satisfy a rule, so a client with no

@@ -1,4 +1,4 @@
-"""The five bad-client traits (DOMAIN.md §2): zero or more per client, each with its evidence."""
+"""The five bad-client traits (docs/rules.md, Traits): zero or more per client, each with its evidence."""
 
 from __future__ import annotations
 

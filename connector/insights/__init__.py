@@ -1,4 +1,4 @@
-"""Learning from the tiers (DOMAIN.md §3): the ideal-client profile, look-alike fit, the Pareto of
+"""Learning from the tiers (docs/rules.md, Learning from the top): the ideal-client profile, look-alike fit, the Pareto of
 headaches and a backtest of the tiers. Pure functions over polars frames: no I/O, no clock."""
 
 from connector.insights.backtest import Backtest, backtest, build_history, history_between

@@ -1,6 +1,6 @@
 """The Pareto of headaches: which tier causes the complaints, late payments, escalations and cost.
 
-DOMAIN.md §1 says the poor ~20% cause ~80% of the headaches; this module measures it on the
+docs/rules.md, Tiers says the poor ~20% cause ~80% of the headaches; this module measures it on the
 classified roster so that the claim is a number in the report, not a slogan. Evidence that is
 missing (null) adds nothing to a total; shares are of the roster's known totals.
 """

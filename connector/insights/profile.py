@@ -1,4 +1,4 @@
-"""The ideal-client profile: which attribute values over-index among the top clients (DOMAIN.md §3).
+"""The ideal-client profile: which attribute values over-index among the top clients (docs/rules.md, Learning from the top).
 
 "Learn from the top": marketing and sales target look-alikes of the amazing and good clients, so
 the profile compares, for each attribute value (industry Software, region Europe, size 51–250, …),
