@@ -14,11 +14,12 @@ from typing import Any
 
 import polars as pl
 
-from connector.classify.rules import LABEL_SEPARATOR, Rule, split_labels
+from connector.classify.growth import reason_column as growth_reason_column
+from connector.classify.rules import Rule, split_labels
 from connector.classify.tiers import amazing_rules, good_rules, poor_rules
 from connector.classify.traits import reason_column
 from connector.config import Settings
-from connector.model import Tier, Trait
+from connector.model import Decision, GrowthPoint, Tier, Trait
 
 MET, NOT_MET, UNKNOWN = "met", "not met", "unknown"
 MONEY = ("revenue", "overdue_amount", "referral_value", "cost_to_serve")
@@ -109,7 +110,9 @@ class Explanation:
     tasks: list[dict[str, str]] = field(default_factory=list)
     """The tasks a sync would create: subject and due date."""
     decision: str | None = None
+    """The next step, with its label and reasons in plain words."""
     growth_points: list[str] = field(default_factory=list)
+    """Each growth point's label and its evidence."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, ensure_ascii=False)
@@ -119,7 +122,7 @@ class Explanation:
         out = [f"{self.name} ({self.account_id}), owner {self.owner}"]
         out.append(f"Tier: {self.tier} (score {self.score:.1f}). {self.tier_reason}".rstrip(". ") + ".")
         if self.decision:
-            out.append(f"Decision: {self.decision}")
+            out.append(f"Next step: {self.decision}")
         out += ["", "Evidence:"] + [f"  {label}: {value}" for label, value in self.evidence.items()]
         for check in self.tiers:
             how = "any one of these" if check.needs == "any" else "all of these"
@@ -199,10 +202,15 @@ def explain(
         for t in split_labels(row.get("traits") or "")
     }
     titles = {a.code: a.title for a in settings.playbook.actions}
-    decision = row.get("decision")
-    growth = row.get("growth_points") or []
-    if isinstance(growth, str):
-        growth = [g for g in growth.split(LABEL_SEPARATOR) if g]
+    growth = [
+        f"{settings.growth.label(GrowthPoint(p))}: {row.get(growth_reason_column(GrowthPoint(p))) or ''}".rstrip(
+            ": "
+        )
+        for p in split_labels(row.get("growth_points") or "")
+    ]
+    decision = row.get("decision_reason") or (
+        settings.decision.label(Decision(row["decision"])) if row.get("decision") else None
+    )
     return Explanation(
         account_id=row["account_id"],
         name=row.get("name") or "",
@@ -220,6 +228,6 @@ def explain(
         data_gaps_reason=row.get("data_gaps_reason") or "",
         actions={code: titles.get(code, code) for code in split_labels(row.get("actions") or "")},
         tasks=list(tasks or []),
-        decision=str(decision) if decision else None,
-        growth_points=[str(g) for g in growth],
+        decision=decision,
+        growth_points=growth,
     )

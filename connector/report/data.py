@@ -273,7 +273,7 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
     titles = {a.code: a.title for a in settings.playbook.actions}
     top = [t.value for t in settings.insights.top_tiers]
     ordered = results.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True)
-    if "decision" in results.columns:
+    if "decision" in results.columns and results["decision"].null_count() < results.height:
         source = "decision"
         decision = pl.col("decision").fill_null("")
         groups = {
@@ -295,11 +295,9 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
     def lines(frame: pl.DataFrame) -> list[AccountLine]:
         out = []
         for row in frame.head(LISTED_DECISIONS).iter_rows(named=True):
-            why = row.get("decision_reasons") or _why(row, settings)
-            if isinstance(why, list):
-                why = "; ".join(str(w) for w in why)
+            why = row.get("decision_reason") or _why(row, settings)
             todo = ", ".join(titles.get(a, a) for a in split_labels(row.get("actions") or ""))
-            out.append(_line(row, str(why), todo))
+            out.append(_line(row, why, todo))
         return out
 
     return Decisions(

@@ -41,7 +41,7 @@ from connector.crm.base import (
 from connector.exit_codes import ExitCode
 from connector.sync.desired import changes
 from connector.sync.owners import OwnerNames
-from connector.sync.plan import AccountPlan, Plan, TaskChange, labels_text
+from connector.sync.plan import AccountPlan, Plan, TaskChange
 from connector.sync.state import StateStore, TaskRow, TaskState
 from connector.sync.tasks import WantedTask, close_comment, wanted_tasks
 
@@ -279,7 +279,6 @@ class SyncEngine:
         labels = {t: self.settings.label(t) for t in c.traits}
         reasons = [f"{c.tier.value}: {c.tier_reason}" if c.tier_reason else c.tier.value]
         reasons += [f"{labels[t]}: {text}" for t, text in c.traits.items()]
-        decision = getattr(c, "decision", None)
         return AccountPlan(
             account_id=c.account_id,
             name=c.name,
@@ -289,8 +288,8 @@ class SyncEngine:
             tier_new=str(values["tier"]) if values.get("tier") else (current.tier or c.tier.value),
             traits=tuple(labels.values()),
             reasons="; ".join(reasons),
-            decision=None if decision is None else str(getattr(decision, "code", decision)),
-            growth_points=labels_text(getattr(c, "growth_points", None) or ()),
+            decision=self.settings.decision.label(c.decision),
+            growth_points=tuple(self.settings.growth.label(p) for p in c.growth_points),
         )
 
     def _task_plan(
@@ -344,6 +343,10 @@ class SyncEngine:
                     "data_gaps": list(c.data_gaps),
                     "actions": list(c.actions),
                     "evidence": c.evidence,
+                    "decision": c.decision.value,
+                    "decision_reason": c.decision_reason,
+                    "growth_points": [p.value for p in c.growth_points],
+                    "growth_reason": c.growth_reason,
                     "attributes": {
                         "industry": account.industry,
                         "region": account.region,

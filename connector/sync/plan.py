@@ -8,7 +8,6 @@ tasks come and go); the field-by-field view (``--detail fields``) stays for whoe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -46,7 +45,7 @@ ACCOUNT_COLUMNS = (
     *(f"tasks_{kind}" for kind in TASK_KINDS),
 )
 OPTIONAL_COLUMNS = ("decision", "growth_points")
-"""Shown when the classification carries them (a column only if some account has a value)."""
+"""Neutral labels of the decision and the growth points (a column only if some account has a value)."""
 
 
 @dataclass(frozen=True)
@@ -269,11 +268,6 @@ def _task_counts(counts: dict[str, int]) -> str:
     """``+2 -1 ~1``: tasks to create, close and defer."""
     signs = {"create": "+", "close": "-", "defer": "~"}
     return " ".join(f"{signs.get(k, k)}{n}" for k, n in counts.items() if n)
-
-
-def labels_text(items: Iterable[object]) -> tuple[str, ...]:
-    """Codes or objects carrying a ``code`` as plain strings (growth points may be either)."""
-    return tuple(str(getattr(item, "code", item)) for item in items)
 
 
 def _text(value: Any) -> str:

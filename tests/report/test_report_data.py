@@ -158,10 +158,26 @@ def test_report_data_is_plain_json(state_path: Path) -> None:
     assert document["movements"]["available"] is True
 
 
-def test_decisions_name_who_to_protect_fix_and_let_go(classified: Classified) -> None:
+def test_decisions_follow_the_classification_s_decision(classified: Classified) -> None:
     data = offline_report(classified)
     d = data.decisions
     rows = {r["account_id"]: r for r in classified.results.to_dicts()}
+    assert d.source == "decision"
+    assert {rows[a.account_id]["decision"] for a in d.protect} == {"protect"}
+    assert {rows[a.account_id]["decision"] for a in d.fix} <= {"fix", "develop"}
+    assert {rows[a.account_id]["decision"] for a in d.let_go} <= {"let_go"}
+    assert d.protect_total == sum(1 for r in rows.values() if r["decision"] == "protect")
+    revenues = [a.revenue for a in d.protect]
+    assert revenues == sorted(revenues, reverse=True), "top clients by revenue"
+    assert all(a.why == rows[a.account_id]["decision_reason"] for a in d.protect + d.fix + d.let_go)
+    assert all(a.owner for a in d.protect + d.fix + d.let_go)
+
+
+def test_without_a_decision_the_lists_come_from_tier_and_traits(classified: Classified) -> None:
+    results = classified.results.drop("decision")
+    data = build_report_data(source_from_results(results, "input"), Settings(), REPORT_DAY)
+    d = data.decisions
+    rows = {r["account_id"]: r for r in results.to_dicts()}
     assert d.source == "tier and traits"
     assert {a.tier for a in d.protect} <= {"amazing", "good"}
     assert d.protect_total == sum(1 for r in rows.values() if r["tier"] in ("amazing", "good"))

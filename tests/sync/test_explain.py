@@ -39,6 +39,7 @@ def test_explain_from_the_crm_names_the_owner_and_every_rule(org: Org, tmp_path:
     assert doc["tier"] in {"amazing", "good", "okay", "poor"}
     assert (doc["tier"] == "amazing") == (doc["not_higher"] == [])
     assert doc["tasks"], "every client gets at least its baseline touches"
+    assert doc["decision"], "the next step, in words"
 
 
 def test_explain_of_an_unknown_account_exits_2(org: Org, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.config import DEFAULT_TRAIT_LABELS
+from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_TRAIT_LABELS
 from connector.model import Tier, Trait
 from connector.sandbox.people import full_name
 from tests.sync.conftest import Org
@@ -42,6 +42,7 @@ def test_plan_file_has_one_row_per_account_with_owner_names_tiers_and_reasons(
     assert labels and labels <= set(DEFAULT_TRAIT_LABELS.values())
     assert not any(t.value in " ".join(rows["reasons"]) for t in Trait), "neutral labels, no trait codes"
     assert rows["tasks_create"].null_count() < rows.height
+    assert set(rows["decision"]) <= set(DEFAULT_DECISION_LABELS.values()), "the decision's neutral label"
     assert f"wrote {out}" in stdout
 
 
