@@ -164,6 +164,8 @@ class SyncEngine:
                 if mode == "full":
                     self.state.clear_watermark(self.connection, BACKFILL_SCOPE)
             summary.status = "partial" if summary.failures else "ok"
+            if self.owners.problem:
+                plan.notes.append(f"{self.owners.problem}; owners are shown by id")
         except _BudgetReachedError as stop:
             summary.status = "limit"
             summary.message = str(stop)

@@ -85,6 +85,8 @@ class Plan:
     accounts_read: int = 0
     accounts: dict[str, AccountPlan] = field(default_factory=dict)
     """Every classified account of the plan, by id; only those with a change become rows."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader should know about the plan itself (owner names that could not be read)."""
 
     @property
     def accounts_changed(self) -> int:
@@ -197,7 +199,7 @@ class Plan:
     def table(self, limit: int = 50) -> RenderableType:
         """The plan for a terminal of 80 columns: ids never split, names cut with an ellipsis."""
         if self.empty:
-            return Text(self.headline())
+            return Text("\n".join([self.headline(), *self.notes]))
         rows = self.account_rows()
         table = Table(
             title=self.headline(),
@@ -241,7 +243,7 @@ class Plan:
             owners.add_row(
                 escape(owner), str(accounts), str(tiers), *(str(kinds.get(k, 0)) for k in TASK_KINDS)
             )
-        return Group(table, owners)
+        return Group(table, owners, *(Text(note) for note in self.notes))
 
     def write(self, path: Path, detail: Detail = Detail.ACCOUNTS) -> None:
         """CSV (every cell neutralised) or ``.json``: one row per account, or per field with ``fields``."""

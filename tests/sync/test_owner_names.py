@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import pytest
+
+from connector.crm.base import FatalError, LimitExhaustedError
 from connector.sandbox.people import full_name
 from connector.sync.owners import NO_OWNER, OwnerNames
 from tests.sync.conftest import Org, make_org
@@ -56,3 +59,21 @@ def test_salesforce_chunks_long_id_lists_under_the_url_limit(tmp_path: Path) -> 
         queries = [c for c in org.sandbox.ledger.calls() if "/query" in c.path]
         assert set(names) == set(real)
         assert len(queries) >= 2, "1,200 ids do not fit one URL: several queries"
+
+
+def test_a_failed_lookup_shows_ids_and_says_why() -> None:
+    def refused(ids: list[str]) -> dict[str, str]:
+        raise FatalError("INSUFFICIENT_ACCESS: no read access on User")
+
+    owners = OwnerNames(refused)
+    owners.learn(["0058c0000000001AAA"])
+    assert owners.name("0058c0000000001AAA") == "0058c0000000001AAA"
+    assert owners.problem is not None and "no read access on User" in owners.problem
+
+
+def test_an_exhausted_daily_limit_still_stops_the_run() -> None:
+    def spent(ids: list[str]) -> dict[str, str]:
+        raise LimitExhaustedError("TotalRequests Limit exceeded")
+
+    with pytest.raises(LimitExhaustedError):
+        OwnerNames(spent).learn(["0058c0000000001AAA"])
