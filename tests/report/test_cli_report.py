@@ -114,7 +114,10 @@ def test_fit_learns_from_an_offline_input_too(roster_dir: Path, tmp_path: Path) 
             "id,name,employee_count\nP1,A,10\nP2,B,many\n",
             "prospects.csv line 3, column employee_count: expected a whole number (got 'many')",
         ),
-        ("id,name\nP1,A\nP1,B\n", "prospects.csv lines 2, 3, column id: duplicate id 'P1'"),
+        (
+            "id,name\nP1,A\nP1,B\n",
+            "prospects.csv line 3, column id: duplicate id 'P1' (first on line 2, which is kept)",
+        ),
         ("", "prospects.csv: empty file; expected a header line with at least id, name"),
         ("id,name\n", "prospects.csv: no accounts (only a header)"),
     ],
