@@ -67,7 +67,8 @@ def test_hubspot_sandbox_serve_runs_without_openapi_core_and_stops_on_sigterm(tm
             if "Ctrl-C to stop" in line:
                 break
         info = json.loads((tmp_path / "sandbox-connection.json").read_text(encoding="utf-8"))
-        assert "://127.0.0.1:" in info["hubspot"]["host"]
+        assert info["hubspot"]["host"].startswith("https://127.0.0.1:")  # HTTPS, as HubSpot
+        assert Path(info["hubspot"]["ca_bundle"]).is_file()
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
