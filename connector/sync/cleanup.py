@@ -233,10 +233,19 @@ class CleanupEngine:
                 summary.status, summary.message = "refused", "; ".join(plan.refused)
             elif plan.empty:
                 summary.status = "nothing"
-                summary.message = "nothing to clean up: tiersync has left nothing in the CRM"
+                summary.message = (
+                    "nothing to clean up: no open tiersync task and no tiersync value on a record"
+                    + (
+                        ", and nothing setup-fields created is left"
+                        if options.remove_setup
+                        else " (the fields setup-fields created stay: --remove-setup deletes them)"
+                    )
+                )
             elif not dry_run:
                 self._apply(plan, options, summary, started)
                 summary.status = "partial" if summary.failures else "ok"
+                if summary.failures and options.remove_setup:
+                    summary.message = "the setup stays until every record is cleaned up: run cleanup again"
         except _BudgetReachedError as stop:
             summary.status, summary.message = "limit", str(stop)
         except (AuthError, MappingError):
