@@ -92,7 +92,7 @@ class HubSpotAdapter:
 
     def cleanup(self) -> HubSpotCleanup:
         """The HubSpot side of ``tiersync cleanup`` (``connector.crm.cleanup.CrmCleanup``)."""
-        return HubSpotCleanup(self.client, self._mapping)
+        return HubSpotCleanup(self.client, self._schema, self._mapping)
 
     def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
         return owners.owner_names(self.client, owner_ids)

@@ -21,8 +21,9 @@ from connector.crm.base import ApiUsage, Outcome, TaskClose
 from connector.crm.cleanup import AccountClear, CrmTask, MarkedAccount
 from connector.crm.hubspot import batch, search, tasks
 from connector.crm.hubspot.batch import OBJECT_ID
-from connector.crm.hubspot.client import HubSpotClient, Json
+from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.errors import RequestRejectedError
+from connector.crm.hubspot.schema import PropertyInfo, Schema
 from connector.crm.hubspot.setup import GROUP, PropertySpec, property_specs
 from connector.crm.mapping import Mapping
 
@@ -31,38 +32,25 @@ FILTER_GROUPS = 5
 
 
 class HubSpotCleanup:
-    def __init__(self, client: HubSpotClient, mapping: Mapping) -> None:
+    def __init__(self, client: HubSpotClient, schema: Schema, mapping: Mapping) -> None:
         self._client = client
+        self._schema = schema
         self._mapping = mapping
         self._specs = {(s.object_type, s.name): s for s in property_specs(mapping, {})}
-        self._listed: dict[str, list[Json]] = {}
 
     # -- what exists ---------------------------------------------------------------------------
-    def _properties(self, object_type: str) -> list[Json]:
-        """The type's live property definitions as HubSpot sends them (group, hubspotDefined...)."""
-        if object_type not in self._listed:
-            try:
-                answer = self._client.call(
-                    f"properties of {object_type}",
-                    self._client.properties_core.get_all_with_http_info,
-                    object_type,
-                )
-            except RequestRejectedError as error:
-                if error.status not in (400, 404):  # an object type this portal does not have
-                    raise
-                answer = {}
-            self._listed[object_type] = [p for p in answer.get("results") or [] if not p.get("archived")]
-        return self._listed[object_type]
+    def _properties(self, object_type: str) -> list[PropertyInfo]:
+        return list((self._schema.object(object_type) or {}).values())
 
     def _owned(self, object_type: str) -> list[PropertySpec]:
         found = []
         for prop in self._properties(object_type):
-            spec = self._specs.get((object_type, str(prop.get("name"))))
+            spec = self._specs.get((object_type, prop.name))
             if (
                 spec is not None
-                and not prop.get("hubspotDefined")
-                and prop.get("groupName") == GROUP
-                and prop.get("type") == spec.type
+                and not prop.hubspot_defined
+                and prop.group == GROUP
+                and prop.type == spec.type
             ):
                 found.append(spec)
         return found
@@ -150,7 +138,7 @@ class HubSpotCleanup:
             for spec in owned:
                 lines.append(self._archive_property(spec, dry_run))
             lines.append(self._archive_group(object_type, {s.name for s in owned}, dry_run))
-        self._listed.clear()
+        self._schema.forget()
         return [line for line in lines if line]
 
     def _archive(self, what: str, method: Callable[..., Any], *args: str) -> None:
@@ -182,9 +170,7 @@ class HubSpotCleanup:
         if not any(g.get("name") == GROUP for g in answer.get("results") or []):
             return ""
         others = sorted(
-            str(p.get("name"))
-            for p in self._properties(object_type)
-            if p.get("groupName") == GROUP and p.get("name") not in leaving
+            p.name for p in self._properties(object_type) if p.group == GROUP and p.name not in leaving
         )
         if others:
             return f"{prefix}: kept, it also holds {', '.join(others)}"

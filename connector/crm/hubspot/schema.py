@@ -28,6 +28,10 @@ class PropertyInfo:
     """Enumeration value -> label, in HubSpot's order."""
     unique: bool
     read_only: bool
+    group: str = ""
+    """The property group it sits in."""
+    hubspot_defined: bool = False
+    """True for HubSpot's own properties (never archivable)."""
 
     @property
     def shape(self) -> str:
@@ -43,6 +47,8 @@ class PropertyInfo:
             unique=bool(body.get("hasUniqueValue")),
             read_only=bool(body.get("calculated"))
             or bool((body.get("modificationMetadata") or {}).get("readOnlyValue")),
+            group=str(body.get("groupName") or ""),
+            hubspot_defined=bool(body.get("hubspotDefined")),
         )
 
 
