@@ -538,8 +538,8 @@ def test_a_client_search_stays_within_searchs_own_rate_limit(box: Box) -> None:
     batches = read_all(adapter)
     assert len([a for b in batches for a in b.roster.accounts]) == 1000
     assert len(calls(box, "/companies/search")) == 2 + 5, "two counts, then 1,000 clients 200 a call"
+    # the sandbox refuses a sixth search in a second: no 429 means the pacing kept to search's limit
     assert len(calls(box, "/search")) > 7 and [c for c in box.ledger.calls() if c.status == 429] == []
-    assert adapter.client.pacer.waited > 0
 
 
 # -- changed accounts ---------------------------------------------------------------------------------
