@@ -55,6 +55,7 @@ OVERRIDABLE = (
     "comms",
     "sync",
     "insights",
+    "tasks",
 )
 """The sections a connection may override; CRM, credentials and state are set per connection or not at all."""
 
@@ -660,6 +661,56 @@ class SyncSettings(_Section):
     reasons_max_chars: int = Field(32000, ge=255, description="The reasons field is cut to this length.")
 
 
+class PriorityRule(_Section):
+    """One rank of the task priority: it matches an action when every condition given holds (the
+    account's tier is one of ``tiers``, it carries one of ``traits``, one of ``reasons`` explains its
+    tier or traits, the action is one of ``actions``; touches are ``comms:<code>``)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    tiers: list[Tier] = Field(default_factory=list)
+    traits: list[Trait] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> PriorityRule:
+        if not (self.tiers or self.traits or self.reasons or self.actions):
+            raise ValueError(f"priority rule {self.name!r} needs tiers, traits, reasons or actions")
+        return self
+
+
+PAYMENT_REASONS = ["poor.on_time_rate", "poor.unpaid_overdue"]
+
+DEFAULT_PRIORITY: list[PriorityRule] = [
+    PriorityRule(name="poor_conduct", tiers=[Tier.POOR], traits=[Trait.BULLY]),
+    PriorityRule(name="poor_payment", tiers=[Tier.POOR], reasons=PAYMENT_REASONS),
+    PriorityRule(
+        name="revenue_at_risk",
+        actions=["review_relationship", "check_solvency", "move_to_paid_service_level"],
+    ),
+    PriorityRule(name="referral_ask", actions=["ask_for_referral"]),
+]
+"""Everything no rule matches (routine touches, the other actions) comes after, in due-date order."""
+
+
+class TaskSettings(_Section):
+    """How many tiersync tasks an account manager gets, in which order, and how they are grouped."""
+
+    max_new_per_owner_per_week: int = Field(
+        10, ge=0, description="New tiersync tasks per owner per calendar week (0: unlimited)."
+    )
+    max_open_per_owner: int = Field(
+        30, ge=0, description="Open tiersync tasks per owner at once (0: unlimited)."
+    )
+    one_task_per_action: bool = Field(
+        False, description="true: one task per action; false: one 'Client plan' task per account per sync."
+    )
+    spread_cadences: bool = Field(
+        True, description="Offset each account's periods by a stable hash of its id."
+    )
+    priority: list[PriorityRule] = Field(default_factory=lambda: list(DEFAULT_PRIORITY))
+
+
 class SalesforceSettings(_Section):
     instance_url: str | None = None
     api_version: str = "60.0"
@@ -751,6 +802,7 @@ class Settings(BaseSettings):
     decision: DecisionSettings = DecisionSettings()
     playbook: PlaybookSettings = PlaybookSettings()
     comms: CommsSettings = CommsSettings()
+    tasks: TaskSettings = TaskSettings()
     sync: SyncSettings = SyncSettings()
     insights: InsightSettings = InsightSettings()
     salesforce: SalesforceSettings = SalesforceSettings()

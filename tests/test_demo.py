@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -25,8 +26,14 @@ def test_demo_syncs_the_sandbox_rewrites_nothing_on_resync_and_writes_the_report
     assert page.count('<svg id="chart-') == 6, "every chart, movements included: the demo re-synced"
     assert "Who to protect, who to fix, who to let go" in page
     state = State(out / "tiersync-state.sqlite")
-    assert len(state.results("default")) == 150
+    results = state.results("default")
+    assert len(results) == 150
+    owner = {r["account_id"]: r["owner_id"] for r in results}
+    sent = {(owner[t.account_id], t.crm_key) for t in state.tasks_for("default", owner) if t.crm_id}
     state.close()
+    per_owner = Counter(o for o, _ in sent)
+    assert per_owner and max(per_owner.values()) <= 10, "the first sync keeps every owner within the budget"
+    assert "deferred" in result.stdout
     assert (out / "sandbox.sqlite").is_file()
 
 

@@ -13,29 +13,45 @@ from rich.table import Table
 from connector.classify.comms import TOUCH_PREFIX, touches_for
 from connector.cli.app import app, console, fail, settings
 from connector.cli.sync_cmds import CONNECTION, crm_errors
+from connector.config import Settings
 from connector.csv_cells import write_dicts
 from connector.model import Tier
 from connector.sync.owners import NO_OWNER
-from connector.sync.state import open_state
-from connector.sync.tasks import period_of, task_key
+from connector.sync.state import TaskState, open_state
+from connector.sync.tasks import period_of, period_offset, task_key
 
 
 def planned_touches(
-    results: list[dict[str, Any]], created: set[str], comms: Any, start: dt.date, days: int
+    results: list[dict[str, Any]], tasks: list[dict[str, Any]], settings: Settings, start: dt.date, days: int
 ) -> list[dict[str, Any]]:
     """Every touch that comes due between ``start`` and ``start + days``: one per account, touch and
-    period, skipping periods whose task already exists."""
+    period, skipping periods whose task already exists. A deferred touch is listed from the day it
+    comes due, and a first touch waiting for the account's next period is not listed before it."""
     end = start + dt.timedelta(days=days)
+    created = {t["key"] for t in tasks if t["status"] != TaskState.DEFERRED}
+    waiting = {
+        (t["account_id"], t["action"]): (t["period_start"], t["key"])
+        for t in tasks
+        if t["status"] == TaskState.DEFERRED
+    }
+    due_on = {t["key"]: t.get("defer_until") for t in tasks if t["status"] == TaskState.DEFERRED}
     plan = []
     for row in results:
         evidence = row.get("evidence") or {}
         for touch in touches_for(
-            Tier(row["tier"]), evidence.get("revenue"), evidence.get("referrals"), comms
+            Tier(row["tier"]), evidence.get("revenue"), evidence.get("referrals"), settings.comms
         ):
-            period = period_of(start, touch.cadence_days)
+            code = TOUCH_PREFIX + touch.code
+            offset = period_offset(row["account_id"], touch.cadence_days, settings)
+            period = period_of(start, touch.cadence_days, offset)
+            held = waiting.get((row["account_id"], code))
             while period.start < end:
-                key = task_key(row["account_id"], TOUCH_PREFIX + touch.code, period)
-                if key not in created:
+                key = task_key(row["account_id"], code, period)
+                later = held is not None and period.start.isoformat() < held[0]
+                if key not in created and not later:
+                    day = max(
+                        period.start, start, dt.date.fromisoformat(due_on.get(key) or start.isoformat())
+                    )
                     plan.append(
                         {
                             "owner": row.get("owner_name") or row.get("owner_id") or NO_OWNER,
@@ -44,10 +60,10 @@ def planned_touches(
                             "account": row.get("name") or "",
                             "tier": row["tier"],
                             "touch": touch.title,
-                            "from": max(period.start, start).isoformat(),
+                            "from": day.isoformat(),
                         }
                     )
-                period = period_of(period.end, touch.cadence_days)
+                period = period_of(period.end, touch.cadence_days, offset)
     return sorted(plan, key=lambda p: (p["owner"], p["owner_id"], p["from"], p["account"], p["touch"]))
 
 
@@ -69,13 +85,13 @@ def plan_comms(
         state = open_state(s)
     try:
         results = state.results(CONNECTION)
-        created = {t["key"] for t in state.all_tasks(CONNECTION)}
+        tasks = state.all_tasks(CONNECTION)
     finally:
         state.close()
     if not results:
         fail(["no classified accounts in the state yet; run `tiersync sync` first"])
     day = start.date() if start else (s.evidence.as_of or dt.date.today())
-    plan = planned_touches(results, created, s.comms, day, days)
+    plan = planned_touches(results, tasks, s, day, days)
     owners: dict[str, list[dict[str, Any]]] = {}
     for item in plan:
         owners.setdefault(item["owner"], []).append(item)

@@ -91,7 +91,8 @@ def demo(
                 summary, _ = engine.run("full")
             console.print(
                 f"[bold]sync[/bold]: {summary.status}, {summary.accounts_updated} accounts written, "
-                f"{summary.tasks_created} tasks created, {summary.api_calls} API calls",
+                f"{summary.tasks_created} tasks created (at most {s.tasks.max_new_per_owner_per_week} new per "
+                f"owner this week), {summary.tasks_deferred} deferred, {summary.api_calls} API calls",
                 highlight=False,
             )
             again, _ = engine.run("incremental")

@@ -80,6 +80,8 @@ class TaskClose:
     key: str
     crm_id: str
     comment: str
+    close: bool = True
+    """False: only append the comment (an action struck from a task that still holds others)."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.classify import Classification
+from connector.classify.crm_text import record_reasons
 from connector.config import Settings
 from connector.crm.base import CurrentValues
 from connector.model import Tier
@@ -44,7 +45,7 @@ def desired_values(
     c: Classification, current: CurrentValues, settings: Settings, today: dt.date
 ) -> dict[str, Any]:
     override = active_override(current, today)
-    reasons = c.reason
+    reasons = record_reasons(c, settings)
     if override is not None:
         until = f" until {current.override_expires.isoformat()}" if current.override_expires else ""
         reasons = f"Manual override: {override}{until} (computed: {c.tier.value}). {reasons}"

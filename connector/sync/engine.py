@@ -39,11 +39,12 @@ from connector.crm.base import (
     UnreachableError,
 )
 from connector.exit_codes import ExitCode
+from connector.sync.budget import TaskBudget, week_of
 from connector.sync.desired import changes
 from connector.sync.owners import OwnerNames
 from connector.sync.plan import AccountPlan, Plan, TaskChange
-from connector.sync.state import StateStore, TaskRow, TaskState
-from connector.sync.tasks import WantedTask, close_comment, wanted_tasks
+from connector.sync.state import StateStore, TaskState
+from connector.sync.task_plan import Send, Strike, TaskDecisions, plan_tasks
 
 CHANGES_SCOPE = "changes"
 BACKFILL_SCOPE = "backfill_cursor"
@@ -71,6 +72,7 @@ class RunSummary:
     fields_changed: int = 0
     tasks_created: int = 0
     tasks_closed: int = 0
+    tasks_deferred: int = 0
     failures: list[dict[str, str | None]] = field(default_factory=list)
     api_calls: int | None = None
     api_used: int | None = None
@@ -131,6 +133,8 @@ class SyncEngine:
         """Owner names, read from the CRM once per id for this engine's runs."""
         self.on_total = on_total
         """Told how many accounts the run expects to read, once known (for a progress bar's ETA)."""
+        self._workload = TaskBudget(settings, dt.date(2024, 1, 1), [], lambda _owner: set())
+        """The run's workload budget, counted afresh from the state at the start of each run."""
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
@@ -147,6 +151,12 @@ class SyncEngine:
             if problems:
                 raise MappingError(problems)
             first_usage = self.adapter.usage()
+            self._workload = TaskBudget(
+                self.settings,
+                today,
+                self.state.task_load(self.connection, week_of(today)),
+                lambda owner: self._finished_tasks(owner, dry_run),
+            )
             for batch in self._batches(mode, today):
                 self._guard_budget()
                 # stamped per page: last_synced_at says when tiersync wrote the record, which lets an
@@ -258,22 +268,19 @@ class SyncEngine:
             if values:
                 updates.append((c, AccountUpdate(c.account_id, values)))
                 plan.fields += diff
-        creates, closes = self._task_plan(results, today)
-        plan.tasks += [
-            TaskChange(
-                "create", w.spec.key, w.spec.account_id, w.spec.subject, f"due {w.spec.due.isoformat()}"
-            )
-            for w in creates
-        ]
-        plan.tasks += [
-            TaskChange("close", row.key, row.account_id, row.action, comment) for row, comment in closes
-        ]
+        known = self.state.tasks_for(self.connection, [c.account_id for c in results])
+        decisions = plan_tasks(results, known, self.settings, today, self._workload)
+        plan.tasks += task_changes(decisions)
+        summary.tasks_deferred += len({(d.task.spec.account_id, d.until) for d in decisions.deferrals})
         if dry_run:
             return
         self._save_results(results, batch, now, run_id)
         self._write_accounts(updates, batch, summary, now, run_id)
-        self._create_tasks(creates, summary, now)
-        self._close_tasks(closes, summary, now)
+        self._create_tasks(decisions.sends, summary, now)
+        self.state.tasks_deferred(self.connection, [(d.task, d.until) for d in decisions.deferrals], now)
+        for row in decisions.dropped:
+            self.state.task_finished(self.connection, row.key, TaskState.CLOSED, now)
+        self._close_tasks(decisions.strikes, summary, now)
         self.state.mark_renewed(self.connection, [c.account_id for c in results], today)
 
     def _account_plan(self, c: Classification, current: CurrentValues, values: dict[str, Any]) -> AccountPlan:
@@ -294,30 +301,18 @@ class SyncEngine:
             growth_points=tuple(self.settings.growth.label(p) for p in c.growth_points),
         )
 
-    def _task_plan(
-        self, results: Sequence[Classification], today: dt.date
-    ) -> tuple[list[WantedTask], list[tuple[TaskRow, str]]]:
-        known = {
-            row.key: row for row in self.state.tasks_for(self.connection, [c.account_id for c in results])
-        }
-        creates: list[WantedTask] = []
-        closes: list[tuple[TaskRow, str]] = []
-        by_account: dict[str, list[TaskRow]] = {}
-        for row in known.values():
-            by_account.setdefault(row.account_id, []).append(row)
-        for c in results:
-            wanted = wanted_tasks(c, self.settings, today)
-            for task in wanted:
-                seen = known.get(task.spec.key)
-                if seen is None:
-                    creates.append(task)
-                elif seen.status == TaskState.PENDING:
-                    creates.append(replace(task, spec=replace(task.spec, resend=True)))
-            applies = {task.action for task in wanted}
-            for row in by_account.get(c.account_id, []):
-                if row.status == TaskState.OPEN and row.action not in applies and row.crm_id:
-                    closes.append((row, close_comment(row.action, c, today)))
-        return creates, closes
+    def _finished_tasks(self, owner: str, dry_run: bool) -> set[str]:
+        """The CRM ids of the owner's open tasks that users completed or deleted in the CRM (the
+        workload budget counts only the open ones); recorded as done unless this is a dry run."""
+        crm_ids = self.state.open_crm_ids(self.connection, owner)
+        if not crm_ids:
+            return set()
+        self._guard_budget()
+        statuses = self.adapter.task_status(crm_ids)
+        done = {i for i in crm_ids if statuses.get(i, TaskStatus.DELETED) != TaskStatus.OPEN}
+        if done and not dry_run:
+            self.state.tasks_finished_by_crm_id(self.connection, sorted(done), TaskState.DONE, self.clock())
+        return done
 
     def _save_results(
         self, results: Sequence[Classification], batch: ReadBatch, now: dt.datetime, run_id: int | None
@@ -421,11 +416,13 @@ class SyncEngine:
                     run_id=run_id,
                 )
 
-    def _create_tasks(self, creates: list[WantedTask], summary: RunSummary, now: dt.datetime) -> None:
-        if not creates:
+    def _create_tasks(self, sends: list[Send], summary: RunSummary, now: dt.datetime) -> None:
+        """Record every action of every task as pending (write-ahead), send the tasks, then confirm
+        or forget each action by its task's outcome."""
+        if not sends:
             return
         self._guard_budget()
-        self.state.tasks_pending(self.connection, creates, now)
+        self.state.tasks_pending(self.connection, [w for s in sends for w in s.items], now)
         sent: set[str] = set()
 
         def send(specs: list[TaskSpec]) -> list[Outcome]:
@@ -434,35 +431,71 @@ class SyncEngine:
             sent.update(s.key for s in specs)
             return self.adapter.upsert_tasks(again)
 
-        outcomes = self._with_record_retries(send, [w.spec for w in creates], lambda s: s.key)
-        for outcome in outcomes:
+        outcomes = self._with_record_retries(send, [s.spec for s in sends], lambda s: s.key)
+        for task, outcome in zip(sends, outcomes, strict=True):
             if outcome.ok:
                 summary.tasks_created += 1
-                self.state.task_confirmed(self.connection, outcome.ref, outcome.crm_id)
+                for item in task.items:
+                    self.state.task_confirmed(self.connection, item.spec.key, outcome.crm_id)
             else:
                 self._fail(summary, outcome, "task create")
-                self.state.task_forgotten(self.connection, outcome.ref)
+                for item in task.items:
+                    self.state.task_forgotten(self.connection, item.spec.key)
 
-    def _close_tasks(self, closes: list[tuple[TaskRow, str]], summary: RunSummary, now: dt.datetime) -> None:
-        if not closes:
+    def _close_tasks(self, strikes: list[Strike], summary: RunSummary, now: dt.datetime) -> None:
+        """Strike actions whose cause cleared from their open task (closing it when none remain);
+        a task the user finished or deleted meanwhile is done, never recreated in its period."""
+        if not strikes:
             return
-        statuses = self.adapter.task_status([row.crm_id for row, _ in closes if row.crm_id])
-        still_open: list[TaskClose] = []
-        for row, comment in closes:
-            status = statuses.get(row.crm_id or "", TaskStatus.DELETED)
-            if status == TaskStatus.OPEN and row.crm_id:
-                still_open.append(TaskClose(row.key, row.crm_id, comment))
-            else:  # the user finished or deleted it: never recreate it in its period
-                self.state.task_finished(self.connection, row.key, TaskState.DONE, now)
-        if not still_open:
+        statuses = self.adapter.task_status([s.crm_id for s in strikes])
+        live: list[TaskClose] = []
+        for strike in strikes:
+            if statuses.get(strike.crm_id, TaskStatus.DELETED) == TaskStatus.OPEN:
+                live.append(TaskClose(strike.crm_key, strike.crm_id, strike.comment, close=strike.close))
+            else:
+                self.state.tasks_finished_by_crm_id(self.connection, [strike.crm_id], TaskState.DONE, now)
+        if not live:
             return
-        outcomes = self._with_record_retries(self.adapter.close_tasks, still_open, lambda t: t.key)
+        by_key = {s.crm_key: s for s in strikes}
+        outcomes = self._with_record_retries(self.adapter.close_tasks, live, lambda t: t.key)
         for outcome in outcomes:
             if outcome.ok:
-                summary.tasks_closed += 1
-                self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
+                strike = by_key[outcome.ref]
+                summary.tasks_closed += strike.close
+                for row in strike.rows:
+                    self.state.task_finished(self.connection, row.key, TaskState.CLOSED, now)
             else:
                 self._fail(summary, outcome, "task close")
+
+
+def task_changes(decisions: TaskDecisions) -> list[TaskChange]:
+    """The plan's lines for the task decisions: creates with their due date, deferrals with the day
+    they come due and why, strikes and closes with their comment."""
+    changes = [
+        TaskChange("create", s.spec.key, s.spec.account_id, s.spec.subject, f"due {s.spec.due.isoformat()}")
+        for s in decisions.sends
+    ]
+    changes += [
+        TaskChange(
+            "defer",
+            d.task.spec.key,
+            d.task.spec.account_id,
+            d.task.spec.subject,
+            f"until {d.until.isoformat()}: {d.why}",
+        )
+        for d in decisions.deferrals
+    ]
+    changes += [
+        TaskChange(
+            "close" if s.close else "strike",
+            s.crm_key,
+            s.account_id,
+            ", ".join(r.action for r in s.rows),
+            s.comment,
+        )
+        for s in decisions.strikes
+    ]
+    return changes
 
 
 def describe_failures(summary: RunSummary) -> list[str]:

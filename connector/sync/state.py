@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from connector.config import Settings
     from connector.sync.tasks import WantedTask
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: tasks gained ``group_key``, ``owner_id``, ``defer_until`` and ``sent_on`` (added in place)."""
+
+TASK_ADDED_COLUMNS = ("group_key", "owner_id", "defer_until", "sent_on")
+"""Task columns newer than the first schema; ``migrate`` adds each one a store lacks (all TEXT, NULL
+for rows written before them)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +67,11 @@ class TaskState:
     """Closed by tiersync because its cause cleared."""
     DONE = "done"
     """Completed or deleted by a user: never recreated in its period."""
+    DEFERRED = "deferred"
+    """Decided but held back (workload budget, a spread-out first touch, a baseline touch waiting for
+    an open task): comes due on ``defer_until`` without being decided again."""
+    UNSENT = (PENDING, OPEN)
+    """A task the CRM holds open (or is about to)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,28 @@ class TaskRow:
     period_end: dt.date
     crm_id: str | None
     status: str
+    group_key: str | None = None
+    """The key of the CRM task that carries this action (one task per account holds several)."""
+    defer_until: dt.date | None = None
+    sent_on: dt.date | None = None
+    """The classification day of the sync that sent it (``evidence.as_of`` or today)."""
+
+    @property
+    def crm_key(self) -> str:
+        return self.group_key or self.key
+
+
+@dataclass(frozen=True)
+class TaskLoad:
+    """One task as the workload budget counts it."""
+
+    owner_id: str
+    account_id: str
+    crm_key: str
+    crm_id: str | None
+    status: str
+    day: dt.date | None
+    """When it was sent, or, deferred, when it comes due."""
 
 
 class StateError(Exception):
@@ -130,6 +162,25 @@ class StateStore(Protocol):
 
     def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None: ...
 
+    def tasks_deferred(
+        self, connection: str, deferrals: Iterable[tuple[WantedTask, dt.date]], now: dt.datetime
+    ) -> None:
+        """Record (or move) deferred tasks with the day each comes due, in one transaction."""
+        ...
+
+    def tasks_finished_by_crm_id(
+        self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
+    ) -> None:
+        """Every open action carried by these CRM tasks ends with ``status``."""
+        ...
+
+    def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:
+        """Every pending, open or deferred task with an owner, and those sent since ``week_start``:
+        what the workload budget counts."""
+        ...
+
+    def open_crm_ids(self, connection: str, owner_id: str) -> list[str]: ...
+
     def accounts_due_for_new_period(self, connection: str, today: dt.date) -> set[str]:
         """Accounts with a task whose period has ended and was not renewed yet."""
         ...
@@ -171,9 +222,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
-_TASK_COLUMNS = "key, account_id, action, period_start, period_end, crm_id, status"
+_TASK_COLUMNS = (
+    "key, account_id, action, period_start, period_end, crm_id, status, group_key, defer_until, sent_on"
+)
 _TASK_LIST_COLUMNS = (
-    "key, account_id, action, period_start, period_end, due, crm_id, status, created_at, closed_at"
+    "key, account_id, action, period_start, period_end, due, crm_id, status, created_at, closed_at, "
+    "group_key, defer_until"
 )
 _CHUNK = 500
 """Ids per ``IN (…)`` list: far below either database's limit on parameters."""
@@ -188,7 +242,14 @@ def _task_row(row: Sequence[Any]) -> TaskRow:
         period_end=dt.date.fromisoformat(row[4]),
         crm_id=row[5],
         status=row[6],
+        group_key=row[7],
+        defer_until=_date(row[8]),
+        sent_on=_date(row[9]),
     )
+
+
+def _date(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value[:10])
 
 
 class SqlStore(ABC):
@@ -217,6 +278,20 @@ class SqlStore(ABC):
     @abstractmethod
     def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run one statement for every row, in one transaction."""
+
+    @abstractmethod
+    def _columns(self, table: str) -> set[str]: ...
+
+    def migrate(self) -> None:
+        """Bring an older store up to ``SCHEMA_VERSION`` in place: add what is missing, never drop."""
+        present = self._columns("tasks")
+        for column in TASK_ADDED_COLUMNS:
+            if column not in present:
+                self._exec(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
+        self._exec(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )
 
     def _row(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         rows = self._rows(sql, params)
@@ -305,7 +380,8 @@ class SqlStore(ABC):
         return None if row is None else _task_row(row)
 
     def tasks_pending(self, connection: str, tasks: Iterable[WantedTask], now: dt.datetime) -> None:
-        """Record task keys before the tasks are sent (write-ahead), in one transaction."""
+        """Record task keys before the tasks are sent (write-ahead), in one transaction; a deferred
+        key becomes pending, any other known key keeps its row."""
         rows = [
             (
                 connection,
@@ -317,14 +393,81 @@ class SqlStore(ABC):
                 _iso(t.spec.due),
                 TaskState.PENDING,
                 _iso(now),
+                t.group_key,
+                t.spec.owner_id,
+                _iso(t.sent_on or now.date()),
             )
             for t in tasks
         ]
         self._batch(
             "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, due, crm_id, "
-            "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (connection, key) DO NOTHING",
+            "status, created_at, group_key, owner_id, sent_on) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (connection, key) DO UPDATE SET status = excluded.status, due = excluded.due, "
+            "group_key = excluded.group_key, owner_id = excluded.owner_id, sent_on = excluded.sent_on, "
+            f"defer_until = NULL WHERE tasks.status = '{TaskState.DEFERRED}'",
             rows,
         )
+
+    def tasks_deferred(
+        self, connection: str, deferrals: Iterable[tuple[WantedTask, dt.date]], now: dt.datetime
+    ) -> None:
+        """Record deferred tasks with the day each comes due, in one transaction; a deferred key moves
+        to its new day, any other known key keeps its row."""
+        rows = [
+            (
+                connection,
+                t.spec.key,
+                t.spec.account_id,
+                t.action,
+                _iso(t.period.start),
+                _iso(t.period.end),
+                TaskState.DEFERRED,
+                _iso(now),
+                t.spec.owner_id,
+                _iso(until),
+            )
+            for t, until in deferrals
+        ]
+        self._batch(
+            "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, crm_id, "
+            "status, created_at, owner_id, defer_until) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?) "
+            "ON CONFLICT (connection, key) DO UPDATE SET defer_until = excluded.defer_until, "
+            f"owner_id = excluded.owner_id WHERE tasks.status = '{TaskState.DEFERRED}'",
+            rows,
+        )
+
+    def tasks_finished_by_crm_id(
+        self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
+    ) -> None:
+        ids = list(crm_ids)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._exec(
+                "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND status IN (?, ?) "
+                f"AND crm_id IN ({marks})",
+                (status, _iso(now), connection, *TaskState.UNSENT, *chunk),
+            )
+
+    def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:
+        """(owner, CRM task key, status, day) for the tasks the workload budget counts: open or pending
+        ones (day: sent_on) and deferred ones (day: defer_until)."""
+        rows = self._rows(
+            "SELECT owner_id, account_id, COALESCE(group_key, key), crm_id, status, "
+            "COALESCE(defer_until, sent_on) FROM tasks "
+            "WHERE connection = ? AND owner_id IS NOT NULL AND (status IN (?, ?) OR status = ? "
+            f"OR (sent_on IS NOT NULL AND sent_on{self.BYTEWISE} >= ?))",
+            (connection, *TaskState.UNSENT, TaskState.DEFERRED, _iso(week_start)),
+        )
+        return [TaskLoad(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), _date(r[5])) for r in rows]
+
+    def open_crm_ids(self, connection: str, owner_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT DISTINCT crm_id FROM tasks WHERE connection = ? AND owner_id = ? AND status = ? "
+            "AND crm_id IS NOT NULL",
+            (connection, owner_id, TaskState.OPEN),
+        )
+        return sorted(str(r[0]) for r in rows)
 
     def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None:
         self._exec(
@@ -346,11 +489,12 @@ class SqlStore(ABC):
         )
 
     def accounts_due_for_new_period(self, connection: str, today: dt.date) -> set[str]:
-        """Accounts with a task whose period has ended: the next period's task may be due."""
+        """Accounts with a task whose period has ended (the next period's task may be due) or with a
+        deferred task that has come due."""
         rows = self._rows(
-            "SELECT DISTINCT account_id FROM tasks WHERE connection = ? AND renewed = 0 "
-            f"AND period_end{self.BYTEWISE} <= ?",
-            (connection, _iso(today)),
+            "SELECT DISTINCT account_id FROM tasks WHERE connection = ? AND ((renewed = 0 "
+            f"AND period_end{self.BYTEWISE} <= ?) OR (status = ? AND defer_until{self.BYTEWISE} <= ?))",
+            (connection, _iso(today), TaskState.DEFERRED, _iso(today)),
         )
         return {str(r[0]) for r in rows}
 
@@ -444,6 +588,7 @@ class State(SqlStore):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.migrate()
 
     def close(self) -> None:
         self._db.close()
@@ -461,6 +606,9 @@ class State(SqlStore):
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(sql, rows)
+
+    def _columns(self, table: str) -> set[str]:
+        return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
 
 
 def open_state(settings: Settings) -> StateStore:

@@ -66,6 +66,7 @@ class PostgresState(SqlStore):
                 "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
                 (str(SCHEMA_VERSION),),
             )
+            self.migrate()
 
     def close(self) -> None:
         self._db.close()
@@ -84,3 +85,11 @@ class PostgresState(SqlStore):
     def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._db.transaction(), self._db.cursor() as cursor:
             cursor.executemany(_sql(sql), rows)
+
+    def _columns(self, table: str) -> set[str]:
+        rows = self._rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ?",
+            (table,),
+        )
+        return {str(r[0]) for r in rows}

@@ -30,7 +30,7 @@ from connector.sandbox.faults import FaultPlan, RecordFault
 from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import RunSummary, SyncEngine
 from connector.sync.plan import Plan
-from connector.sync.state import State
+from connector.sync.state import State, TaskRow
 
 AS_OF = dt.date(2026, 11, 1)
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -84,6 +84,7 @@ class Task:
     account_id: str
     subject: str
     status: str | None
+    body: str = ""
 
 
 @dataclass
@@ -130,7 +131,7 @@ class Org:
         return SyncEngine(self.adapter(s), s, State(s.state_path), "default", clock=self.clock, sleep=no_wait)
 
     def setup(self) -> None:
-        make_adapter(self.settings()).setup_fields({t.value: t.value for t in Trait}, False)
+        make_adapter(self.settings()).setup_fields({t.value: Settings().label(t) for t in Trait}, False)
 
     def sync(self, mode: str = "incremental", **overrides: Any) -> tuple[RunSummary, Plan]:
         engine = self.engine(self.settings(**overrides) if overrides else None)
@@ -213,7 +214,7 @@ class Org:
         key = TASK_KEY[self.crm]
         if self.crm == "salesforce":
             return [
-                Task(t[key], t["WhatId"], t["Subject"], t.get("Status"))
+                Task(t[key], t["WhatId"], t["Subject"], t.get("Status"), t.get("Description") or "")
                 for t in self.sf.records("Task")
                 if not t.get("IsDeleted")
             ]
@@ -223,7 +224,15 @@ class Org:
                 continue
             (company,) = self.hs.associations("tasks", t["id"], "companies")
             p = t["properties"]
-            tasks.append(Task(p[key], company, p["hs_task_subject"], p.get("hs_task_status")))
+            tasks.append(
+                Task(
+                    p[key],
+                    company,
+                    p["hs_task_subject"],
+                    p.get("hs_task_status"),
+                    p.get("hs_task_body") or "",
+                )
+            )
         return tasks
 
     def snapshot(self) -> dict[str, Any]:
@@ -236,6 +245,23 @@ class Org:
                 (names[t.account_id], t.key.split("/", 1)[1], t.subject, t.status) for t in self.tasks()
             ),
         }
+
+    def task_rows(self) -> list[TaskRow]:
+        """Every action tiersync's state knows for this org's clients (sent, open, deferred…)."""
+        state = State(self.workdir / "state.sqlite")
+        try:
+            return state.tasks_for("default", [a["id"] for a in self.clients()])
+        finally:
+            state.close()
+
+    def complete_task(self, crm_id: str) -> None:
+        """Mark a task completed, as its owner would in the CRM."""
+        if self.crm == "salesforce":
+            self._sf_client().Task.update(crm_id, {"Status": "Completed"})
+        else:
+            self._hs_client().crm.objects.basic_api.update(
+                "tasks", crm_id, SimplePublicObjectInput(properties={"hs_task_status": "COMPLETED"})
+            )
 
     def writes(self) -> int:
         return self.sandbox.ledger.count(crm=self.crm, write=True)

@@ -29,6 +29,13 @@ ACCOUNTS = 2000
 SEED = 5
 REST = {"bulk_threshold": 10**9}
 BULK = {"bulk_threshold": 0, "bulk_page_size": 25_000}
+PER_ACTION = {
+    "one_task_per_action": True,
+    "spread_cadences": False,
+    "max_new_per_owner_per_week": 0,
+    "max_open_per_owner": 0,
+}
+"""Every action its own task at once, unbudgeted: the most writes a backfill can have to make."""
 
 
 def org_at(path: Path, accounts: int = ACCOUNTS, seed: int = SEED, **kwargs: Any) -> Any:
@@ -45,6 +52,8 @@ state_path = "{org.workdir / "state.sqlite"}"
 as_of = {AS_OF.isoformat()}
 [sync]
 page_size = 200
+[tasks]
+{chr(10).join(f"{key} = {str(value).lower()}" for key, value in PER_ACTION.items())}
 [salesforce]
 instance_url = "{info["instance_url"]}"
 ca_bundle = "{info["ca_bundle"]}"
@@ -89,7 +98,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Backfil
             org = stack.enter_context(org_at(root / name))
             estimate = plan(org, write_config(org, root / f"{name}.toml", salesforce))
             org.sandbox.ledger.reset()
-            summary, _ = org.sync("full", salesforce=salesforce)
+            summary, _ = org.sync("full", salesforce=salesforce, tasks=PER_ACTION)
             assert summary.status == "ok", summary.message
             calls = Counter(c.path.split("/v60.0/")[-1].split("/")[0] for c in org.sandbox.ledger.calls())
             done[name] = Backfilled(org, estimate, calls)
@@ -160,11 +169,11 @@ def test_a_backfill_sliced_by_the_daily_allowance_resumes_the_next_day_and_conve
 
 def test_locked_rows_in_ingest_jobs_are_retried_per_record_and_converge(tmp_path: Path) -> None:
     with org_at(tmp_path / "twin", 300, 9) as twin, org_at(tmp_path / "locked", 300, 9) as locked:
-        twin.sync("full", salesforce=REST)
+        twin.sync("full", salesforce=REST, tasks=PER_ACTION)
         locked.sandbox.faults.configure(FaultPlan(seed=3, record_rates={RecordFault.LOCK_ROW: 0.1}))
         # every request draws from the fault stream, so 4 tries would leave one of ~1,300 records
         # locked about one seed in eight; 8 tries make convergence the rule, not the seed's luck
-        summary, _ = locked.sync("full", salesforce=BULK, sync={"record_retry_attempts": 8})
+        summary, _ = locked.sync("full", salesforce=BULK, sync={"record_retry_attempts": 8}, tasks=PER_ACTION)
         assert summary.status == "ok", summary.message
         failed = [c for c in locked.sandbox.ledger.calls() if c.path.endswith("failedResults")]
         assert failed and sum(c.records for c in failed) > 10, "locked rows came back as failed results"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 from connector.config import Settings
 from connector.crm.base import CurrentValues
+from connector.model import Trait
 from connector.sync.desired import active_override, changes, desired_values
-from connector.sync.tasks import period_of, task_key, wanted_tasks
+from connector.sync.tasks import group_spec, period_of, period_offset, task_key, wanted_tasks
 from tests.roster_builder import AS_OF, Client
 from tests.test_tiers import one
 
@@ -96,7 +100,9 @@ def test_wanted_tasks_follow_the_playbook_with_owner_due_date_and_reason() -> No
     assert spec.owner_id == "owner-1"
     assert spec.due == AS_OF + dt.timedelta(days=7)
     assert spec.subject == "[tiersync] Review the relationship: decline politely or set conduct terms"
-    assert "Why: poor: 7 complaints in 12 months" in spec.description
+    assert spec.description.endswith(
+        "Why: poor client: 7 complaints in 12 months; Conduct concerns: 2 abusive incidents with staff in 12 months"
+    )
 
 
 def _touches(client: Client, settings: Settings | None = None) -> set[str]:
@@ -129,3 +135,72 @@ def test_touch_period_follows_its_cadence() -> None:
     survey = next(w for w in wanted_tasks(c, Settings(), AS_OF) if w.action == "comms:yearly_survey")
     assert (survey.period.end - survey.period.start).days == 365
     assert "Plan: good client, medium by revenue" in survey.spec.description
+
+
+def test_a_task_says_only_the_reasons_behind_its_own_action_under_neutral_labels() -> None:
+    c = one(Client(abusive=2, amount=500, on_time=6, late=6, tickets=30, escalations=3))
+    tasks = {w.action: w for w in wanted_tasks(c, Settings(), AS_OF)}
+    solvency = tasks["check_solvency"].spec.description
+    assert solvency.endswith("Why: 6 of 12 invoices paid late or unpaid in 12 months")
+    assert "Conduct concerns" not in solvency and "abusive" not in solvency
+    service = tasks["move_to_paid_service_level"].spec.description
+    assert "Why: Service-intensive: cost to serve" in service
+    assert "invoices paid late" not in service
+    for w in tasks.values():
+        assert not any(t.value in w.spec.description for t in Trait), w.spec.description
+
+
+def test_record_reasons_name_traits_by_their_labels() -> None:
+    c = one(Client(abusive=2, complaints=7))
+    reasons = desired_values(c, CurrentValues(), Settings(), AS_OF)["reasons"]
+    assert "Conduct concerns: 2 abusive incidents" in reasons
+    assert "bully" not in reasons
+    relabelled = Settings.model_validate({"trait_labels": {"bully": "Tone of contact"}})
+    assert "Tone of contact: 2 abusive" in desired_values(c, CurrentValues(), relabelled, AS_OF)["reasons"]
+
+
+def test_periods_are_offset_per_account_so_a_cadence_spreads_over_its_period() -> None:
+    settings = Settings()
+    ids = [f"001{n:05d}" for n in range(100)]
+    starts = {period_of(AS_OF, 90, period_offset(i, 90, settings)).start for i in ids}
+    assert len(starts) >= 60, "100 accounts' 90-day periods start on many different days"
+    assert max(starts) - min(starts) >= dt.timedelta(days=80)
+    for i in ids[:5]:
+        p = period_of(AS_OF, 90, period_offset(i, 90, settings))
+        assert p.start <= AS_OF < p.end and (p.end - p.start).days == 90
+    off = Settings.model_validate({"tasks": {"spread_cadences": False}})
+    assert {period_of(AS_OF, 90, period_offset(i, 90, off)).start for i in ids} == {
+        period_of(AS_OF, 90).start
+    }
+
+
+def test_period_offsets_are_the_same_in_every_process() -> None:
+    script = (
+        "from connector.config import Settings; from connector.sync.tasks import period_offset; "
+        "print([period_offset(f'001{n}', 90, Settings()) for n in range(20)])"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(runs) == 1
+    assert runs == {str([period_offset(f"001{n}", 90, Settings()) for n in range(20)]) + "\n"}
+
+
+def test_one_task_per_account_lists_each_action_with_its_reason_due_at_the_earliest() -> None:
+    c = one(Client(abusive=2, complaints=7))
+    items = [w for w in wanted_tasks(c, Settings(), AS_OF) if not w.touch]
+    spec = group_spec(items, Settings())
+    assert spec.subject == f"[tiersync] Client plan: {len(items)} actions"
+    assert spec.due == min(w.spec.due for w in items)
+    for w in items:
+        assert w.title in spec.description
+        assert f"Why: {'; '.join(w.why)}" in spec.description
+    assert group_spec(list(reversed(items)), Settings()).key == spec.key, "the same actions, the same key"
+    assert spec.key.startswith(f"{c.account_id}/plan/")

@@ -13,16 +13,18 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app
+from connector.config import Settings
 from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
 from connector.sync.lock import run_lock
-from connector.sync.state import State
-from tests.sync.conftest import AS_OF, Org
+from connector.sync.state import State, TaskState
+from tests.sync.conftest import AS_OF, Org, Task
 
 salesforce_only = pytest.mark.parametrize("crm", ["salesforce"])
 hubspot_only = pytest.mark.parametrize("crm", ["hubspot"])
@@ -43,8 +45,8 @@ def test_full_sync_writes_tiers_and_tasks_then_a_rerun_writes_nothing(org: Org) 
     tasks = org.tasks()
     assert summary.tasks_created == len(tasks) > 0
     assert len({t.key for t in tasks}) == len(tasks)
-    poor = next(a for a in accounts if a["tier"] == "poor")
-    assert any(t.account_id == poor["id"] and "Review the relationship" in t.subject for t in tasks)
+    poor = next(a for a in accounts if a["tier"] == "poor" and a["id"] in {t.account_id for t in tasks})
+    assert any(t.account_id == poor["id"] and "Review the relationship" in t.subject + t.body for t in tasks)
     state = State(org.workdir / "state.sqlite")
     saved = {r["account_id"]: r for r in state.results("default")}
     state.close()
@@ -211,27 +213,126 @@ def test_run_killed_mid_write_then_rerun_matches_an_uninterrupted_run(
     assert duplicate_task_keys(org) == []
 
 
-def test_communication_touches_are_created_once_per_period_across_repeated_syncs(org: Org) -> None:
-    def comms_keys() -> Counter[str]:
-        return Counter(t.key for t in org.tasks() if "/comms:" in t.key)
+UNLIMITED = {"max_new_per_owner_per_week": 0, "max_open_per_owner": 0}
 
-    org.sync("full")
-    first = comms_keys()
-    assert sum(1 for k in first if "/comms:yearly_survey/" in k) == 300, "every client gets the baseline"
-    monthly = {k for k in first if "/comms:monthly_call/" in k}
+
+def week_as_of(weeks: int) -> dict[str, str]:
+    return {"as_of": (AS_OF + dt.timedelta(weeks=weeks)).isoformat()}
+
+
+def test_touches_spread_over_their_cadence_and_each_comes_due_once(org: Org) -> None:
+    org.sync("full", tasks=UNLIMITED)
+    rows = org.task_rows()
+    surveys = [r for r in rows if r.action == "comms:yearly_survey"]
+    assert len(surveys) == len({r.account_id for r in surveys}) == 300, (
+        "every client's survey is planned once"
+    )
+    held = [r.defer_until for r in surveys if r.status == TaskState.DEFERRED and r.defer_until]
+    assert len(held) >= 270, "only clients whose yearly period starts this week get it now"
+    assert len({d.isocalendar()[:2] for d in held}) >= 40, "the rest come due over the year"
+    monthly = {r.account_id for r in rows if r.action == "comms:monthly_call"}
     assert monthly, "amazing mid-size and large clients get a monthly call"
+
+    for week in range(1, 6):  # weekly incremental syncs wake each deferred touch on its day
+        org.clock.advance(days=7)
+        org.sync(evidence=week_as_of(week), tasks=UNLIMITED)
+    keys = Counter(t.key for t in org.tasks())
+    assert max(keys.values()) == 1, "no task twice"
+    rows = org.task_rows()
+    crm_keys = set(keys)
+    delivered = {
+        r.account_id
+        for r in rows
+        if r.action == "comms:monthly_call" and r.status == TaskState.OPEN and r.crm_key in crm_keys
+    }
+    assert len(delivered) >= len(monthly) * 0.8, "within five weeks the monthly calls have come due"
+    last = AS_OF + dt.timedelta(weeks=5)
+    overdue = [r for r in rows if r.status == TaskState.DEFERRED and r.defer_until and r.defer_until <= last]
+    assert overdue == [], "every deferred touch was woken on its day"
+    per_account = Counter(
+        (r.account_id, r.period_start) for r in rows if r.action == "comms:monthly_call" and r.crm_id
+    )
+    assert max(per_account.values()) == 1
+
+
+def test_first_sync_keeps_each_owner_within_the_budget_and_delivers_the_rest_later(org: Org) -> None:
+    summary, plan = org.sync("full")
+    assert summary.status == "ok", summary.message
+    owners = {a["id"]: a["owner_id"] for a in org.clients()}
+    per_owner = Counter(owners[t.account_id] for t in org.tasks())
+    assert per_owner and max(per_owner.values()) == 10, per_owner
+    budget_deferrals = [t for t in plan.tasks if t.kind == "defer" and "workload budget" in t.detail]
+    assert budget_deferrals, "the rest is deferred, not dropped"
+    next_monday = AS_OF + dt.timedelta(days=7 - AS_OF.weekday())
+    assert all(t.detail.startswith(f"until {next_monday.isoformat()}") for t in budget_deferrals[:5])
+    deferred = {(r.account_id, r.action) for r in org.task_rows() if r.status == TaskState.DEFERRED}
+    assert {(t.account_id, t.key.split("/")[1]) for t in budget_deferrals} <= deferred
+
+    org.clock.advance(days=7)
+    again, _ = org.sync(evidence=week_as_of(1))
+    assert again.status == "ok"
+    tasks = org.tasks()
+    assert max(Counter(t.key for t in tasks).values()) == 1
+    rows = org.task_rows()
+    week_two = [r for r in rows if r.sent_on == AS_OF + dt.timedelta(weeks=1)]
+    new_per_owner = Counter(owners[account] for account, _ in {(r.account_id, r.crm_key) for r in week_two})
+    assert max(new_per_owner.values()) <= 10
+    assert {(r.account_id, r.action) for r in week_two} & deferred, (
+        "the second week delivers what the first deferred"
+    )
+
+
+def test_struck_action_is_commented_and_the_task_closes_when_none_remain(org: Org) -> None:
+    org.sync("full", tasks=UNLIMITED)
+    rows = org.task_rows()
+    by_task: dict[str, list[str]] = {}
+    for r in rows:
+        if r.status == TaskState.OPEN and r.crm_id:
+            by_task.setdefault(r.crm_id, []).append(r.action)
+    crm_id, actions = next(
+        (k, v) for k, v in by_task.items() if len(v) >= 2 and all("comms:" not in a for a in v)
+    )
+
+    def without(codes: list[str]) -> dict[str, Any]:
+        """The playbook with these actions' causes gone: they apply to no one now."""
+        cleared = {"tiers": [], "traits": [], "reasons": ["no.such_reason"]}
+        return {
+            "actions": [
+                a.model_dump() | (cleared if a.code in codes else {}) for a in Settings().playbook.actions
+            ]
+        }
+
+    org.clock.advance(hours=1)
+    org.sync("full", tasks=UNLIMITED, playbook=without(actions[:1]))
+    task = next(t for t in org.tasks() if org_id(org, t) == crm_id)
+    title = next(a.title for a in Settings().playbook.actions if a.code == actions[0])
+    assert f"'{title}' no longer applies" in task.body
+    assert task.status not in ("Completed", "COMPLETED"), "other actions remain: the task stays open"
+    assert "bully" not in task.body
+
+    org.clock.advance(hours=1)
+    org.sync("full", tasks=UNLIMITED, playbook=without(actions))
+    task = next(t for t in org.tasks() if org_id(org, t) == crm_id)
+    assert task.status in ("Completed", "COMPLETED")
+    assert "Closed by tiersync" in task.body
+
+
+def test_a_completed_plan_task_is_not_recreated_within_its_period(org: Org) -> None:
+    org.sync("full", tasks=UNLIMITED)
+    plan_task = next(t for t in org.tasks() if "Client plan" in t.subject)
+    crm_id = next(r.crm_id for r in org.task_rows() if r.crm_key == plan_task.key)
+    assert crm_id is not None
+    org.complete_task(crm_id)
     org.clock.advance(days=1)
-    org.sync("full", evidence={"as_of": (AS_OF + dt.timedelta(days=1)).isoformat()})
-    assert comms_keys() == first, "same period: nothing new"
-    later = (AS_OF + dt.timedelta(days=20)).isoformat()  # the 30-day period rolls over, the others do not
-    org.clock.advance(days=19)
-    org.sync("full", evidence={"as_of": later})
-    org.sync("full", evidence={"as_of": later})
-    after = comms_keys()
-    assert max(after.values()) == 1
-    new = set(after) - set(first)
-    assert new and all("/comms:monthly_call/" in k for k in new)
-    assert not any("/comms:yearly_survey/" in k for k in new)
+    org.sync("full", tasks=UNLIMITED, evidence={"as_of": (AS_OF + dt.timedelta(days=1)).isoformat()})
+    actions = {r.action for r in org.task_rows() if r.crm_id == crm_id}
+    again = [r for r in org.task_rows() if r.action in actions and r.crm_id and r.crm_id != crm_id]
+    assert not [r for r in again if r.account_id == plan_task.account_id]
+
+
+def org_id(org: Org, task: Task) -> str | None:
+    """The CRM id of a task as the state knows it, by its key."""
+    return next((r.crm_id for r in org.task_rows() if r.crm_key == task.key), None)
 
 
 # -- daily API limits ----------------------------------------------------------------------------------

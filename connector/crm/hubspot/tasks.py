@@ -9,6 +9,7 @@ confirming, can neither duplicate a task (the key is unique; a create that colli
 
 Closing keeps the task's body and appends the comment (one batch read per 100 ids to get it), and does
 not append the same comment twice when a close is retried.
+A strike (``TaskClose.close`` false) appends the comment and leaves the status alone.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClos
             batch.UpdateInput(
                 ref=close.key,
                 id=close.crm_id,
-                properties={tasks.status: tasks.closed_status, tasks.description: body},
+                properties={tasks.description: body}
+                | ({tasks.status: tasks.closed_status} if close.close else {}),
             )
         )
     sent = iter(batch.update(client, tasks.object, inputs))

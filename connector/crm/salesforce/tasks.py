@@ -9,6 +9,7 @@ sends Status (a new task gets the org's default status). More than ``salesforce.
 creates go as one Bulk API 2.0 ``insert`` job (REST when Bulk is refused). Closing keeps the task's
 existing description and appends the comment (one query per chunk of ids to read it), and does not
 append the same comment twice when a close is retried.
+A strike (``TaskClose.close`` false) appends the comment and leaves the status alone.
 """
 
 from __future__ import annotations
@@ -199,14 +200,14 @@ def close_tasks(
             )
             continue
         outcomes.append(None)
-        records.append(
-            {
-                "attributes": {"type": tasks.object},
-                "Id": close.crm_id,
-                tasks.status: tasks.closed_status,
-                tasks.description: _with_comment(descriptions[short], close.comment, limit),
-            }
-        )
+        record = {
+            "attributes": {"type": tasks.object},
+            "Id": close.crm_id,
+            tasks.description: _with_comment(descriptions[short], close.comment, limit),
+        }
+        if close.close:
+            record[tasks.status] = tasks.closed_status
+        records.append(record)
         refs.append(close.key)
     sent = iter(composite.send(client, "composite/sobjects", "PATCH", records, refs))
     return [o if o is not None else next(sent) for o in outcomes]

@@ -1,0 +1,141 @@
+"""The workload budget: how many new tiersync tasks an owner gets per week and how many stay open,
+and which go first when more are due (``[tasks]``).
+
+Weeks are calendar weeks (Monday first) of the classification day. What does not fit is deferred,
+never dropped: each deferred task gets the first later week with room (counting the tasks already
+deferred to each week), and the state keeps that day, so it comes due without being decided again.
+The open count comes from the state; when it stands in the way, the owner's open tasks are read back
+from the CRM once per run, since users complete tasks there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from connector.classify import Classification
+from connector.classify.comms import TOUCH_PREFIX
+from connector.config import PriorityRule, Settings
+from connector.sync.state import TaskLoad, TaskState
+
+MAX_WEEKS_AHEAD = 520
+"""A bound on the search for a week with room (ten years of full weeks)."""
+NO_OWNER = ""
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday that starts ``day``'s calendar week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _matches(rule: PriorityRule, c: Classification, action: str) -> bool:
+    if rule.tiers and c.tier not in rule.tiers:
+        return False
+    if rule.traits and not any(t in c.traits for t in rule.traits):
+        return False
+    if rule.reasons and not any(r in c.tier_codes or r in c.trait_codes for r in rule.reasons):
+        return False
+    return not rule.actions or action in rule.actions or action.removeprefix(TOUCH_PREFIX) in rule.actions
+
+
+def rank(c: Classification, actions: Iterable[str], settings: Settings) -> int:
+    """The index of the first priority rule any of these actions matches (lower goes first); actions
+    no rule matches come last."""
+    rules = settings.tasks.priority
+    best = len(rules)
+    for action in actions:
+        for index, rule in enumerate(rules[:best]):
+            if _matches(rule, c, action):
+                best = index
+                break
+    return best
+
+
+def rank_name(index: int, settings: Settings) -> str:
+    rules = settings.tasks.priority
+    return rules[index].name if index < len(rules) else "routine"
+
+
+class TaskBudget:
+    """The counts of one run, kept in memory as the run admits and defers tasks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        today: dt.date,
+        load: list[TaskLoad],
+        refresh: Callable[[str], set[str]],
+    ) -> None:
+        """``refresh(owner)`` reads the owner's open tasks back from the CRM and returns the CRM ids of
+        those users have completed or deleted."""
+        self.max_new = settings.tasks.max_new_per_owner_per_week
+        self.max_open = settings.tasks.max_open_per_owner
+        self.week = week_of(today)
+        self._refresh = refresh
+        self._refreshed: set[str] = set()
+        self.finished: set[str] = set()
+        self._sent: dict[str, set[str]] = defaultdict(set)
+        self._open: dict[str, dict[str, str | None]] = defaultdict(dict)
+        self._reserved: dict[str, dict[dt.date, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for row in load:
+            if row.status == TaskState.DEFERRED:
+                if row.day is not None:
+                    self._reserved[row.owner_id][week_of(row.day)].add(row.account_id)
+                continue
+            if row.status in TaskState.UNSENT:
+                self._open[row.owner_id][row.crm_key] = row.crm_id
+            if row.day is not None and row.day >= self.week:
+                self._sent[row.owner_id].add(row.crm_key)
+
+    def open_count(self, owner: str) -> int:
+        return len(self._open[owner])
+
+    def is_finished(self, crm_id: str | None, owner: str) -> bool:
+        """Whether the user completed or deleted this task (read back once per owner and run)."""
+        self.refresh(owner)
+        return crm_id is not None and crm_id in self.finished
+
+    def refresh(self, owner: str) -> None:
+        if owner in self._refreshed or owner == NO_OWNER:
+            return
+        self._refreshed.add(owner)
+        done = self._refresh(owner)
+        self.finished |= done
+        self._open[owner] = {k: i for k, i in self._open[owner].items() if i is None or i not in done}
+
+    def _fits(self, owner: str) -> bool:
+        new_ok = not self.max_new or len(self._sent[owner]) < self.max_new
+        return new_ok and (not self.max_open or self.open_count(owner) < self.max_open)
+
+    def admit(self, owner: str | None, key: str, account_id: str) -> dt.date | None:
+        """Take one new task for ``owner`` now (None), or say the day it is deferred to."""
+        who = owner or NO_OWNER
+        if who == NO_OWNER:
+            return None
+        if not self._fits(who) and self.max_open and self.open_count(who) >= self.max_open:
+            self.refresh(who)
+        if self._fits(who):
+            self._sent[who].add(key)
+            self._open[who][key] = None
+            for accounts in self._reserved[who].values():
+                accounts.discard(account_id)
+            return None
+        return self._defer(who, account_id)
+
+    def _defer(self, owner: str, account_id: str) -> dt.date:
+        reserved = self._reserved[owner]
+        for accounts in reserved.values():
+            accounts.discard(account_id)
+        week = self.week
+        for _ in range(MAX_WEEKS_AHEAD):
+            week += dt.timedelta(days=7)
+            if not self.max_new or len(reserved[week]) < self.max_new:
+                break
+        reserved[week].add(account_id)
+        return week
+
+    def reserve(self, owner: str | None, account_id: str, day: dt.date) -> None:
+        """Count a task deferred for another reason (a spread-out first touch) in its week."""
+        if owner:
+            self._reserved[owner][week_of(day)].add(account_id)

@@ -1,0 +1,141 @@
+"""The workload budget and the priority: which tasks go first, and where the rest are deferred to.
+
+Pure: classifications from hand-built clients, the state's view of earlier tasks as plain rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from connector.classify import Classification
+from connector.config import Settings
+from connector.sync.budget import TaskBudget, rank, rank_name, week_of
+from connector.sync.state import TaskLoad, TaskRow, TaskState
+from connector.sync.task_plan import TaskDecisions, plan_tasks
+from tests.roster_builder import AS_OF, Client
+from tests.test_tiers import one
+
+NEXT_MONDAY = week_of(AS_OF) + dt.timedelta(days=7)
+NO_TOUCHES = {"comms": {"enabled": False}}
+
+
+def settings(**tasks: object) -> Settings:
+    return Settings.model_validate({**NO_TOUCHES, "tasks": tasks})
+
+
+def clients() -> dict[str, Classification]:
+    """One owner's book: from most to least urgent by the default priority."""
+    return {
+        "conduct": one(Client(id="A-conduct", abusive=2, complaints=7)),
+        "payment": one(Client(id="B-payment", on_time=4, late=8)),
+        "referral": one(Client(id="C-referral", referrals=2, nps=10)),
+        "growth": one(Client(id="D-growth", complaints=4)),
+    }
+
+
+def budget(s: Settings, load: list[TaskLoad] | None = None) -> TaskBudget:
+    return TaskBudget(s, AS_OF, load or [], lambda _owner: set())
+
+
+def decide(s: Settings, load: list[TaskLoad] | None = None) -> TaskDecisions:
+    results = sorted(clients().values(), key=lambda c: c.account_id, reverse=True)
+    return plan_tasks(results, [], s, AS_OF, budget(s, load))
+
+
+def test_default_priority_ranks_conduct_then_payment_then_revenue_at_risk_then_referrals() -> None:
+    s = Settings()
+    c = clients()
+    names = {k: rank_name(rank(v, v.actions, s), s) for k, v in c.items()}
+    assert names == {
+        "conduct": "poor_conduct",
+        "payment": "poor_payment",
+        "referral": "referral_ask",
+        "growth": "routine",
+    }
+    assert rank(c["growth"], ["comms:yearly_survey"], s) == len(s.tasks.priority)
+
+
+def test_the_most_important_go_first_and_the_rest_wait_for_next_week() -> None:
+    decisions = decide(settings(max_new_per_owner_per_week=2))
+    sent = [s.spec.account_id for s in decisions.sends]
+    assert sent == ["A-conduct", "B-payment"]
+    deferred = {d.task.spec.account_id: d for d in decisions.deferrals}
+    assert set(deferred) == {"C-referral", "D-growth"}
+    assert {d.until for d in deferred.values()} == {NEXT_MONDAY}
+    assert deferred["C-referral"].why == "workload budget (referral_ask)"
+
+
+def test_deferrals_fill_the_following_weeks_in_turn() -> None:
+    decisions = decide(settings(max_new_per_owner_per_week=1))
+    until = {d.task.spec.account_id: d.until for d in decisions.deferrals}
+    assert [s.spec.account_id for s in decisions.sends] == ["A-conduct"]
+    assert until == {
+        "B-payment": NEXT_MONDAY,
+        "C-referral": NEXT_MONDAY + dt.timedelta(days=7),
+        "D-growth": NEXT_MONDAY + dt.timedelta(days=14),
+    }
+
+
+def test_open_tasks_and_this_weeks_sends_count_against_the_budget() -> None:
+    this_week = [TaskLoad("owner-1", "X", "X/plan/1", "00T1", TaskState.OPEN, AS_OF)]
+    older_open = [
+        TaskLoad("owner-1", f"Y{i}", f"Y{i}/a/1", f"00T{i}", TaskState.OPEN, AS_OF - dt.timedelta(days=30))
+        for i in range(2)
+    ]
+    new_limited = decide(settings(max_new_per_owner_per_week=2, max_open_per_owner=0), this_week)
+    assert [s.spec.account_id for s in new_limited.sends] == ["A-conduct"]
+    open_limited = decide(settings(max_new_per_owner_per_week=0, max_open_per_owner=3), older_open)
+    assert [s.spec.account_id for s in open_limited.sends] == ["A-conduct"]
+    unlimited = decide(settings(max_new_per_owner_per_week=0, max_open_per_owner=0), older_open)
+    assert len(unlimited.sends) == 4 and unlimited.deferrals == []
+
+
+def test_completed_tasks_read_back_from_the_crm_free_room() -> None:
+    load = [
+        TaskLoad("owner-1", f"Y{i}", f"Y{i}/a/1", f"00T{i}", TaskState.OPEN, AS_OF - dt.timedelta(days=30))
+        for i in range(3)
+    ]
+    asked: list[str] = []
+
+    def finished(owner: str) -> set[str]:
+        asked.append(owner)
+        return {"00T0", "00T1"}
+
+    s = settings(max_new_per_owner_per_week=0, max_open_per_owner=3)
+    results = sorted(clients().values(), key=lambda c: c.account_id)
+    decisions = plan_tasks(results, [], s, AS_OF, TaskBudget(s, AS_OF, load, finished))
+    assert asked == ["owner-1"], "read back once per owner and run"
+    assert [x.spec.account_id for x in decisions.sends] == ["A-conduct", "B-payment"]
+
+
+def test_a_deferred_task_comes_due_on_its_day_without_being_decided_again() -> None:
+    s = settings(max_new_per_owner_per_week=1)
+    growth = clients()["growth"]
+    first = plan_tasks(
+        [growth], [], s, AS_OF, budget(s, [TaskLoad("owner-1", "Z", "Z/a/1", None, "open", AS_OF)])
+    )
+    (deferral,) = first.deferrals
+    row = TaskRow(
+        deferral.task.spec.key,
+        growth.account_id,
+        deferral.task.action,
+        deferral.task.period.start,
+        deferral.task.period.end,
+        None,
+        TaskState.DEFERRED,
+        defer_until=deferral.until,
+    )
+    waiting = plan_tasks([growth], [row], s, deferral.until - dt.timedelta(days=1), budget(s))
+    assert waiting.sends == [] and waiting.deferrals == []
+    due = plan_tasks([growth], [row], s, deferral.until, budget(s))
+    assert [x.spec.key for x in due.sends] == [deferral.task.spec.key]
+
+
+def test_one_task_per_action_when_asked() -> None:
+    s = settings(max_new_per_owner_per_week=0, max_open_per_owner=0, one_task_per_action=True)
+    conduct = clients()["conduct"]
+    decisions = plan_tasks([conduct], [], s, AS_OF, budget(s))
+    assert len(decisions.sends) == len(conduct.actions) > 1
+    grouped = plan_tasks([conduct], [], settings(max_new_per_owner_per_week=0), AS_OF, budget(s))
+    (task,) = grouped.sends
+    assert task.spec.subject == f"[tiersync] Client plan: {len(conduct.actions)} actions"
+    assert {w.action for w in task.items} == set(conduct.actions)
