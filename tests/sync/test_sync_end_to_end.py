@@ -4,6 +4,7 @@ both (the ``crm`` fixture); what only one CRM has is marked with its CRM."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
@@ -255,7 +256,20 @@ def test_touches_spread_over_their_cadence_and_each_comes_due_once(org: Org) -> 
     assert max(per_account.values()) == 1
 
 
-def test_first_sync_keeps_each_owner_within_the_budget_and_delivers_the_rest_later(org: Org) -> None:
+def test_first_sync_keeps_each_owner_within_the_budget_and_delivers_the_rest_later(
+    org: Org, tmp_path: Path
+) -> None:
+    config = org.write_config(tmp_path)
+    planned = CliRunner().invoke(
+        app, ["--config", str(config), "plan", "--plan-out", str(tmp_path / "plan.csv")], env=org.cli_env()
+    )
+    assert planned.exit_code == 0, planned.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open(encoding="utf-8")))
+    defers = [r for r in rows if r["change"] == "task defer"]
+    assert defers and all(r["new"].startswith("until 20") for r in defers), (
+        "plan shows what waits, and until when"
+    )
+    assert any("workload budget" in r["new"] for r in defers)
     summary, plan = org.sync("full")
     assert summary.status == "ok", summary.message
     owners = {a["id"]: a["owner_id"] for a in org.clients()}
