@@ -113,21 +113,26 @@ def test_a_deferred_task_comes_due_on_its_day_without_being_decided_again() -> N
     first = plan_tasks(
         [growth], [], s, AS_OF, budget(s, [TaskLoad("owner-1", "Z", "Z/a/1", None, "open", AS_OF)])
     )
-    (deferral,) = first.deferrals
-    row = TaskRow(
-        deferral.task.spec.key,
-        growth.account_id,
-        deferral.task.action,
-        deferral.task.period.start,
-        deferral.task.period.end,
-        None,
-        TaskState.DEFERRED,
-        defer_until=deferral.until,
-    )
-    waiting = plan_tasks([growth], [row], s, deferral.until - dt.timedelta(days=1), budget(s))
+    assert first.deferrals and len({d.until for d in first.deferrals}) == 1, "one task, deferred whole"
+    until = first.deferrals[0].until
+    rows = [
+        TaskRow(
+            d.task.spec.key,
+            growth.account_id,
+            d.task.action,
+            d.task.period.start,
+            d.task.period.end,
+            None,
+            TaskState.DEFERRED,
+            defer_until=d.until,
+        )
+        for d in first.deferrals
+    ]
+    waiting = plan_tasks([growth], rows, s, until - dt.timedelta(days=1), budget(s))
     assert waiting.sends == [] and waiting.deferrals == []
-    due = plan_tasks([growth], [row], s, deferral.until, budget(s))
-    assert [x.spec.key for x in due.sends] == [deferral.task.spec.key]
+    due = plan_tasks([growth], rows, s, until, budget(s))
+    (task,) = due.sends
+    assert {w.spec.key for w in task.items} == {d.task.spec.key for d in first.deferrals}
 
 
 def test_one_task_per_action_when_asked() -> None:
