@@ -30,8 +30,9 @@ class Detail(StrEnum):
     FIELDS = "fields"
 
 
-TASK_KINDS = ("create", "close", "defer")
-"""What a plan can do with a task: create it, close it, or defer it to a later period."""
+TASK_KINDS = ("create", "close", "defer", "strike")
+"""What a plan can do with a task: create it, close it, defer it to a later week, or strike an action
+from an open task that keeps others."""
 FIELD_COLUMNS = ("record", "name", "change", "field", "current", "new")
 ACCOUNT_COLUMNS = (
     "account_id",
@@ -51,12 +52,13 @@ OPTIONAL_COLUMNS = ("decision", "growth_points")
 @dataclass(frozen=True)
 class TaskChange:
     kind: str
-    """``create``, ``close`` or ``defer``."""
+    """``create``, ``close``, ``defer`` or ``strike``."""
     key: str
     account_id: str
     subject: str
     detail: str
-    """Due date for a create, the closing comment for a close."""
+    """Due date for a create, the closing comment for a close or strike, ``until <day>: <why>`` for a
+    deferral."""
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,8 @@ def _tier_move(now: str, new: str) -> str:
 
 
 def _task_counts(counts: dict[str, int]) -> str:
-    """``+2 -1 ~1``: tasks to create, close and defer."""
-    signs = {"create": "+", "close": "-", "defer": "~"}
+    """``+2 -1 ~1 /1``: tasks to create, close, defer and strike."""
+    signs = {"create": "+", "close": "-", "defer": "~", "strike": "/"}
     return " ".join(f"{signs.get(k, k)}{n}" for k, n in counts.items() if n)
 
 

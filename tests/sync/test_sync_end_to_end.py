@@ -261,7 +261,9 @@ def test_first_sync_keeps_each_owner_within_the_budget_and_delivers_the_rest_lat
 ) -> None:
     config = org.write_config(tmp_path)
     planned = CliRunner().invoke(
-        app, ["--config", str(config), "plan", "--plan-out", str(tmp_path / "plan.csv")], env=org.cli_env()
+        app,
+        ["--config", str(config), "plan", "--out", str(tmp_path / "plan.csv"), "--detail", "fields"],
+        env=org.cli_env(),
     )
     assert planned.exit_code == 0, planned.output
     rows = list(csv.DictReader((tmp_path / "plan.csv").open(encoding="utf-8")))
