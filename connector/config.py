@@ -739,6 +739,12 @@ class SalesforceSettings(_Section):
     bulk_poll_timeout: float = Field(
         1800.0, gt=0, description="Seconds to wait for one Bulk job before aborting it with an error."
     )
+    describe_ttl_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Reuse an object's describe across runs for this long (0: describe every run); "
+        "setup-fields and cleanup clear the cache.",
+    )
 
     @field_validator("domain")
     @classmethod

@@ -16,7 +16,8 @@ def make_adapter(settings: Settings) -> CrmAdapter:
     if settings.crm == "salesforce":
         from connector.crm.salesforce import SalesforceAdapter
 
-        return SalesforceAdapter(settings.salesforce, mapping, mapping_file=str(path))
+        cache = None if settings.state_path is None else Path(f"{settings.state_path}.describes.json")
+        return SalesforceAdapter(settings.salesforce, mapping, mapping_file=str(path), describe_cache=cache)
     from connector.crm.hubspot import HubSpotAdapter
 
     return HubSpotAdapter(settings.hubspot, mapping, mapping_file=str(path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from connector.config import SalesforceSettings
 from connector.crm.base import (
@@ -28,6 +29,7 @@ from connector.crm.salesforce.bulk import BulkGate, BulkJobs
 from connector.crm.salesforce.cleanup import SalesforceCleanup
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
+from connector.crm.salesforce.describe_cache import DescribeCache
 from connector.crm.salesforce.reader import Reader
 
 DEFAULT_MAPPING_FILE = "mappings/salesforce.toml"
@@ -44,14 +46,20 @@ class SalesforceAdapter:
         retry_attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
         mapping_file: str = DEFAULT_MAPPING_FILE,
+        describe_cache: Path | None = None,
     ) -> None:
         """``mapping_file`` only names the file in ``check`` lines; nothing talks to Salesforce until
-        the first call (the login happens then)."""
+        the first call (the login happens then). ``describe_cache`` is the file that keeps describes
+        across runs for ``settings.describe_ttl_seconds`` (none: describe once per instance)."""
         self._settings = settings
         self._mapping = mapping
         self._mapping_file = mapping_file
         self.client = SalesforceClient(settings, policy=RetryPolicy(attempts=retry_attempts), sleep=sleep)
-        self._schema = Schema(self.client)
+        cache = None
+        if describe_cache is not None and settings.describe_ttl_seconds > 0:
+            scope = f"{settings.instance_url or settings.domain}|{settings.username}|{settings.api_version}"
+            cache = DescribeCache(describe_cache, settings.describe_ttl_seconds, scope)
+        self._schema = Schema(self.client, cache)
         self.bulk = BulkGate(
             BulkJobs(self.client, timeout=settings.bulk_poll_timeout),
             threshold=settings.bulk_threshold,

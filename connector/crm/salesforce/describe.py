@@ -1,4 +1,5 @@
-"""What the org has, from ``sobjects/{O}/describe``: fetched once per object per adapter instance.
+"""What the org has, from ``sobjects/{O}/describe``: fetched once per object per adapter instance
+(and, with ``salesforce.describe_ttl_seconds``, reused across runs: ``describe_cache.py``).
 
 Describe shows only the fields the API user can read (field-level security), so "the field is in
 describe" is exactly "a query may select it". ``setup_fields`` clears the cache after granting.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.crm.salesforce.client import SalesforceClient
+from connector.crm.salesforce.describe_cache import DescribeCache
 
 
 @dataclass(frozen=True)
@@ -54,15 +56,22 @@ class ObjectInfo:
 
 
 class Schema:
-    def __init__(self, client: SalesforceClient) -> None:
+    """Describes, at most one per object per instance; with a ``cache``, reused across runs too."""
+
+    def __init__(self, client: SalesforceClient, cache: DescribeCache | None = None) -> None:
         self._client = client
+        self._cache = cache
         self._objects: dict[str, ObjectInfo | None] = {}
 
     def object(self, name: str) -> ObjectInfo | None:
         """The object's visible fields, or None when the org has no such object."""
         key = name.lower()
         if key not in self._objects:
-            described = self._client.describe(name)
+            hit, described = (False, None) if self._cache is None else self._cache.get(name)
+            if not hit:
+                described = self._client.describe(name)
+                if self._cache is not None:
+                    self._cache.put(name, described)
             self._objects[key] = (
                 None
                 if described is None
@@ -95,9 +104,11 @@ class Schema:
 
     @property
     def described(self) -> int:
-        """Objects described so far (each one call; a missing object too)."""
+        """Objects described so far (each one call, or none when cached; a missing object too)."""
         return len(self._objects)
 
     def forget(self) -> None:
-        """Drop every cached describe (after fields or permissions change)."""
+        """Drop every cached describe, the cross-run ones too (after fields or permissions change)."""
         self._objects.clear()
+        if self._cache is not None:
+            self._cache.clear()
