@@ -76,25 +76,39 @@ def fixed_calls(sandbox: Any, settings: Settings, workdir: Path) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--accounts", type=int, default=50_000)
-    parser.add_argument("--crm", default="salesforce", choices=["salesforce", "hubspot"])
-    args = parser.parse_args()
+def bulk_minimum(sandbox: Any, full: Any, page: int) -> tuple[int, int]:
+    """Bulk API 2.0's least calls for the same data: per query job create, one status poll and a
+    results page per ``page`` rows; per ingest job create, upload, close, one poll and one results
+    read; one ingest job per object written per page of ``page`` accounts."""
+    reads = 0
+    for obj, keep in SF_SOURCES.items():
+        rows = sum(1 for r in sandbox.salesforce.records(obj) if keep(r) and not r.get("IsDeleted"))
+        reads += 2 + max(1, math.ceil(rows / page))
+    jobs = math.ceil(full.accounts_read / page)
+    writes = 5 * (jobs if full.accounts_updated else 0) + 5 * (jobs if full.tasks_created else 0)
+    return reads, writes
+
+
+def one_path(crm: str, accounts: int, bulk: bool) -> None:
+    """A full sync then a no-change re-sync on a freshly seeded sandbox, by REST or by Bulk 2.0."""
     workdir = Path(tempfile.mkdtemp(prefix="tiersync-bench-"))
     t0 = time.perf_counter()
-    sandbox = start(args.crm, accounts=args.accounts, seed=3, as_of=AS_OF, workdir=workdir)
-    print(f"seeded {args.accounts:,} accounts in {time.perf_counter() - t0:.1f} s")
-    if args.crm == "hubspot":
+    sandbox = start(crm, accounts=accounts, seed=3, as_of=AS_OF, workdir=workdir)
+    print(
+        f"== {crm} {'Bulk 2.0' if bulk else 'REST'}: seeded {accounts:,} accounts in {time.perf_counter() - t0:.1f} s"
+    )
+    if crm == "hubspot":
         # the sandbox's emulated rate limits and OpenAPI checks cost wall time, not calls
         sandbox.hubspot.limits.burst_limit = 0
         sandbox.hubspot.limits.search_per_second = 0
         sandbox.hubspot.validate_requests = False
-    crm_settings = sandbox.salesforce_settings() if args.crm == "salesforce" else sandbox.hubspot_settings()
+    crm_settings = sandbox.salesforce_settings() if crm == "salesforce" else sandbox.hubspot_settings()
+    if crm == "salesforce":  # one path per run: Bulk for every read and write, or never
+        crm_settings = {**crm_settings, "bulk_threshold": 0 if bulk else 10**9}
     settings = Settings.model_validate(
         {
-            "crm": args.crm,
-            args.crm: crm_settings,
+            "crm": crm,
+            crm: crm_settings,
             "state_path": str(workdir / "state.sqlite"),
             "evidence": {"as_of": str(AS_OF)},
             # seeded seconds before the first run on this machine's clock: no skew to look back over,
@@ -121,11 +135,16 @@ def main() -> None:
         or c.path.endswith("/v60.0/sobjects")
         or c.path.startswith("/crm/v3/properties")
     )
-    limits = LIMITS[args.crm]
-    min_reads = minimum_reads(sandbox, args.crm)
-    min_writes = math.ceil(full.accounts_updated / limits["write"]) + math.ceil(
-        full.tasks_created / limits["write"]
-    )
+    limits = LIMITS[crm]
+    if bulk:
+        min_reads, min_writes = bulk_minimum(sandbox, full, settings.salesforce.bulk_page_size)
+        unit = f"Bulk 2.0 job calls, result pages of {settings.salesforce.bulk_page_size:,}"
+    else:
+        min_reads = minimum_reads(sandbox, crm)
+        min_writes = math.ceil(full.accounts_updated / limits["write"]) + math.ceil(
+            full.tasks_created / limits["write"]
+        )
+        unit = f"read pages of {limits['page']}, writes of {limits['write']}"
     minimum = min_reads + min_writes
     actual = len(calls) - describes
     print(
@@ -135,28 +154,35 @@ def main() -> None:
     print(
         f"  API calls: {len(calls):,} ({kinds['read']:,} read, {kinds['write']:,} write; {describes} describe/metadata)"
     )
-    print(
-        f"  theoretical minimum: {minimum:,} ({min_reads:,} read pages of {limits['page']}, "
-        f"{min_writes:,} writes of {limits['write']})"
-    )
-    print(f"  ratio: {actual / minimum:.3f}x the minimum (describe/metadata excluded)")
+    print(f"  theoretical minimum: {minimum:,} ({min_reads:,} read, {min_writes:,} write; {unit})")
+    print(f"  ratio: {actual / minimum:.3f}x its own minimum (describe/metadata excluded)")
 
     sandbox.ledger.reset()
     t0 = time.perf_counter()
     again, _ = engine.run("incremental")
     calls = sandbox.ledger.calls()
     writes = sum(1 for c in calls if c.write)
+    rows = sum(c.records for c in calls if not c.write)
     print(
         f"no-change re-sync: {again.status}, {again.accounts_read:,} accounts re-read, {len(calls):,} API calls, "
-        f"{writes} writes, {time.perf_counter() - t0:.1f} s"
+        f"{rows:,} rows read, {writes} writes, {time.perf_counter() - t0:.1f} s"
     )
-    if args.crm == "salesforce":
+    if crm == "salesforce":
         fixed_calls(sandbox, settings, workdir)
+    state.close()
+    sandbox.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--crm", default="salesforce", choices=["salesforce", "hubspot"])
+    args = parser.parse_args()
+    for bulk in (False, True) if args.crm == "salesforce" else (False,):
+        one_path(args.crm, args.accounts, bulk)
     print(
         f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB (sandbox included)"
     )
-    state.close()
-    sandbox.stop()
 
 
 if __name__ == "__main__":
