@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
@@ -130,7 +131,13 @@ def queries(box: Box) -> int:
 # -- auth ---------------------------------------------------------------------------------------------
 
 
-def test_session_id_flow_trusts_the_ca_bundle_despite_requests_ca_bundle(box: Box) -> None:
+def test_session_id_flow_trusts_the_ca_bundle_despite_requests_ca_bundle(
+    box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a bundle that does not hold the sandbox CA, as on a machine or proxy that sets one: requests
+    # lets the environment win over Session.verify unless the adapter stops it
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    monkeypatch.setenv("CURL_CA_BUNDLE", certifi.where())
     box.sandbox.seed(Roster(accounts=[Account(id="a", name="Alpha", status="Customer - Direct")]))
     batches = read_all(make(box))
     assert [a.name for a in batches[0].roster.accounts] == ["Alpha"]

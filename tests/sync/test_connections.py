@@ -6,6 +6,7 @@ process, or as real subprocesses where the lock must be tested across processes)
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import json
@@ -435,3 +436,70 @@ def test_airflow_dag_imports_and_runs_each_connection_as_a_task() -> None:
     assert dag.dag_id == "tiersync"
     assert {"connections", "sync_connection"} <= set(dag.task_ids)
     assert dag.get_task("sync_connection").retries >= 1
+
+
+def _dag_source() -> ast.Module:
+    return ast.parse((REPO / "examples" / "airflow_dag.py").read_text(encoding="utf-8"))
+
+
+def _raised_on(function: ast.FunctionDef) -> dict[int, str]:
+    """``exit code -> what the task does`` (``return`` or the exception it raises), read from the
+    ``if done.returncode == N`` / ``in (N, M)`` branches of the task."""
+    actions: dict[int, str] = {}
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)):
+            continue
+        left, (op,), (right,) = node.test.left, node.test.ops, node.test.comparators
+        if ast.unparse(left) != "done.returncode":
+            continue
+        codes = [ast.literal_eval(right)] if isinstance(op, ast.Eq) else list(ast.literal_eval(right))
+        first = node.body[0]
+        action = (
+            "return"
+            if isinstance(first, ast.Return)
+            else ast.unparse(first.exc.func)  # type: ignore[union-attr]
+            if isinstance(first, ast.Raise) and isinstance(first.exc, ast.Call)
+            else "?"
+        )
+        actions.update(dict.fromkeys(codes, action))
+    return actions
+
+
+def test_airflow_dag_parses_without_airflow_and_maps_every_exit_code() -> None:
+    """Without Airflow installed (it is no tiersync dependency), read the DAG file's syntax tree: the
+    schedule's settings, one mapped task per connection, and what each README exit code does."""
+    module = _dag_source()
+    functions = {n.name: n for n in ast.walk(module) if isinstance(n, ast.FunctionDef)}
+    decorated = functions["tiersync_sync"].decorator_list[0]
+    assert isinstance(decorated, ast.Call) and ast.unparse(decorated.func) == "dag"
+    settings = {k.arg: k.value for k in decorated.keywords}
+    assert ast.literal_eval(settings["dag_id"]) == "tiersync"
+    assert ast.literal_eval(settings["max_active_runs"]) == 1, "runs of one connection never overlap"
+    default_args = settings["default_args"]
+    assert isinstance(default_args, ast.Dict)
+    retries = dict(
+        zip([ast.literal_eval(k) for k in default_args.keys if k], default_args.values, strict=False)
+    )
+    assert ast.literal_eval(retries["retries"]) >= 1
+    assert {"connections", "sync_connection"} <= {
+        name for name, f in functions.items() if [ast.unparse(d) for d in f.decorator_list] == ["task"]
+    }
+    assert "sync_connection.expand(name=connections())" in ast.unparse(functions["tiersync_sync"])
+    actions = _raised_on(functions["sync_connection"])
+    assert actions == {
+        ExitCode.OK: "return",
+        ExitCode.LOCKED: "AirflowSkipException",
+        ExitCode.USAGE: "AirflowFailException",
+        ExitCode.LIMIT: "AirflowFailException",
+    }, "the other codes (partial, unreachable) fall through to a retried RuntimeError"
+    last = functions["sync_connection"].body[-1]
+    assert ast.unparse(last) == "raise RuntimeError(why)", "any other code fails the task, retried"
+    command = next(n for n in ast.walk(functions["sync_connection"]) if isinstance(n, ast.List))
+    assert [ast.literal_eval(e) for e in command.elts if isinstance(e, ast.Constant)] == [
+        "-m",
+        "connector",
+        "--config",
+        "sync",
+        "--connection",
+        "--quiet",
+    ]
