@@ -55,6 +55,8 @@ class ReadBatch:
 
 @dataclass(frozen=True)
 class AccountUpdate:
+    """The write-back values that differ from the CRM's for one account (only those are sent)."""
+
     account_id: str
     values: dict[str, Any]
     """Write-back field name -> value (str, float, list[str] for traits, dt.datetime, or None to clear)."""
@@ -77,6 +79,8 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class TaskClose:
+    """A tiersync task to close (or only comment on) because its action no longer applies."""
+
     key: str
     crm_id: str
     comment: str
@@ -98,15 +102,20 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ApiUsage:
+    """The CRM's daily API allowance as it last reported it, for the run's budget guard."""
+
     used: int
     limit: int
 
     @property
     def share(self) -> float:
+        """Fraction of the daily limit used (0 when the CRM reports no limit)."""
         return self.used / self.limit if self.limit else 0.0
 
 
 class TaskStatus:
+    """The task states :meth:`CrmAdapter.task_status` reports, whatever each CRM calls them."""
+
     OPEN = "open"
     CLOSED = "closed"
     DELETED = "deleted"
@@ -180,7 +189,10 @@ class CrmAdapter(Protocol):
         given ones, in pages, with their evidence and current values."""
         ...
 
-    def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]: ...
+    def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
+        """Write each account's values; one :class:`Outcome` per update, a failed record never fails
+        the others."""
+        ...
 
     def upsert_tasks(self, tasks: list[TaskSpec]) -> list[Outcome]:
         """Create each task by upsert on its key, never touching the status of one that exists."""
@@ -190,7 +202,9 @@ class CrmAdapter(Protocol):
         """``TaskStatus`` per task id; a task missing from the CRM is ``deleted``."""
         ...
 
-    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]: ...
+    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """Append each close's comment and, when ``close``, mark the task done; one Outcome per close."""
+        ...
 
     def usage(self) -> ApiUsage | None:
         """The daily API usage last reported by the CRM, if it reports one."""
@@ -203,6 +217,8 @@ class CrmAdapter(Protocol):
 
 @dataclass(frozen=True)
 class WriteCost:
+    """API calls (and Bulk jobs and batches among them) a backfill's writes would take."""
+
     calls: int
     jobs: int = 0
     """Bulk jobs among the calls' work (0 when every write goes through the REST API)."""
@@ -253,6 +269,7 @@ class BackfillEstimate:
 
     @property
     def pages(self) -> int:
+        """Pages of ``page_accounts`` the backfill reads (the engine writes once per page)."""
         return math.ceil(self.accounts / self.page_accounts) if self.page_accounts else 0
 
     def write_cost(self, per_account: float, job_calls: int) -> WriteCost:
@@ -280,4 +297,6 @@ class BackfillEstimate:
 class BackfillPlanner(Protocol):
     """An adapter that can estimate a full backfill's API cost before it runs (``backfill --plan``)."""
 
-    def estimate_backfill(self, page_size: int) -> BackfillEstimate: ...
+    def estimate_backfill(self, page_size: int) -> BackfillEstimate:
+        """The backfill's cost at ``page_size`` accounts per page, from counts and one sample page."""
+        ...

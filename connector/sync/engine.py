@@ -54,6 +54,7 @@ T = TypeVar("T")
 
 
 def utc_now() -> dt.datetime:
+    """The engine's default clock: aware UTC, so watermarks compare with the CRM's timestamps."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -82,6 +83,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> ExitCode:
+        """The process exit code for this status (README, "Exit codes"); an unknown status is partial."""
         return {
             "ok": ExitCode.OK,
             "partial": ExitCode.PARTIAL,
@@ -91,6 +93,7 @@ class RunSummary:
         }.get(self.status, ExitCode.PARTIAL)
 
     def json_line(self) -> str:
+        """The summary as one ``tiersync.sync`` JSON event (at most 50 failures, so a line stays small)."""
         data = asdict(self)
         data["failures"] = data["failures"][:50]
         return json.dumps({"event": "tiersync.sync", **data, "exit_code": int(self.exit_code)}, default=str)
@@ -106,6 +109,12 @@ class _BudgetReachedError(Exception):
 
 
 class SyncEngine:
+    """One connection's sync: read pages from the adapter, classify, write what differs, keep state.
+
+    The engine holds the rules of a run (modes, watermark, budget, write-ahead task keys) and no
+    CRM detail; everything CRM-specific is behind :class:`~connector.crm.base.CrmAdapter`. One
+    engine may run several times (the owner names it read are kept between runs)."""
+
     def __init__(
         self,
         adapter: CrmAdapter,
