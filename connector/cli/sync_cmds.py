@@ -164,7 +164,7 @@ def setup_fields(
 
 
 def _run_one(
-    name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool, keep_plan: bool
+    name: str, s: Settings, mode: Mode, *, dry_run: bool, quiet: bool, keep_plan: bool, rebind: bool = False
 ) -> ConnectionRun:
     progress = Progress(
         SpinnerColumn(),
@@ -188,6 +188,7 @@ def _run_one(
             progress=lambda n: progress.advance(task, n),
             keep_plan=keep_plan,
             on_total=lambda n: progress.update(task, total=n),
+            rebind=rebind,
         )
 
 
@@ -201,6 +202,7 @@ def _run(
     connection: str | None = None,
     every: bool = False,
     detail: Detail = Detail.ACCOUNTS,
+    rebind: bool = False,
 ) -> None:
     try:
         targets = chosen(settings(), connection, every)
@@ -211,7 +213,9 @@ def _run(
         raise
     if not every:
         name, s = next(iter(targets.items()))
-        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
+        run = _run_one(
+            name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None, rebind=rebind
+        )
         if run.summary is None or run.plan is None:
             print(run.json_line())
             fail(run.problems, run.exit_code)
@@ -223,7 +227,9 @@ def _run(
     for name, s in targets.items():
         if not quiet:
             console.rule(f"{escape(name)} ({s.crm})")
-        run = _run_one(name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None)
+        run = _run_one(
+            name, s, mode, dry_run=dry_run, quiet=quiet, keep_plan=plan_out is not None, rebind=rebind
+        )
         runs.append(run)
         if run.summary is not None and run.plan is not None:
             out = None if plan_out is None else plan_out.with_name(f"{plan_out.stem}.{name}{plan_out.suffix}")
@@ -295,6 +301,14 @@ Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only the JSON summary line (for cron and log collectors).")
 ]
 Limit = Annotated[int, typer.Option(min=0, help="Plan rows shown in the terminal.")]
+Rebind = Annotated[
+    bool,
+    typer.Option(
+        "--rebind",
+        help="The state belongs to another CRM org (a refreshed sandbox, a new URL): forget this "
+        "connection's state and start over for the org the credentials reach. A plan only plans so.",
+    ),
+]
 
 
 @app.command()
@@ -311,6 +325,7 @@ def sync(
     limit: Limit = 50,
     connection: ConnectionName = None,
     every: EveryConnection = False,
+    rebind: Rebind = False,
 ) -> None:
     """Classify the accounts that changed since the last run and write tiers and tasks back."""
     _run(
@@ -322,6 +337,7 @@ def sync(
         connection=connection,
         every=every,
         detail=detail,
+        rebind=rebind,
     )
 
 
@@ -335,6 +351,7 @@ def plan(
     limit: Limit = 50,
     connection: ConnectionName = None,
     every: EveryConnection = False,
+    rebind: Rebind = False,
 ) -> None:
     """Show what `sync` would change, account by account, without writing anything."""
     _run(
@@ -346,6 +363,7 @@ def plan(
         connection=connection,
         every=every,
         detail=detail,
+        rebind=rebind,
     )
 
 
@@ -381,10 +399,18 @@ def backfill(
     plan_out: PlanOut = None,
     connection: ConnectionName = None,
     every: EveryConnection = False,
+    rebind: Rebind = False,
 ) -> None:
     """Classify and write the whole org regardless of watermarks; resumes where a stopped one ended."""
     if plan_calls:
         _plan_backfill(chosen(settings(), connection, every), every, quiet)
     _run(
-        "full", dry_run=dry_run, quiet=quiet, plan_out=plan_out, limit=50, connection=connection, every=every
+        "full",
+        dry_run=dry_run,
+        quiet=quiet,
+        plan_out=plan_out,
+        limit=50,
+        connection=connection,
+        every=every,
+        rebind=rebind,
     )

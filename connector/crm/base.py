@@ -214,6 +214,11 @@ class CrmAdapter(Protocol):
         """The person's name for each owner id the CRM can name; ids it cannot are left out."""
         ...
 
+    def org_id(self) -> str:
+        """The org the credentials reach (Salesforce Organization Id, HubSpot portal id): the state
+        belongs to one org, and the engine compares it with the one it was bound to."""
+        ...
+
 
 @dataclass(frozen=True)
 class WriteCost:

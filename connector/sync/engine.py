@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from connector.classify import Classification, classify
@@ -43,7 +44,7 @@ from connector.sync.budget import TaskBudget, week_of
 from connector.sync.desired import changes
 from connector.sync.owners import OwnerNames
 from connector.sync.plan import AccountPlan, Plan, TaskChange
-from connector.sync.state import StateStore, TaskState
+from connector.sync.state import OrgMismatchError, State, StateStore, TaskState
 from connector.sync.task_plan import Send, Strike, TaskDecisions, plan_tasks
 
 CHANGES_SCOPE = "changes"
@@ -146,9 +147,13 @@ class SyncEngine:
         """The run's workload budget, counted afresh from the state at the start of each run."""
 
     # -- the run -------------------------------------------------------------------------------
-    def run(self, mode: Mode = "incremental", *, dry_run: bool = False) -> tuple[RunSummary, Plan]:
-        """One sync run. Raises ``AuthError`` / ``MappingError`` before any write; CRM failures that
-        outlast the retries end the run with status ``failed`` and leave the watermark where it was."""
+    def run(
+        self, mode: Mode = "incremental", *, dry_run: bool = False, rebind: bool = False
+    ) -> tuple[RunSummary, Plan]:
+        """One sync run. Raises ``AuthError`` / ``MappingError`` before any write, and
+        :class:`OrgMismatchError` when the state belongs to another org than the CRM's (``rebind``:
+        start the connection's state over for this org instead); CRM failures that outlast the retries
+        end the run with status ``failed`` and leave the watermark where it was."""
         started = self.clock()
         today = self._today(started)
         summary = RunSummary(self.connection, mode, dry_run, started_at=started.isoformat())
@@ -156,6 +161,7 @@ class SyncEngine:
         run_id = None if dry_run else self.state.run_started(self.connection, mode, started)
         first_usage: ApiUsage | None = None
         try:
+            self._check_org(dry_run=dry_run, rebind=rebind)
             problems = self.adapter.check()
             if problems:
                 raise MappingError(problems)
@@ -189,7 +195,7 @@ class SyncEngine:
             summary.status = "limit"
             summary.message = str(stop)
         except Exception as exc:
-            if isinstance(exc, AuthError | MappingError):
+            if isinstance(exc, AuthError | MappingError | OrgMismatchError):
                 self._end(run_id, summary, started, "config_error")
                 raise
             summary.status = "limit" if isinstance(exc, LimitExhaustedError) else "failed"
@@ -322,6 +328,28 @@ class SyncEngine:
         if done and not dry_run:
             self.state.tasks_finished_by_crm_id(self.connection, sorted(done), TaskState.DONE, self.clock())
         return done
+
+    def _check_org(self, *, dry_run: bool, rebind: bool) -> None:
+        """The state remembers tasks, written values and watermarks of one org. Against another (a
+        refreshed sandbox, a re-pointed URL) every old task would look deleted by a user and never be
+        recreated: stop instead, unless told to start over."""
+        org = self.adapter.org_id()
+        bound = self.state.bound_org(self.connection)
+        if bound == org:
+            return
+        if bound is not None and not rebind:
+            raise OrgMismatchError(
+                f"the state of connection {self.connection!r} belongs to {self.adapter.name} org {bound}, "
+                f"but the credentials reach org {org}: run with --rebind to start this connection's "
+                "state over for the new org, or point the config at a fresh state"
+            )
+        if not dry_run:
+            if bound is None:
+                self.state.bind_org(self.connection, org)
+            else:
+                self.state.rebind_org(self.connection, org)
+        elif bound is not None:  # plan --rebind: plan as a fresh state would, and change nothing
+            self.state = State(Path(":memory:"))
 
     def _save_results(
         self, results: Sequence[Classification], batch: ReadBatch, now: dt.datetime, run_id: int | None

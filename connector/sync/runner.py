@@ -118,11 +118,13 @@ def run_connection(
     progress: Callable[[int], None] | None = None,
     keep_plan: bool = True,
     on_total: Callable[[int], None] | None = None,
+    rebind: bool = False,
 ) -> ConnectionRun:
     """Sync (or plan, with ``dry_run``) one connection under its own lock; never raises.
 
     ``connection`` names the connection in the state and the lock; ``settings`` are its complete
-    settings (``Settings.connection_settings()[connection]``)."""
+    settings (``Settings.connection_settings()[connection]``). ``rebind``: the state belongs to another
+    org than the CRM's (a refreshed sandbox); start the connection's state over instead of stopping."""
     ended = ConnectionRun(connection, settings.crm, mode, dry_run, ExitCode.OK)
     fresh = _new_state_files(settings, connection)
     try:
@@ -141,10 +143,10 @@ def run_connection(
                 on_total=on_total,
             )
             if dry_run:
-                ended.summary, ended.plan = engine.run(mode, dry_run=True)
+                ended.summary, ended.plan = engine.run(mode, dry_run=True, rebind=rebind)
             else:
                 with run_lock_for(settings, connection):
-                    ended.summary, ended.plan = engine.run(mode)
+                    ended.summary, ended.plan = engine.run(mode, rebind=rebind)
         finally:
             state.close()
     except Exception as exc:

@@ -31,6 +31,8 @@ SCHEMA_VERSION = 2
 TASK_ADDED_COLUMNS = ("group_key", "owner_id", "defer_until", "sent_on")
 """Task columns newer than the first schema; ``migrate`` adds each one a store lacks (all TEXT, NULL
 for rows written before them)."""
+_ORG_KEY = "org_id:"
+"""``meta`` key prefix of a connection's bound org (``org_id:<connection>``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,6 +113,10 @@ class StateError(Exception):
     """The state store cannot be opened; the message names where it is (never a password)."""
 
 
+class OrgMismatchError(StateError):
+    """The state belongs to another CRM org than the one the credentials reach."""
+
+
 class StateStore(Protocol):
     """What a sync needs to remember between runs, keyed by connection; every write is committed
     before the method returns, and ``tasks_pending`` and ``save_results`` are one transaction each."""
@@ -188,6 +194,20 @@ class StateStore(Protocol):
     def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None: ...
 
     def task_counts(self, connection: str) -> dict[str, int]: ...
+
+    def bound_org(self, connection: str) -> str | None:
+        """The CRM org (Salesforce Organization Id, HubSpot portal id) this connection's state belongs
+        to, or None before its first run."""
+        ...
+
+    def bind_org(self, connection: str, org_id: str) -> None:
+        """Record the org a connection's state belongs to."""
+        ...
+
+    def rebind_org(self, connection: str, org_id: str) -> None:
+        """Forget everything the connection remembers of its old org (watermarks, written values, tier
+        history, tasks, results) and bind it to ``org_id``, in one transaction. The run log stays."""
+        ...
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]:
         """Every task tiersync created for a connection, ordered by key."""
@@ -546,6 +566,32 @@ class SqlStore(ABC):
         rows = self._rows(f"SELECT DISTINCT connection{self.BYTEWISE} FROM results ORDER BY 1")
         return [str(r[0]) for r in rows]
 
+    # -- the org the state belongs to -----------------------------------------------------------
+    def bound_org(self, connection: str) -> str | None:
+        row = self._row("SELECT value FROM meta WHERE key = ?", (_ORG_KEY + connection,))
+        return None if row is None else str(row[0])
+
+    def bind_org(self, connection: str, org_id: str) -> None:
+        self._exec(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_ORG_KEY + connection, org_id),
+        )
+
+    def rebind_org(self, connection: str, org_id: str) -> None:
+        forget: list[tuple[str, Sequence[Any]]] = [
+            (f"DELETE FROM {table} WHERE connection = ?", (connection,))
+            for table in ("watermarks", "written", "tier_history", "tasks", "results")
+        ]
+        bind = (
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_ORG_KEY + connection, org_id),
+        )
+        self._transaction([*forget, bind])
+
+    @abstractmethod
+    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """Run ``statements`` (``?`` placeholders) as one transaction."""
+
     # -- run log -------------------------------------------------------------------------------
     def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:
         return self._insert_id(
@@ -609,6 +655,12 @@ class State(SqlStore):
 
     def _columns(self, table: str) -> set[str]:
         return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            for sql, params in statements:
+                self._db.execute(sql, params)
 
 
 def open_state(settings: Settings) -> StateStore:

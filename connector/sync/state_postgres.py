@@ -93,3 +93,8 @@ class PostgresState(SqlStore):
             (table,),
         )
         return {str(r[0]) for r in rows}
+
+    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        with self._db.transaction():
+            for sql, params in statements:
+                self._db.execute(_sql(sql), params)

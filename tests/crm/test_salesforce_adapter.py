@@ -494,6 +494,43 @@ def test_the_sandbox_refuses_a_uri_over_16384_bytes_with_414_and_uri_plus_header
     assert box.sandbox.api_used == 0  # refused before authentication and counting
 
 
+def _meetings_roster() -> Roster:
+    """Three meetings of one client: one archived (over a year before the sandbox's 2026-11-26), two
+    recent; the sandbox seeds an invitee's child copy of every 4th meeting (the archived one here)."""
+    d = dt.date
+    return Roster(
+        accounts=[Account(id="m", name="Meets", status="Customer - Direct")],
+        meetings=[
+            Meeting("old", "m", "checkup", d(2025, 6, 1), MeetingOutcome.DECLINED),
+            Meeting("new1", "m", "checkup", d(2026, 10, 1), MeetingOutcome.HELD),
+            Meeting("new2", "m", "working_session", d(2026, 10, 2), MeetingOutcome.NO_SHOW),
+        ],
+    )
+
+
+def _meeting_facts(batches: list[ReadBatch]) -> list[tuple[str | None, dt.date | None, str | None]]:
+    return sorted(
+        (m.type, m.scheduled, m.outcome.value if m.outcome else None)
+        for b in batches
+        for m in b.roster.meetings or []
+    )
+
+
+def test_invitee_copies_are_not_meetings_and_archived_meetings_are_still_read(box: Box) -> None:
+    ids = box.sandbox.seed(_meetings_roster())
+    events = box.sandbox.records("Event")
+    assert (len(events), sum(e["IsChild"] for e in events), sum(e["IsArchived"] for e in events)) == (4, 1, 2)
+    expected = [
+        ("checkup", dt.date(2025, 6, 1), "declined"),
+        ("checkup", dt.date(2026, 10, 1), "held"),
+        ("working_session", dt.date(2026, 10, 2), "no_show"),
+    ]
+    assert _meeting_facts(read_all(make(box))) == expected  # a full read (range queries)
+    assert _meeting_facts(read_all(make(box), [ids["m"]])) == expected  # given ids (IN chunks)
+    bulk = make(box, bulk_threshold=0, bulk_page_size=200)
+    assert _meeting_facts(read_all(bulk)) == expected  # Bulk queryAll jobs
+
+
 def test_a_given_prospect_id_stays_outside_the_accounts_where(box: Box) -> None:
     ids = box.sandbox.seed(full_roster())
     assert read_all(make(box), [ids["p1"]]) == []
@@ -586,6 +623,19 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(box: Box) -> None:
         for line in lines
     )
     assert any(line.startswith("Layout 'Account Layout': would add Tiersync_Tier__c") for line in lines)
+
+
+def test_the_layout_update_keeps_every_key_and_section_it_does_not_touch(box: Box) -> None:
+    layout = box.client().toolingexecute("query?q=SELECT+Id+FROM+Layout")["records"][0]["Id"]
+    before = box.client().toolingexecute(f"sobjects/Layout/{layout}")["Metadata"]
+    assert len(before) > 20 and before["relatedLists"], "the seeded layout has the Layout type's full shape"
+    make(box).setup_fields(LABELS, dry_run=False)
+    after = box.client().toolingexecute(f"sobjects/Layout/{layout}")["Metadata"]
+    assert {k: v for k, v in after.items() if k != "layoutSections"} == {
+        k: v for k, v in before.items() if k != "layoutSections"
+    }
+    assert after["layoutSections"][:-1] == before["layoutSections"]
+    assert after["layoutSections"][-1]["label"] == "Client tier"
 
 
 def test_setup_creates_fields_permissions_and_layout_then_a_rerun_changes_nothing(box: Box) -> None:

@@ -786,6 +786,36 @@ def test_layout_gets_a_client_tier_section(sf_sandbox: SalesforceSandboxFixture)
     assert [s["label"] for s in stored["Metadata"]["layoutSections"]][-1] == "Client tier"
 
 
+# The fields of the Layout type, from the Metadata API Developer Guide "Layout"
+# (https://developer.salesforce.com/docs/platform/api-metadata/references/meta-types/metadata-layout.html).
+DOCUMENTED_LAYOUT_KEYS = {
+    "customButtons", "customConsoleComponents", "emailDefault", "excludeButtons", "feedLayout", "headers",
+    "layoutSections", "miniLayout", "multilineLayoutFields", "platformActionList", "quickActionList",
+    "relatedContent", "relatedLists", "relatedObjects", "runAssignmentRulesDefault", "showEmailCheckbox",
+    "showHighlightsPanel", "showInteractionLogPanel", "showKnowledgeComponent",
+    "showRunAssignmentRulesCheckbox", "showSolutionSection", "showSubmitAndAttachButton", "summaryLayout",
+}  # fmt: skip
+
+
+def test_the_seeded_layout_has_every_key_of_the_layout_type_and_a_patch_replaces_it_whole(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    sf = sf_sandbox.client()
+    layout_id = sf.toolingexecute("query?q=SELECT+Id+FROM+Layout")["records"][0]["Id"]
+    metadata = sf.toolingexecute(f"sobjects/Layout/{layout_id}")["Metadata"]
+    assert set(metadata) == DOCUMENTED_LAYOUT_KEYS
+    assert metadata["relatedLists"] and metadata["platformActionList"]["platformActionListItems"]
+
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.toolingexecute(
+            f"sobjects/Layout/{layout_id}", method="PATCH", data={"Metadata": {**metadata, "sections": []}}
+        )
+    assert _error(exc)["errorCode"] == "JSON_PARSER_ERROR"
+    only_sections = {"layoutSections": metadata["layoutSections"]}
+    sf.toolingexecute(f"sobjects/Layout/{layout_id}", method="PATCH", data={"Metadata": only_sections})
+    assert sf.toolingexecute(f"sobjects/Layout/{layout_id}")["Metadata"] == only_sections  # the rest is gone
+
+
 # -- seed, incremental reads, persistence --------------------------------------------------------------
 
 
@@ -867,7 +897,9 @@ def test_seed_maps_the_roster_into_the_documented_shapes(sf_sandbox: SalesforceS
     opportunities = sf.query(
         "SELECT Account.Name, Account.Type, Referred_By__c, Amount, StageName FROM Opportunity ORDER BY Name"
     )
-    event = sf.query("SELECT WhatId, Type, ActivityDate, Outcome__c FROM Event")["records"][0]
+    event = sf.query_all(
+        "SELECT WhatId, Type, ActivityDate, Outcome__c FROM Event WHERE IsChild = false", include_deleted=True
+    )["records"][0]  # archived: over a year old
     survey = sf.query("SELECT Account__c, NPS__c, CSAT__c, Public_Complaint__c FROM Survey_Response__c")[
         "records"
     ][0]
@@ -949,3 +981,31 @@ def test_sqlite_round_trip_keeps_rows_custom_fields_and_usage(
     assert len(restored.records("Account")) == 2
     payload = base64.b64encode(path.read_bytes()[:16]).decode()
     assert payload.startswith("U1FMaXRl")  # "SQLite format 3"
+
+
+def test_query_hides_archived_activities_and_query_all_returns_them(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    roster = Roster(
+        accounts=[Account(id="a", name="A")],
+        meetings=[
+            Meeting("m1", "a", "checkup", dt.date(2025, 1, 10), MeetingOutcome.HELD),
+            Meeting("m2", "a", "checkup", dt.date(2026, 11, 1), MeetingOutcome.HELD),
+        ],
+    )
+    sf_sandbox.sandbox.seed(roster)
+    sf = sf_sandbox.client()
+    soql = "SELECT ActivityDate, IsArchived, IsChild FROM Event ORDER BY ActivityDate"
+    shown = sf.query(soql)["records"]
+    every = sf.query_all(soql, include_deleted=True)["records"]
+    assert [(r["ActivityDate"], r["IsArchived"], r["IsChild"]) for r in shown] == [
+        ("2026-11-01", False, False)
+    ]
+    assert [(r["ActivityDate"], r["IsArchived"], r["IsChild"]) for r in every] == [
+        ("2025-01-10", True, False),
+        ("2025-01-10", True, True),  # the invitee's copy of the first meeting
+        ("2026-11-01", False, False),
+    ]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Event.update(every[2]["attributes"]["url"].rsplit("/", 1)[1], {"IsArchived": True})
+    assert _error(exc)["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -199,3 +199,24 @@ def test_reopening_keeps_everything(settings: Settings, store: StateStore) -> No
         assert again.watermark("default", "changes") == "w1"
     finally:
         again.close()
+
+
+def test_a_connection_is_bound_to_one_org_and_rebinding_forgets_only_its_state(store: StateStore) -> None:
+    assert store.bound_org("emea") is None
+    store.bind_org("emea", "00D000000000001AAA")
+    store.bind_org("us", "00D000000000002AAA")
+    for connection in ("emea", "us"):
+        store.tasks_pending(connection, [wanted("001A", "review_relationship")], NOW)
+        store.set_watermark(connection, "changes", NOW.isoformat(), NOW)
+        store.record_written(connection, "001A", {"tier": "good"}, NOW)
+        store.save_results(connection, [{"account_id": "001A", "tier": "good"}], None, NOW)
+    run = store.run_started("emea", "full", NOW)
+
+    store.rebind_org("emea", "00D000000000003AAA")
+
+    assert (store.bound_org("emea"), store.bound_org("us")) == ("00D000000000003AAA", "00D000000000002AAA")
+    assert store.all_tasks("emea") == [] and store.watermark("emea", "changes") is None
+    assert store.written("emea", "001A") is None and store.results("emea") == []
+    assert [r["id"] for r in store.runs("emea")] == [run], "the run log stays"
+    assert len(store.all_tasks("us")) == 1 and store.watermark("us", "changes") == NOW.isoformat()
+    assert store.written("us", "001A") == {"tier": "good"}

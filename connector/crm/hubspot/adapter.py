@@ -87,6 +87,9 @@ class HubSpotAdapter:
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
         return tasks.close_tasks(self.client, self._mapping.tasks, closes)
 
+    def org_id(self) -> str:
+        return self.client.portal_id()
+
     def usage(self) -> ApiUsage | None:
         return self.client.usage()
 

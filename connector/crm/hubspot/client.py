@@ -27,7 +27,7 @@ import hubspot
 import urllib3
 
 from connector.config import HubSpotSettings
-from connector.crm.base import ApiUsage, SettingError
+from connector.crm.base import ApiUsage, FatalError, SettingError
 from connector.crm.hubspot.errors import API_EXCEPTIONS, TRANSLATED, translate
 from connector.crm.hubspot.pacing import Pacer
 from connector.crm.hubspot.transport import client_options
@@ -37,6 +37,9 @@ REQUEST_TIMEOUT = (10.0, 120.0)
 """(connect, read) seconds per request: the client sets none, so a hung connection would hang the sync."""
 
 Json = dict[str, Any]
+
+
+ACCOUNT_DETAILS_PATH = "/account-info/v3/details"
 
 
 class HubSpotClient:
@@ -133,3 +136,23 @@ class HubSpotClient:
 
     def usage(self) -> ApiUsage | None:
         return self.pacer.usage()
+
+    def portal_id(self) -> str:
+        """The portal (Hub ID) the token reaches: ``GET /account-info/v3/details`` answers ``portalId``
+        (HubSpot "Retrieve account details"). Sent through the CRM client's own transport, so it gets
+        the same host, TLS settings, pacing, translation and retries as every other call."""
+        api_client = self.objects_basic.api_client
+        body = self.call(
+            "account details",
+            api_client.call_api,
+            ACCOUNT_DETAILS_PATH,
+            "GET",
+            header_params={"Accept": "application/json"},
+            response_types_map={},
+            auth_settings=["oauth2"],
+            _return_http_data_only=True,
+        )
+        portal = body.get("portalId")
+        if portal is None:
+            raise FatalError(f"HubSpot {ACCOUNT_DETAILS_PATH} answered no portalId")
+        return str(portal)

@@ -111,6 +111,9 @@ class SalesforceAdapter:
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
         return tasks.close_tasks(self.client, self._schema, self._mapping.tasks, closes)
 
+    def org_id(self) -> str:
+        return identity.organization_id(self.client)
+
     def usage(self) -> ApiUsage | None:
         return self.client.usage()
 

@@ -61,9 +61,9 @@ class BulkJobs:
             raise BulkUnavailableError(f"Salesforce refused Bulk API 2.0 {what}: {error}") from error
 
     # -- query jobs ------------------------------------------------------------------------------
-    def start_query(self, soql: str) -> str:
-        """Create a query job (Salesforce starts it at once); its id."""
-        body = {"operation": "query", "query": soql, **CSV_FORMAT}
+    def start_query(self, soql: str, *, every_row: bool = False) -> str:
+        """Create a query job (Salesforce starts it at once); its id. ``every_row``: a ``queryAll`` job."""
+        body = {"operation": "queryAll" if every_row else "query", "query": soql, **CSV_FORMAT}
         info = self._refusable("query job", lambda: self._client.rest("jobs/query", "POST", json=body))
         return str(info["id"])
 

@@ -36,6 +36,8 @@ class Extraction:
     sobject: str
     soql: str
     link: str
+    every_row: bool = False
+    """A ``queryAll`` job (deleted and archived rows too), for evidence on archived activities."""
 
 
 class BulkExtract:
@@ -71,7 +73,10 @@ class BulkExtract:
 
     def run(self, extractions: list[Extraction]) -> None:
         """Start every job first (Salesforce runs them side by side), then load each one's results."""
-        started = [(extraction, self._jobs.start_query(extraction.soql)) for extraction in extractions]
+        started = [
+            (extraction, self._jobs.start_query(extraction.soql, every_row=extraction.every_row))
+            for extraction in extractions
+        ]
         for extraction, job_id in started:
             self._load(extraction, job_id)
         self._db.execute("CREATE INDEX evidence_by_account ON evidence (kind, account_id, seq)")

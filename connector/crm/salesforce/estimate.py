@@ -19,7 +19,7 @@ from connector.crm.salesforce.bulk import BulkGate
 from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, SalesforceClient
 from connector.crm.salesforce.composite import MAX_RECORDS
 from connector.crm.salesforce.describe import Schema
-from connector.crm.salesforce.reader import Reader, account_batch_size
+from connector.crm.salesforce.reader import Reader, account_batch_size, evidence_scope
 from connector.crm.salesforce.soql import select
 
 UPDATE_JOB_CALLS = 3 + bulk.STATUS_POLLS
@@ -29,8 +29,11 @@ UPSERT_JOB_CALLS = UPDATE_JOB_CALLS + 1
 ALLOWANCES = ("DailyBulkV2QueryJobs", "DailyBulkApiBatches")
 
 
-def _count(client: SalesforceClient, sobject: str, conditions: list[str | None]) -> int:
-    answer = client.call("count", lambda sf: sf.query(select(sobject, ["COUNT()"], conditions)))
+def _count(
+    client: SalesforceClient, sobject: str, conditions: list[str | None], every_row: bool = False
+) -> int:
+    soql = select(sobject, ["COUNT()"], conditions)
+    answer = client.call("count", lambda sf: sf.query(soql, include_deleted=every_row))
     return int(answer.get("totalSize") or 0)
 
 
@@ -52,7 +55,10 @@ def estimate(
     counts = {"accounts": accounts}
     counts.update(dict.fromkeys(reader.folded, accounts))
     for kind, source in reader.queried:
-        counts[kind] = _count(client, source.object, [source.where, f"{source.account} != null"])
+        scope, every_row = evidence_scope(schema, source.object)
+        counts[kind] = _count(
+            client, source.object, [source.where, f"{source.account} != null", *scope], every_row
+        )
     reader.validate()
     schema.object(mapping.writeback.object)
     schema.object(mapping.tasks.object)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from simple_salesforce.format import format_soql
 
+from connector.crm.base import FatalError
 from connector.crm.salesforce.client import SalesforceClient
 
 PERMISSION_SET = "Tiersync"
@@ -25,3 +26,11 @@ def api_user_id(client: SalesforceClient, username: str | None) -> str | None:
         found = row.get("Id") if username else row.get("CreatedById")
         return str(found) if found else None
     return None
+
+
+def organization_id(client: SalesforceClient) -> str:
+    """The org's 18-character Organization Id: the one row of ``Organization`` (Object Reference
+    "Organization"). A refreshed sandbox gets a new one, even when its records keep their ids."""
+    for row in client.records("SELECT Id FROM Organization"):
+        return str(row["Id"])
+    raise FatalError("Salesforce answered no Organization row: the API user cannot see its org")

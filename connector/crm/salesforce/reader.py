@@ -41,6 +41,22 @@ from connector.crm.salesforce.values import to_datetime, to_text, value_at
 from connector.model import CHILD_KINDS, Account, Roster
 
 MIN_BATCH_SIZE = 200
+ACTIVITY_OBJECTS = ("task", "event")
+
+
+def evidence_scope(schema: Schema, sobject: str) -> tuple[list[str], bool]:
+    """Extra conditions for evidence on ``sobject``, and whether to read it with ``queryAll``.
+
+    Salesforce archives old tasks and events, and ``query`` leaves archived activities out: only
+    ``queryAll`` returns them, so activity evidence is read with ``queryAll`` and ``IsDeleted = false``.
+    An event with ``IsChild = true`` is an invited user's copy of another event, not a meeting of its
+    own, so it is left out (when the org's Event has the field)."""
+    if sobject.lower() not in ACTIVITY_OBJECTS:
+        return [], False
+    conditions = ["IsDeleted = false"]
+    if schema.field(sobject, "IsChild") is not None:
+        conditions.append("IsChild = false")
+    return conditions, True
 
 
 def account_batch_size(page_size: int) -> int:
@@ -209,10 +225,13 @@ class Reader:
         for child in self._queried:
             source = child.source
             resume = format_soql(f"{source.account} > {{}}", after) if after else None
+            scope, every_row = evidence_scope(self._schema, source.object)
             soql = select(
-                source.object, source.crm_fields(), [source.where, f"{source.account} != null", resume]
+                source.object,
+                source.crm_fields(),
+                [source.where, f"{source.account} != null", resume, *scope],
             )
-            extractions.append(Extraction(child.kind, source.object, soql, source.account))
+            extractions.append(Extraction(child.kind, source.object, soql, source.account, every_row))
         extract = BulkExtract(self._bulk.jobs, self._schema)
         try:
             extract.run(extractions)
@@ -277,11 +296,13 @@ class Reader:
 
     def _children(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
         source = child.source
+        scope, every_row = evidence_scope(self._schema, source.object)
         for row in self._client.records_in(
             lambda chunk: select(
-                source.object, source.crm_fields(), [source.where, in_list(source.account, chunk)]
+                source.object, source.crm_fields(), [source.where, in_list(source.account, chunk), *scope]
             ),
             account_ids,
+            include_deleted=every_row,
         ):
             record = child.builder.child(row)
             if record is not None:
@@ -296,8 +317,9 @@ class Reader:
         bounds = format_soql(
             f"{source.account} >= {{}} AND {source.account} <= {{}}", min(account_ids), max(account_ids)
         )
-        soql = select(source.object, source.crm_fields(), [source.where, bounds])
-        for row in self._client.records(soql):
+        scope, every_row = evidence_scope(self._schema, source.object)
+        soql = select(source.object, source.crm_fields(), [source.where, bounds, *scope])
+        for row in self._client.records(soql, include_deleted=every_row):
             record = child.builder.child(row)
             if record is not None and record.account_id in wanted:
                 yield record

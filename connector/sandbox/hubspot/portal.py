@@ -25,6 +25,8 @@ LIST_LIMIT = 100
 class Portal:
     faults: FaultInjector
     clock: Callable[[], dt.datetime]
+    portal_id: int = 146_001_001
+    """The Hub ID ``/account-info/v3/details`` reports; another portal is another number."""
     store: ObjectStore = field(default_factory=ObjectStore)
     associations: AssociationStore = field(default_factory=AssociationStore)
     registry: PropertyRegistry = field(init=False)

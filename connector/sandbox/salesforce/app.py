@@ -127,6 +127,18 @@ class SalesforceSandbox:
             row = self.org.data.get(obj.name, record_id)
             return copy.deepcopy(row) if row is not None else None
 
+    def refresh_org_id(self) -> str:
+        """What a sandbox refresh does to the org's identity: the records stay (ids included), the
+        Organization Id is new. Returns it."""
+        with self._lock:
+            org = self.org
+            old = org.data.get("Organization", org.org_id)
+            org.org_id = org.data.new_id(org.data.objects["Organization"])
+            org.data.remove("Organization", old["Id"] if old else "")
+            org.insert_raw("Organization", {"Id": org.org_id, "Name": "Tiersync Sandbox", "IsSandbox": True})
+            self.auth.org_id = org.org_id
+            return org.org_id
+
     def to_sqlite(self, path: str | Path) -> None:
         with self._lock:
             persistence.save(self.org, Path(path), api_used=self._api_used)

@@ -16,6 +16,7 @@ from ..faults import FaultInjector, RecordFault
 from . import ids
 from .errors import ApiError, RecordError
 from .ids import IdFactory
+from .layouts import default_account_layout
 from .schema import FieldDef, FieldType, ObjectDef, standard_objects, tooling_objects
 from .store import Row, Store
 from .values import coerce, format_datetime
@@ -35,40 +36,6 @@ _FAULT_ERRORS = {
         "Record rejected by a validation rule (injected fault)",
     ),
 }
-
-DEFAULT_LAYOUT_SECTIONS: list[dict[str, Any]] = [
-    {
-        "customLabel": False,
-        "detailHeading": False,
-        "editHeading": True,
-        "label": "Account Information",
-        "layoutColumns": [
-            {
-                "layoutItems": [
-                    {"behavior": "Readonly", "field": "OwnerId"},
-                    {"behavior": "Required", "field": "Name"},
-                    {"behavior": "Edit", "field": "Type"},
-                ]
-            },
-            {
-                "layoutItems": [
-                    {"behavior": "Edit", "field": "Industry"},
-                    {"behavior": "Edit", "field": "NumberOfEmployees"},
-                    {"behavior": "Edit", "field": "AccountSource"},
-                ]
-            },
-        ],
-        "style": "TwoColumnsTopToBottom",
-    },
-    {
-        "customLabel": False,
-        "detailHeading": False,
-        "editHeading": True,
-        "label": "Address Information",
-        "layoutColumns": [{"layoutItems": [{"behavior": "Edit", "field": "BillingCountry"}]}],
-        "style": "TwoColumnsTopToBottom",
-    },
-]
 
 
 class Org:
@@ -106,7 +73,7 @@ class Org:
                 "TableEnumOrId": "Account",
                 "FullName": "Account-Account Layout",
                 "LayoutType": "Standard",
-                "Metadata": {"layoutSections": DEFAULT_LAYOUT_SECTIONS},
+                "Metadata": default_account_layout(),
             },
             created=now,
             tooling=True,

@@ -102,7 +102,8 @@ def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool 
     """Matching rows, ordered and sliced; rows are the stored dicts (a snapshot: stores never mutate rows)."""
     rows: Iterable[Row] = catalog.rows(compiled.obj)
     if not include_deleted:
-        rows = (r for r in rows if not r.get("IsDeleted"))
+        # query hides deleted rows and archived activities; queryAll returns both
+        rows = (r for r in rows if not r.get("IsDeleted") and not r.get("IsArchived"))
     if compiled.predicate is not None:
         predicate = compiled.predicate
         rows = (r for r in rows if predicate(r))

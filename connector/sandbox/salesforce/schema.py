@@ -417,6 +417,7 @@ def standard_objects() -> dict[str, ObjectDef]:
                 _pick("Status", TASK_STATUSES, restricted=True, default="Not Started"),
                 _pick("Priority", ["High", "Normal", "Low"], restricted=True, default="Normal"),
                 _flag("IsClosed", **READ_ONLY),
+                _flag("IsArchived", label="Archived", **READ_ONLY),
             ],
             derive=_derive_task,
         ),
@@ -434,6 +435,8 @@ def standard_objects() -> dict[str, ObjectDef]:
                 FieldDef("DurationInMinutes", FieldType.INT, label="Duration"),
                 _flag("IsAllDayEvent", label="All-Day Event"),
                 _pick("Outcome__c", EVENT_OUTCOMES, restricted=True, label="Outcome"),
+                _flag("IsChild", label="Is Child", **READ_ONLY),
+                _flag("IsArchived", label="Archived", **READ_ONLY),
             ],
         ),
         _object(

@@ -26,6 +26,12 @@ _CASE_TYPES = {
 }
 
 
+ARCHIVE_AFTER_DAYS = 365
+"""Salesforce archives events whose date is more than a year past (the default archive age)."""
+INVITEE_COPY_EVERY = 4
+"""Every 4th seeded meeting also has an invitee's child copy (``IsChild = true``)."""
+
+
 def _day(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -184,7 +190,8 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
             },
             created=_created(survey.date),
         )
-    for meeting in roster.meetings or []:
+    today = org.clock().date()
+    for index, meeting in enumerate(roster.meetings or []):
         checkup = meeting.type == CHECKUP_MEETING_TYPE
         values: dict[str, Any] = {
             "WhatId": parent("meeting", meeting.id, meeting.account_id),
@@ -195,6 +202,11 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
             "DurationInMinutes": 1440,
             "Outcome__c": _OUTCOMES[meeting.outcome.value] if meeting.outcome else None,
             "OwnerId": owners[meeting.account_id],
+            # Salesforce archives events older than a year; only queryAll still returns them
+            "IsArchived": bool(meeting.scheduled and (today - meeting.scheduled).days > ARCHIVE_AFTER_DAYS),
         }
         org.insert_raw("Event", values)
+        if index % INVITEE_COPY_EVERY == 0:
+            # an invited Salesforce user's copy of the same meeting: not a meeting of its own
+            org.insert_raw("Event", {**values, "IsChild": True, "OwnerId": org.api_user_id})
     return accounts

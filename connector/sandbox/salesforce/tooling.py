@@ -12,6 +12,7 @@ from typing import Any
 
 from .catalogs import ToolingCatalog
 from .errors import ApiError, not_found
+from .layouts import LAYOUT_KEYS
 from .org import Org
 from .query import attributes
 from .rest import Cursors, query_more, run_query
@@ -342,6 +343,14 @@ class ToolingApi:
 
     def _check_layout(self, row: Row, metadata: dict[str, Any]) -> None:
         target = self.org.sobject(str(row["TableEnumOrId"]))
+        unknown = sorted(set(metadata) - LAYOUT_KEYS - {"fullName"})
+        if unknown:
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"No such column '{unknown[0]}' on entity 'LayoutMetadata'",
+                ["Metadata"],
+            )
         sections = metadata.get("layoutSections")
         if target is None or not isinstance(sections, list):
             raise _integrity("Metadata.layoutSections must be a list", ["Metadata"])
