@@ -1,7 +1,10 @@
 """Requests per second the sandbox CRM answers through the real client libraries.
 
 Benchmarks of the sync count API calls against the sandbox; this shows the sandbox is not what
-limits them. Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [--seconds 3]``.
+limits them. With ``--sizes`` it also prints the sandbox's own CPU per call (the serving thread's
+``time.thread_time``, summed by the ledger) on orgs of each size, and the ratio largest/smallest:
+flat (about 1) means a 200k-account run is bound by tiersync, not by the sandbox.
+Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [--seconds 3] [--sizes 5000,50000]``.
 """
 
 from __future__ import annotations
@@ -36,10 +39,61 @@ def rate(call: Callable[[], object], seconds: float, threads: int) -> float:
     return sum(done) / seconds
 
 
+def cpu_per_call(accounts: int, calls: int = 40) -> dict[str, float]:
+    """Server CPU (ms) per call of the calls a sync makes, on a Salesforce org of ``accounts``."""
+    sandbox = start(
+        "salesforce", accounts=accounts, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-cpu-"))
+    )
+    try:
+        info = sandbox.salesforce_settings()
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = info["ca_bundle"]
+        sf = simple_salesforce.Salesforce(
+            instance_url=info["instance_url"], session_id=info["session_id"], session=session, version="60.0"
+        )
+        ids = sorted(sandbox.account_ids["salesforce"].values())[:200]
+        quoted = ", ".join(f"'{i}'" for i in ids)
+        work: dict[str, Callable[[], object]] = {
+            "get Account by id": lambda: sf.Account.get(ids[0]),
+            "Account WHERE Id IN (200)": lambda: sf.query(
+                f"SELECT Id, Name FROM Account WHERE Id IN ({quoted})"
+            ),
+            "Case WHERE AccountId IN (200)": lambda: sf.query(
+                f"SELECT Id, Status FROM Case WHERE AccountId IN ({quoted})"
+            ),
+            "Account page (LIMIT 2000)": lambda: sf.query(
+                "SELECT Id, Name FROM Account ORDER BY Id LIMIT 2000"
+            ),
+        }
+        result: dict[str, float] = {}
+        for name, call in work.items():
+            call()  # warm
+            sandbox.ledger.reset()
+            for _ in range(calls):
+                call()
+            seconds, served = sandbox.ledger.cpu()
+            result[name] = 1000 * seconds / served
+        return result
+    finally:
+        sandbox.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--sizes", default="", help="comma-separated org sizes for CPU per call, e.g. 5000,50000"
+    )
     args = parser.parse_args()
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+        measured = {n: cpu_per_call(n) for n in sizes}
+        for name in measured[sizes[0]]:
+            cells = ", ".join(f"{n:,}: {measured[n][name]:.2f} ms" for n in sizes)
+            ratio = measured[sizes[-1]][name] / measured[sizes[0]][name]
+            print(f"sandbox CPU per call, {name}: {cells} (ratio {sizes[-1]:,}/{sizes[0]:,}: {ratio:.2f}x)")
+        return
     sandbox = start("both", accounts=200, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-tp-")))
     try:
         info = sandbox.salesforce_settings()

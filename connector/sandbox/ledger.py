@@ -32,6 +32,8 @@ class Ledger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        self._cpu = 0.0
+        self._cpu_calls = 0
 
     def record(
         self,
@@ -70,9 +72,21 @@ class Ledger:
     def count(self, *, crm: str | None = None, write: bool | None = None, path_contains: str = "") -> int:
         return sum(1 for c in self.calls(crm=crm, write=write) if path_contains in c.path)
 
+    def add_cpu(self, seconds: float) -> None:
+        """CPU one API request cost the serving thread (``time.thread_time``), for benchmarks."""
+        with self._lock:
+            self._cpu += seconds
+            self._cpu_calls += 1
+
+    def cpu(self) -> tuple[float, int]:
+        """``(CPU seconds, requests)`` the sandbox spent serving API requests since the last reset."""
+        with self._lock:
+            return self._cpu, self._cpu_calls
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._cpu, self._cpu_calls = 0.0, 0
 
     def as_json(self) -> list[dict[str, Any]]:
         return [asdict(c) for c in self.calls()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,11 @@ class Sandbox:
         def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             path: str = environ.get("PATH_INFO", "")
             if not path.startswith("/_sandbox/"):
-                return app(environ, start_response)
+                # the serving thread's own CPU: flat per call as the org grows, or the sandbox bounds a run
+                cpu = time.thread_time()
+                body = app(environ, start_response)
+                self.ledger.add_cpu(time.thread_time() - cpu)
+                return body
             if environ.get("HTTP_AUTHORIZATION") != f"Bearer {token}":
                 return _json(start_response, "401 Unauthorized", {"message": "admin needs the sandbox token"})
             return self._admin(crm, environ, start_response, path.removeprefix("/_sandbox/"))
