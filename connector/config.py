@@ -862,6 +862,14 @@ class Settings(BaseSettings):
     def label(self, trait: Trait) -> str:
         return self.trait_labels.get(trait, DEFAULT_TRAIT_LABELS[trait])
 
+    def value_labels(self) -> dict[str, str]:
+        """Neutral labels of every code setup-fields puts in a picklist: traits, growth points, decisions."""
+        return {
+            **{t.value: self.label(t) for t in Trait},
+            **{p.value: self.growth.label(p) for p in GrowthPoint},
+            **{d.value: self.decision.label(d) for d in Decision},
+        }
+
     def connection_settings(self) -> dict[str, Settings]:
         """The complete settings of each connection, by name, in config order.
 

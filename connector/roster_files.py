@@ -33,7 +33,13 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 """Coded columns: a value matches regardless of case, spaces, hyphens and underscores (``Check-up``,
 ``checkup``, ``No Show``), and anything else is refused with the allowed values, never guessed."""
-NON_NEGATIVE = {("invoices", "amount"), ("referrals", "value"), ("accounts", "employee_count")}
+NON_NEGATIVE = {
+    ("invoices", "amount"),
+    ("invoices", "discount"),
+    ("invoices", "cost"),
+    ("referrals", "value"),
+    ("accounts", "employee_count"),
+}
 RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("surveys", "nps"): (0, 10),
     ("surveys", "csat"): (1, 5),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
+from connector.classify import classify_frames
 from connector.config import Settings
 from connector.model import Decision, GrowthPoint, Tier
-from tests.roster_builder import Client
+from connector.sample_data import generate
+from tests.roster_builder import AS_OF, Client
 from tests.test_tiers import one
 
 
@@ -123,3 +126,20 @@ def test_missing_cost_and_rush_fields_are_data_gaps_not_zero() -> None:
 def test_thresholds_come_from_config() -> None:
     strict = Settings.model_validate({"growth": {"communication": {"complaints_at_least": 1}}})
     assert GrowthPoint.COMMUNICATION in one(Client(complaints=1), strict).growth_points
+
+
+def test_on_2000_sample_clients_each_okay_or_poor_names_its_growth_point_or_why_none_and_all_decisions_occur() -> (
+    None
+):
+    frames = generate(2000, seed=7, as_of=AS_OF, years=3).frames
+    results = classify_frames(frames, Settings(), AS_OF)
+    low = results.filter(pl.col("tier").is_in(["okay", "poor"]))
+    assert low.height > 500
+    named = low.filter(pl.col("growth_points") != "")
+    assert (named["growth_reason"].str.contains("?", literal=True)).all()
+    unnamed = low.filter(pl.col("growth_points") == "")
+    assert unnamed["growth_reason"].str.starts_with("none applies: ").all()
+    active = unnamed.filter(pl.col("status") == "customer")  # the rest left before this window
+    assert named.height > 2 * active.height
+    assert set(results["decision"]) == {d.value for d in Decision}
+    assert results.filter(pl.col("decision_reason") == "").height == 0

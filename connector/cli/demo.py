@@ -77,7 +77,7 @@ def demo(
             s.state_path.unlink()  # a fresh org deserves fresh state
         adapter = adapter_for(s)
         with crm_errors():
-            lines = adapter.setup_fields({t.value: s.label(t) for t in Trait}, False)
+            lines = adapter.setup_fields(s.value_labels(), False)
             console.print(f"[bold]setup-fields[/bold]: {len(lines)} steps", highlight=False)
             state = open_state(s)
             engine = SyncEngine(adapter, s, state, CONNECTION)

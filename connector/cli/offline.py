@@ -93,8 +93,11 @@ def sample_data(
     as_of: Annotated[
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Dates relative to this day.")
     ] = None,
+    years: Annotated[
+        int, typer.Option(min=1, max=10, help="Years of history: clients improve, worsen or churn each year.")
+    ] = 3,
 ) -> None:
-    """Generate a realistic synthetic roster (about 10 invoices per account) as CSV files."""
-    generated = generate(accounts, seed=seed, as_of=as_of.date() if as_of else None)
+    """Generate a realistic synthetic roster (about 10 invoices per account a year) as CSV files."""
+    generated = generate(accounts, seed=seed, as_of=as_of.date() if as_of else None, years=years)
     for path in write_csv(generated.frames, out):
         console.print(f"wrote {path}")

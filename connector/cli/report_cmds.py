@@ -18,7 +18,15 @@ from connector.classify import classify_frames
 from connector.cli.app import app, console, err, fail, settings, user_errors
 from connector.config import Settings
 from connector.csv_cells import write_frame
-from connector.insights.backtest import OUTCOME_LABELS, OUTCOMES, Backtest, build_history
+from connector.insights.backtest import (
+    DENOMINATORS,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    Backtest,
+    DecisionBacktest,
+    backtest_decisions,
+    build_history,
+)
 from connector.insights.backtest import backtest as run_backtest
 from connector.insights.fit import fit_scores
 from connector.insights.profile import learn_profile
@@ -164,15 +172,44 @@ def fit_command(
 def _outcome_table(result: Backtest, title: str) -> Table:
     table = Table(title=title)
     table.add_column("tier")
-    table.add_column("accounts", justify="right")
+    table.add_column("clients at t", justify="right")
     for outcome in OUTCOMES:
         table.add_column(OUTCOME_LABELS[outcome], justify="right")
     for row in result.by_tier:
         cells = []
         for outcome in OUTCOMES:
-            rate = row.rates[outcome]
-            cells.append("–" if rate is None else f"{rate:.1%} of {row.known[outcome]}")
-        table.add_row(row.tier, str(row.accounts), *cells)
+            rate, known = row.rates[outcome], row.known[outcome]
+            cells.append("–" if rate is None else f"{rate:.1%} of {known:,} known")
+        table.add_row(row.tier, f"{row.accounts:,}", *cells)
+    table.caption = "A rate is a share of the tier's clients whose outcome is known: " + "; ".join(
+        f"{OUTCOME_LABELS[o]}, {DENOMINATORS[o]}" for o in OUTCOMES
+    )
+    return table
+
+
+def _decision_table(result: DecisionBacktest) -> Table:
+    table = Table(title="The decision at t, and what followed")
+    for column in (
+        "decision",
+        "clients at t",
+        "active",
+        "churned",
+        "improved a tier",
+        "median cost / revenue",
+    ):
+        table.add_column(column, justify="left" if column == "decision" else "right")
+    for row in result.by_decision:
+        table.add_row(
+            row.decision,
+            f"{row.accounts:,}",
+            f"{row.known:,}",
+            "–" if row.churn is None else f"{row.churn:.1%}",
+            "–" if row.improved is None else f"{row.improved:.1%}",
+            "–"
+            if row.cost_ratio is None
+            else ("no revenue" if row.cost_ratio == float("inf") else f"{row.cost_ratio:.0%}"),
+        )
+    table.caption = "churned and improved are shares of the active clients (invoices in the window before t)"
     return table
 
 
@@ -217,8 +254,15 @@ def backtest_command(
         )
     history = build_history(loaded.frames, s, day, horizon_days)
     result = run_backtest(history, s)
+    decisions = backtest_decisions(history)
     if output_format is TextFormat.JSON:
-        document = {"as_of": day.isoformat(), "horizon_days": horizon_days, **asdict(result)}
+        document = {
+            "as_of": day.isoformat(),
+            "horizon_days": horizon_days,
+            **asdict(result),
+            "denominators": DENOMINATORS,
+            "decisions": None if decisions is None else asdict(decisions),
+        }
         print(json.dumps(document, indent=1, ensure_ascii=False))
         return
     end = (day + horizon).isoformat()
@@ -232,3 +276,9 @@ def backtest_command(
             f"[green]ok[/green] every pair of neighbouring tiers separates by at least {result.margin * 100:g} points",
             highlight=False,
         )
+    if decisions is not None:
+        console.print(_decision_table(decisions))
+        for line in decisions.checks:
+            console.print(f"[green]ok[/green] {escape(line)}", highlight=False, soft_wrap=True)
+        for line in decisions.flags:
+            console.print(f"[yellow]flag:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)

@@ -32,7 +32,6 @@ from connector.crm.base import AuthError, CrmAdapter, CrmError, MappingError
 from connector.crm.factory import make_adapter, mapping_path
 from connector.crm.mapping import MappingFileError
 from connector.exit_codes import ExitCode, worst
-from connector.model import Trait
 from connector.sync.engine import Mode, RunSummary, describe_failures
 from connector.sync.lock import LockedError
 from connector.sync.plan import Detail, Plan
@@ -157,7 +156,7 @@ def setup_fields(
     """Create the write-back fields, permissions and page-layout section in the CRM (idempotent)."""
 
     def setup(s: Settings) -> Outcome:
-        labels = {t.value: s.label(t) for t in Trait}
+        labels = s.value_labels()
         return _crm_call(s, lambda adapter: [Text(line) for line in adapter.setup_fields(labels, dry_run)])
 
     _each(chosen(settings(), connection, every), every, setup)

@@ -23,8 +23,10 @@ WRITEBACK_FIELDS = (
     "tier_changed_at",
     "previous_tier",
     "last_synced_at",
+    "growth_points",
+    "decision",
 )
-"""What the sync writes on an account. ``traits`` is a sorted list of trait codes."""
+"""What the sync writes on an account. ``traits`` and ``growth_points`` are sorted lists of codes."""
 
 OVERRIDE_FIELDS = ("override_tier", "override_expires")
 """What only users write: tiersync reads these and never writes them."""
@@ -43,6 +45,8 @@ class CurrentValues:
     last_synced_at: dt.datetime | None = None
     override_tier: str | None = None
     override_expires: dt.date | None = None
+    growth_points: tuple[str, ...] = ()
+    decision: str | None = None
 
 
 @dataclass

@@ -75,6 +75,8 @@ class WritebackMapping(_Strict):
     last_synced_at: str
     override_tier: str
     override_expires: str
+    growth_points: str
+    decision: str
 
     def field(self, name: str) -> str:
         value: str = getattr(self, name)

@@ -10,15 +10,20 @@ History comes from two classifier runs over one roster (:func:`build_history`): 
 one as of ``t + horizon`` whose evidence window is the horizon, so that the second run's evidence
 *is* the next window's outcomes:
 
-* **churn**: the status is one of ``insights.churned_statuses``, or an account that had invoices
-  in the window before ``t`` has none in the next one. Accounts with no invoice before ``t`` were
-  not active, so their churn is unknown;
+* **churn**: an account that had invoices in the window before ``t`` has a status among
+  ``insights.churned_statuses``, or none in the next window. Accounts with no invoice before ``t``
+  were not active (a client that had left already), so their churn is unknown;
 * **late payment**: any invoice of the next window paid late or unpaid past due (unknown when the
   next window has no invoice that could be late);
 * **expansion**: next window's revenue above ``insights.expansion_ratio`` × this window's
   (unknown without revenue before ``t``).
 
-Accounts created after ``t`` are left out. Everything here is pure.
+Accounts created after ``t`` are left out. Each rate's denominator is the tier's accounts whose
+outcome is known (``DENOMINATORS``), never all the tier's accounts.
+
+The decision at ``t`` is backtested too (:func:`backtest_decisions`): clients to let go should churn
+or cost more than clients to fix, and clients to fix should improve (a better tier one horizon
+later) more often than clients to let go.
 """
 
 from __future__ import annotations
@@ -32,12 +37,19 @@ import polars as pl
 from connector.classify import classify_frames
 from connector.config import InsightSettings, Settings
 from connector.frames import RosterFrames
-from connector.model import Tier
+from connector.model import Decision, Tier
 
 OUTCOMES: dict[str, bool] = {"churn": True, "late_payment": True, "expansion": False}
 """Each outcome and whether it is bad (a worse tier should have a higher rate)."""
 OUTCOME_VERBS = {"churn": "churned", "late_payment": "paid late", "expansion": "expanded"}
 OUTCOME_LABELS = {"churn": "churn", "late_payment": "late payment", "expansion": "expansion"}
+DENOMINATORS = {
+    "churn": "clients with invoices in the window before t",
+    "late_payment": "clients with an invoice due (and judgeable) in the horizon",
+    "expansion": "clients with revenue in the window before t",
+}
+"""What each outcome rate is a share of: the clients whose outcome is known."""
+TIER_RANK = {t.value: rank for rank, t in enumerate(Tier)}
 
 
 def history_between(
@@ -64,10 +76,17 @@ def history_between(
         pl.col("invoices_late").alias("next_late"),
         pl.col("revenue").alias("next_revenue"),
     )
-    joined = first.select("account_id", "tier", "invoices", "revenue").join(nxt, on="account_id", how="left")
+    kept = [c for c in ("decision",) if c in first.columns]
+    later = [c for c in ("tier", "cost_ratio") if c in after.columns]
+    nxt = nxt.join(
+        after.select("account_id", *(pl.col(c).alias(f"next_{c}") for c in later)), on="account_id"
+    )
+    joined = first.select("account_id", "tier", *kept, "invoices", "revenue").join(
+        nxt, on="account_id", how="left"
+    )
     active = pl.col("invoices").fill_null(0) > 0
     churn = (
-        pl.when(pl.col("left"))
+        pl.when(active & pl.col("left"))
         .then(True)
         .when(active & pl.col("next_invoices").is_not_null())
         .then(pl.col("next_invoices") == 0)
@@ -79,12 +98,32 @@ def history_between(
         .then(pl.col("next_revenue") > pl.col("revenue") * settings.expansion_ratio)
         .otherwise(None)
     )
+    extra: list[pl.Expr] = [pl.col(c) for c in kept]
+    if "next_tier" in joined.columns:
+        rank = pl.col("tier").replace_strict(TIER_RANK, default=None)
+        next_rank = pl.col("next_tier").replace_strict(TIER_RANK, default=None)
+        extra.append(
+            pl.when(churn.fill_null(False))
+            .then(False)
+            .when(active)
+            .then(next_rank < rank)
+            .otherwise(None)
+            .alias("improved")
+        )
+    if "next_cost_ratio" in joined.columns:
+        extra.append(
+            pl.when(churn.fill_null(False))
+            .then(None)
+            .otherwise(pl.col("next_cost_ratio"))
+            .alias("next_cost_ratio")
+        )
     return joined.select(
         "account_id",
         "tier",
         churn.alias("churn"),
         late.alias("late_payment"),
         expansion.alias("expansion"),
+        *extra,
     ).sort("account_id")
 
 
@@ -191,3 +230,88 @@ def _flag(
         f"(expected {expected} by at least {margin * 100:g} points)."
     )
     return BacktestFlag(outcome, better, worse, b, w, sentence)
+
+
+@dataclass(frozen=True)
+class DecisionOutcomes:
+    decision: str
+    accounts: int
+    churn: float | None
+    """Share of the decision's active clients that churned."""
+    improved: float | None
+    """Share of its active clients whose tier one horizon later is better."""
+    cost_ratio: float | None
+    """Median cost to serve / revenue over the horizon, among those that stayed (None: no revenue)."""
+    known: int
+    """Clients active at ``t``: the denominator of ``churn`` and ``improved``."""
+
+
+@dataclass(frozen=True)
+class DecisionBacktest:
+    by_decision: list[DecisionOutcomes]
+    checks: list[str]
+    """What held, in plain words."""
+    flags: list[str]
+    """What did not hold."""
+
+
+def backtest_decisions(history: pl.DataFrame) -> DecisionBacktest | None:
+    """Per decision at ``t``: churn, improvement and cost over the horizon; None without decisions.
+
+    Two checks: ``let_go`` clients churn or cost more than ``fix`` clients; ``fix`` clients improve
+    more often than ``let_go`` ones. Infinite cost ratios (cost without revenue) count as the highest."""
+    if "decision" not in history.columns or "improved" not in history.columns:
+        return None
+    stats = {
+        row["decision"]: row
+        for row in history.group_by("decision")
+        .agg(
+            pl.len().alias("accounts"),
+            pl.col("churn").is_not_null().sum().alias("known"),
+            pl.col("churn").cast(pl.Float64).mean().alias("churn"),
+            pl.col("improved").cast(pl.Float64).mean().alias("improved"),
+            pl.col("next_cost_ratio").median().alias("cost_ratio"),
+        )
+        .to_dicts()
+    }
+    rows = [
+        DecisionOutcomes(
+            decision=d.value,
+            accounts=int(stats.get(d.value, {}).get("accounts", 0)),
+            churn=stats.get(d.value, {}).get("churn"),
+            improved=stats.get(d.value, {}).get("improved"),
+            cost_ratio=stats.get(d.value, {}).get("cost_ratio"),
+            known=int(stats.get(d.value, {}).get("known", 0)),
+        )
+        for d in Decision
+    ]
+    by = {r.decision: r for r in rows}
+    fix, let_go = by[Decision.FIX.value], by[Decision.LET_GO.value]
+    checks: list[str] = []
+    flags: list[str] = []
+
+    def say(holds: bool, sentence: str) -> None:
+        (checks if holds else flags).append(sentence)
+
+    if fix.known and let_go.known and None not in (fix.churn, let_go.churn):
+        assert fix.churn is not None and let_go.churn is not None
+        worse_cost = (let_go.cost_ratio or 0.0) > (fix.cost_ratio or 0.0)
+        say(
+            let_go.churn > fix.churn or worse_cost,
+            f"clients to let go churned at {let_go.churn:.1%} (of {let_go.known}) against {fix.churn:.1%} "
+            f"(of {fix.known}) for clients to fix; median cost to serve {_ratio(let_go.cost_ratio)} against "
+            f"{_ratio(fix.cost_ratio)} of revenue",
+        )
+        assert fix.improved is not None and let_go.improved is not None
+        say(
+            fix.improved > let_go.improved,
+            f"clients to fix improved a tier at {fix.improved:.1%} against {let_go.improved:.1%} for clients "
+            "to let go",
+        )
+    else:
+        flags.append("too few clients to fix or to let go at t to compare them")
+    return DecisionBacktest(by_decision=rows, checks=checks, flags=flags)
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else ("no revenue" if value == float("inf") else f"{value:.0%}")

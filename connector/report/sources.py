@@ -15,9 +15,10 @@ from typing import Any, Protocol
 import polars as pl
 
 from connector.classify.classifier import EVIDENCE_COLUMNS
+from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.rules import LABEL_SEPARATOR
 from connector.classify.traits import reason_column
-from connector.model import Trait
+from connector.model import GrowthPoint, Trait
 
 ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
     "industry": pl.String(),
@@ -96,6 +97,7 @@ def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "decision_reason": [r.get("decision_reason") or "" for r in rows],
         "growth_points": [_joined(r.get("growth_points")) for r in rows],
         "growth_reason": [r.get("growth_reason") or "" for r in rows],
+        **_decision_details(rows),
         **{c: [(r.get("evidence") or {}).get(c) for r in rows] for c in EVIDENCE_COLUMNS},
         **{c: [(r.get("attributes") or {}).get(c) for r in rows] for c in ATTRIBUTE_COLUMNS},
         **{f"attr_{k}": [_text((r.get("attributes") or {}).get(k)) for r in rows] for k in extra},
@@ -108,6 +110,20 @@ def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(
         columns, schema={name: schema.get(name, pl.String()) for name in columns}, strict=False
     )
+
+
+def _decision_details(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The rest of the growth points and the decision as ``classify_frames`` has them (null in results
+    saved before they existed, which leaves the report to its tier-and-traits fallback)."""
+    return {
+        **{
+            growth_reason_column(p): [(r.get("growth_reasons") or {}).get(p.value) for r in rows]
+            for p in GrowthPoint
+        },
+        "decision_codes": [_joined(r.get("decision_codes")) for r in rows],
+        "trend": [r.get("trend") for r in rows],
+        "previous_tier": [r.get("previous_tier") for r in rows],
+    }
 
 
 def _text(value: Any) -> str | None:

@@ -57,13 +57,15 @@ def desired_values(
         "traits": sorted(t.value for t in c.traits),
         "score": c.score,
         "reasons": reasons,
+        "growth_points": sorted(p.value for p in c.growth_points),
+        "decision": c.decision.value,
     }
 
 
 def _differs(field: str, current: Any, new: Any) -> bool:
     if field == "score":
         return current is None or new is None or abs(float(current) - float(new)) >= SCORE_TOLERANCE
-    if field == "traits":
+    if field in ("traits", "growth_points"):
         return sorted(current or ()) != sorted(new or ())
     return bool(current != new)
 

@@ -8,7 +8,7 @@ and offers CRM-neutral views and edits, so that one test body runs against Sales
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from connector.crm.factory import make_adapter
 from connector.crm.hubspot import HubSpotAdapter
 from connector.crm.mapping import default_mapping, load_mapping
 from connector.crm.salesforce import SalesforceAdapter
-from connector.model import Trait
 from connector.sandbox.faults import FaultPlan, RecordFault
 from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import RunSummary, SyncEngine
@@ -36,7 +35,7 @@ AS_OF = dt.date(2026, 11, 1)
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 CRMS = ["salesforce", "hubspot"]
 
-WRITTEN = ("tier", "traits", "score", "reasons", "previous_tier")
+WRITTEN = ("tier", "traits", "score", "reasons", "previous_tier", "growth_points", "decision")
 """The write-back fields a snapshot compares (timestamps differ between two orgs and are left out)."""
 FIELDS: dict[str, dict[str, str]] = {
     "salesforce": {
@@ -48,6 +47,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "last_synced_at": "Tiersync_Last_Synced_At__c",
         "override_tier": "Tiersync_Override_Tier__c",
         "override_expires": "Tiersync_Override_Expires__c",
+        "growth_points": "Tiersync_Growth_Points__c",
+        "decision": "Tiersync_Decision__c",
     },
     "hubspot": {  # mappings/hubspot.toml [writeback]
         "tier": "tiersync_tier",
@@ -58,6 +59,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "last_synced_at": "tiersync_last_synced_at",
         "override_tier": "tiersync_override_tier",
         "override_expires": "tiersync_override_expires",
+        "growth_points": "tiersync_growth_points",
+        "decision": "tiersync_decision",
     },
 }
 TASK_KEY = {"salesforce": "Tiersync_Key__c", "hubspot": "tiersync_task_key"}  # hubspot.toml [tasks] key
@@ -131,7 +134,7 @@ class Org:
         return SyncEngine(self.adapter(s), s, State(s.state_path), "default", clock=self.clock, sleep=no_wait)
 
     def setup(self) -> None:
-        make_adapter(self.settings()).setup_fields({t.value: Settings().label(t) for t in Trait}, False)
+        make_adapter(self.settings()).setup_fields(self.settings().value_labels(), False)
 
     def sync(self, mode: str = "incremental", **overrides: Any) -> tuple[RunSummary, Plan]:
         engine = self.engine(self.settings(**overrides) if overrides else None)
@@ -286,7 +289,7 @@ class Org:
             access_token=info["access_token"], host=info["host"], ssl_ca_cert=info["ca_bundle"]
         )
 
-    def update_account(self, account_id: str, values: dict[str, str]) -> None:
+    def update_account(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Set write-back fields by their neutral names (``override_tier``…) as a user would."""
         fields = FIELDS[self.crm]
         properties = {fields[k]: v for k, v in values.items()}

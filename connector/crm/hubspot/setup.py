@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
-from connector.config import DEFAULT_TRAIT_LABELS
+from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_GROWTH_LABELS, DEFAULT_TRAIT_LABELS
 from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.errors import RequestRejectedError
 from connector.crm.hubspot.schema import MULTI_VALUE_FIELD_TYPE, PropertyInfo, Schema
 from connector.crm.mapping import Mapping
-from connector.model import Tier, Trait
+from connector.model import Decision, GrowthPoint, Tier, Trait
 
 GROUP = "tiersync"
 GROUP_LABEL = "tiersync"
@@ -50,7 +50,7 @@ class PropertySpec:
 
 
 def writeback_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[PropertySpec]:
-    """The nine write-back and override properties on the write-back object."""
+    """The eleven write-back and override properties on the write-back object."""
     tiers = tuple((t.value, t.value.capitalize()) for t in Tier)
     traits = tuple(
         (t.value, trait_labels.get(t.value) or DEFAULT_TRAIT_LABELS.get(t, t.value)) for t in Trait
@@ -71,6 +71,19 @@ def writeback_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[Prop
             "Pins the tier until the override expires; tiersync never writes it.",
         ),
         "override_expires": ("Tier override expires", "date", "date", (), "Last day the override holds."),
+        "growth_points": (
+            "Growth points",
+            "enumeration",
+            MULTI_VALUE_FIELD_TYPE,
+            tuple((p.value, trait_labels.get(p.value) or DEFAULT_GROWTH_LABELS[p]) for p in GrowthPoint),
+            "Set by tiersync.",
+        ),
+        "decision": (
+            "Next step",
+            *select,
+            tuple((d.value, trait_labels.get(d.value) or DEFAULT_DECISION_LABELS[d]) for d in Decision),
+            "Set by tiersync.",
+        ),
     }
     writeback = mapping.writeback
     return [

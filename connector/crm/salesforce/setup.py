@@ -17,7 +17,7 @@ from typing import Any
 
 from simple_salesforce.format import format_soql
 
-from connector.config import DEFAULT_TRAIT_LABELS
+from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_GROWTH_LABELS, DEFAULT_TRAIT_LABELS
 from connector.crm.base import OVERRIDE_FIELDS, WRITEBACK_FIELDS, FatalError
 from connector.crm.mapping import Mapping
 from connector.crm.salesforce import composite
@@ -25,7 +25,7 @@ from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.errors import RequestRejectedError
 from connector.crm.salesforce.identity import PERMISSION_SET, api_user_id
 from connector.crm.salesforce.soql import in_list, select
-from connector.model import Tier, Trait
+from connector.model import Decision, GrowthPoint, Tier, Trait
 
 LAYOUT_SECTION = "Client tier"
 ACTIVITY = "Activity"
@@ -75,7 +75,7 @@ def _values(pairs: list[tuple[str, str]], restricted: bool = True) -> dict[str, 
 
 
 def field_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[FieldSpec]:
-    """The fields setup creates: nine on the write-back object, the task key on the task object.
+    """The fields setup creates: eleven on the write-back object, the task key on the task object.
 
     The key is a plain text field. On Task it is an Activity field, which the sandbox (stricter than
     the documentation, see BEHAVIOR.md) refuses as External ID or unique, so task idempotency never
@@ -104,6 +104,23 @@ def field_specs(mapping: Mapping, trait_labels: dict[str, str]) -> list[FieldSpe
             "inlineHelpText": "Pins the tier until the override expires; tiersync never writes it.",
         },
         "override_expires": {"label": "Tier override expires", "type": "Date"},
+        "growth_points": {
+            "label": "Growth points",
+            "type": "MultiselectPicklist",
+            "visibleLines": 4,
+            "valueSet": _values(
+                [(p.value, trait_labels.get(p.value) or DEFAULT_GROWTH_LABELS[p]) for p in GrowthPoint]
+            ),
+            "inlineHelpText": "Set by tiersync.",
+        },
+        "decision": {
+            "label": "Next step",
+            "type": "Picklist",
+            "valueSet": _values(
+                [(d.value, trait_labels.get(d.value) or DEFAULT_DECISION_LABELS[d]) for d in Decision]
+            ),
+            "inlineHelpText": "Set by tiersync.",
+        },
     }
     writeback = mapping.writeback
     specs = [FieldSpec(writeback.object, writeback.field(name), meta) for name, meta in metadata.items()]

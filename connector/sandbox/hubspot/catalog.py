@@ -260,7 +260,15 @@ PROPERTY_SEEDS: dict[str, tuple[PropertySeed, ...]] = {
         _enum(
             "hs_ticket_category",
             _TICKET,
-            ("COMPLAINT", "DISCOUNT_REQUEST", "RENEGOTIATION", "GENERAL_INQUIRY", "PRODUCT_ISSUE"),
+            (
+                "COMPLAINT",
+                "DISCOUNT_REQUEST",
+                "RUSH_REQUEST",
+                "DEADLINE_REQUEST",
+                "RENEGOTIATION",
+                "GENERAL_INQUIRY",
+                "PRODUCT_ISSUE",
+            ),
         ),
         _enum("hs_ticket_priority", _TICKET, ("LOW", "MEDIUM", "HIGH", "URGENT")),
         _owner(_TICKET),
@@ -307,6 +315,8 @@ PROPERTY_SEEDS: dict[str, tuple[PropertySeed, ...]] = {
         _date("hs_due_date", "invoiceinformation"),
         _date("hs_payment_date", "invoiceinformation"),
         _enum("hs_invoice_status", "invoiceinformation", ("draft", "open", "paid", "voided")),
+        _number("discount_amount", "invoiceinformation", hubspot=False),
+        _number("delivery_cost", "invoiceinformation", hubspot=False),
     ),
     "commerce_payments": (
         *_system("hs_createdate"),

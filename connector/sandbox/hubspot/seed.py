@@ -131,6 +131,10 @@ class Seeder:
                 if ticket.complaint
                 else "DISCOUNT_REQUEST"
                 if ticket.discount_request
+                else "RUSH_REQUEST"
+                if ticket.rush_request
+                else "DEADLINE_REQUEST"
+                if ticket.deadline_request
                 else self._option("tickets", "hs_ticket_category", ticket.category.upper())
                 if ticket.category
                 else "GENERAL_INQUIRY"
@@ -230,6 +234,8 @@ class Seeder:
             hs_due_date=_day(invoice.due) if invoice.due else None,
             hs_payment_date=_day(invoice.paid) if invoice.paid else None,
             hs_invoice_status=status,
+            discount_amount=invoice.discount,
+            delivery_cost=invoice.cost,
         )
         invoice_id = self._add("invoices", values, invoice.issued)
         self._link("invoices", invoice_id, "companies", company_id)

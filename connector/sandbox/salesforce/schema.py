@@ -303,7 +303,15 @@ def _derive_opportunity(row: dict[str, Any]) -> None:
 
 READ_ONLY: dict[str, Any] = {"createable": False, "updateable": False}
 
-CASE_TYPES = ("Complaint", "Discount Request", "Renegotiation", "Question", "Problem")
+CASE_TYPES = (
+    "Complaint",
+    "Discount Request",
+    "Rush Request",
+    "Deadline Request",
+    "Renegotiation",
+    "Question",
+    "Problem",
+)
 EVENT_OUTCOMES = ("Scheduled", "Held", "No Show", "Declined")
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 INVOICE_STATUSES = ("Open", "Paid", "Void")
@@ -453,6 +461,10 @@ def standard_objects() -> dict[str, ObjectDef]:
                 _date("Due_Date__c", label="Due Date"),
                 _date("Paid_Date__c", label="Paid Date"),
                 _pick("Status__c", INVOICE_STATUSES, restricted=True, label="Status"),
+                FieldDef(
+                    "Discount__c", FieldType.CURRENCY, precision=16, scale=2, custom=True, label="Discount"
+                ),
+                FieldDef("Cost__c", FieldType.CURRENCY, precision=16, scale=2, custom=True, label="Cost"),
             ],
             durable_id="01I8c0000000001AAA",
         ),

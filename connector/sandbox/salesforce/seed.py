@@ -20,6 +20,8 @@ _CASE_TYPES = {
     "complaint": "Complaint",
     "discount request": "Discount Request",
     "discount_request": "Discount Request",
+    "rush_request": "Rush Request",
+    "deadline_request": "Deadline Request",
     "renegotiation": "Renegotiation",
     "question": "Question",
     "problem": "Problem",
@@ -114,6 +116,8 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
                 "Due_Date__c": _day(invoice.due),
                 "Paid_Date__c": _day(invoice.paid),
                 "Status__c": _title(invoice.status.value) if invoice.status else None,
+                "Discount__c": float(invoice.discount) if invoice.discount is not None else None,
+                "Cost__c": float(invoice.cost) if invoice.cost is not None else None,
             },
             created=_created(invoice.issued),
         )
@@ -122,6 +126,10 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
             case_type: str | None = "Complaint"
         elif ticket.discount_request:
             case_type = "Discount Request"
+        elif ticket.rush_request:
+            case_type = "Rush Request"
+        elif ticket.deadline_request:
+            case_type = "Deadline Request"
         else:
             case_type = _CASE_TYPES.get(
                 (ticket.category or "").lower(), "Problem" if ticket.category else None
