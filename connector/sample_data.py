@@ -285,7 +285,7 @@ def generate(
             persona, alive, level = _evolve(rng, persona, alive, level, kind, traits)
         cohorts.append(_Year(np.flatnonzero(alive), persona.copy(), YEAR * (years - 1 - year), level.copy()))
     stack = {
-        name: {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        name: _by_account({key: np.concatenate([part[key] for part in parts]) for key in parts[0]})
         for name, parts in {
             "invoices": [_invoices(rng, y, kind, traits[Trait.HIGH_TOUCH_LOW_PAY]) for y in cohorts],
             "tickets": [_tickets(rng, y, kind, traits) for y in cohorts],
@@ -421,8 +421,10 @@ def _referrals(
         persona = y.persona[y.active]
         acc = np.repeat(y.active, rng.poisson(REFERRALS[persona]) + (persona == 0))
         parts.append((acc, rng.integers(0, 360, acc.size) + y.offset))
-    acc = np.concatenate([a for a, _ in parts])
-    ago = np.concatenate([d for _, d in parts])
+    rows = _by_account(
+        {"account": np.concatenate([a for a, _ in parts]), "ago": np.concatenate([d for _, d in parts])}
+    )
+    acc, ago = rows["account"], rows["ago"]
     q = acc.size
     return pl.DataFrame(
         {
@@ -493,8 +495,10 @@ def _renegotiations(
         )
         acc = np.repeat(y.active, counts)
         parts.append((acc, rng.integers(0, 360, acc.size) + y.offset))
-    acc = np.concatenate([a for a, _ in parts])
-    ago = np.concatenate([d for _, d in parts])
+    rows = _by_account(
+        {"account": np.concatenate([a for a, _ in parts]), "ago": np.concatenate([d for _, d in parts])}
+    )
+    acc, ago = rows["account"], rows["ago"]
     return pl.DataFrame(
         {
             "id": _seq(prefix + "RNG", acc.size),
@@ -503,6 +507,13 @@ def _renegotiations(
             "reason": pl.Series(["price"] * acc.size, dtype=pl.String),
         }
     ).cast(CHILD_SCHEMAS["renegotiations"])
+
+
+def _by_account(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows grouped by account (stable), so that each account's records get consecutive ids, as when
+    a CRM holds them in the order they were entered account by account."""
+    order = np.argsort(rows["account"], kind="stable")
+    return {key: values[order] for key, values in rows.items()}
 
 
 def _kind_code(index: int) -> str | None:

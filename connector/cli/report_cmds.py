@@ -207,7 +207,7 @@ def _decision_table(result: DecisionBacktest) -> Table:
             "–" if row.improved is None else f"{row.improved:.1%}",
             "–"
             if row.cost_ratio is None
-            else ("no revenue" if row.cost_ratio == float("inf") else f"{row.cost_ratio:.0%}"),
+            else ("no revenue" if row.cost_ratio == float("inf") else f"{row.cost_ratio:.1%}"),
         )
     table.caption = "churned and improved are shares of the active clients (invoices in the window before t)"
     return table

@@ -314,4 +314,4 @@ def backtest_decisions(history: pl.DataFrame) -> DecisionBacktest | None:
 
 
 def _ratio(value: float | None) -> str:
-    return "–" if value is None else ("no revenue" if value == float("inf") else f"{value:.0%}")
+    return "–" if value is None else ("no revenue" if value == float("inf") else f"{value:.1%}")

@@ -614,7 +614,7 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(box: Box) -> None:
     assert "companies.tiersync_tier: would create (enumeration/select)" in lines
     assert "companies.tiersync_traits: would create (enumeration/checkbox)" in lines
     assert "tasks.tiersync_task_key: would create (string/text)" in lines
-    assert len(lines) == 12
+    assert len(lines) == 14
 
 
 def test_setup_creates_the_group_and_properties_then_a_rerun_writes_nothing(box: Box) -> None:
@@ -633,7 +633,7 @@ def test_setup_creates_the_group_and_properties_then_a_rerun_writes_nothing(box:
     box.ledger.reset()
     second = make(box).setup_fields(LABELS, dry_run=False)
     assert writes(box) == [], "a second run makes no write call"
-    assert all(line.endswith(": exists") for line in second) and len(second) == 12
+    assert all(line.endswith(": exists") for line in second) and len(second) == 14
 
 
 def test_an_existing_property_of_another_type_is_a_problem_not_accepted(box: Box) -> None:

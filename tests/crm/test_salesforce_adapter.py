@@ -641,7 +641,7 @@ def test_the_layout_update_keeps_every_key_and_section_it_does_not_touch(box: Bo
 def test_setup_creates_fields_permissions_and_layout_then_a_rerun_changes_nothing(box: Box) -> None:
     box.sandbox.seed(full_roster())
     first = make(box).setup_fields(LABELS, dry_run=False)
-    assert sum(1 for line in first if line.endswith(")") and ": created (" in line) == 10
+    assert sum(1 for line in first if line.endswith(")") and ": created (" in line) == 12
     assert "PermissionSet Tiersync: created" in first
     assert "PermissionSet Tiersync: assigned to sandbox@tiersync.local" in first
     assert any(line.startswith("FieldPermissions: granted read + edit on") for line in first)
@@ -653,11 +653,11 @@ def test_setup_creates_fields_permissions_and_layout_then_a_rerun_changes_nothin
     box.ledger.reset()
     second = make(box).setup_fields(LABELS, dry_run=False)
     assert writes(box) == []
-    assert all(line.endswith(": exists") for line in second[:10])
-    assert second[10:] == [
+    assert all(line.endswith(": exists") for line in second[:12])
+    assert second[12:] == [
         "PermissionSet Tiersync: exists",
         "PermissionSet Tiersync: already assigned to sandbox@tiersync.local",
-        "FieldPermissions: read + edit already granted on all 10 fields",
+        "FieldPermissions: read + edit already granted on all 12 fields",
         "Layout 'Account Layout': already shows the tiersync fields",
     ]
 
@@ -832,7 +832,7 @@ def test_setup_creates_the_task_key_as_an_activity_field_granted_on_task_and_eve
     assert "Activity.Tiersync_Key__c: created (Text)" in lines
     grants = {(r["SobjectType"], r["Field"]) for r in box.sandbox.records("FieldPermissions")}
     assert {("Task", "Task.Tiersync_Key__c"), ("Event", "Event.Tiersync_Key__c")} <= grants
-    assert len(grants) == 11
+    assert len(grants) == 13
     assert make(box).check() == []
 
 
@@ -843,7 +843,7 @@ def test_a_field_that_cannot_be_created_does_not_stop_the_grants_on_the_others(b
     assert "Activity.Tiersync__Key__c: not created" in str(exc.value)
     assert "everything else was set up" in str(exc.value)
     grants = {r["Field"] for r in box.sandbox.records("FieldPermissions")}
-    assert len(grants) == 9 and all(g.startswith("Account.") for g in grants)
+    assert len(grants) == 11 and all(g.startswith("Account.") for g in grants)
     assert [r["Name"] for r in box.sandbox.records("PermissionSet")] == ["Tiersync"]
     layout = box.client().toolingexecute("query?q=SELECT+Id+FROM+Layout")["records"][0]["Id"]
     sections = box.client().toolingexecute(f"sobjects/Layout/{layout}")["Metadata"]["layoutSections"]
