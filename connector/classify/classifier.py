@@ -111,9 +111,12 @@ def classify_frames(frames: RosterFrames, settings: Settings, as_of: dt.date) ->
     gaps = gap_columns(
         settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None], _fields_missing(frames)
     )
-    traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
+    # Each stage builds its sentences on its own rows (filter, then concat): collecting between the
+    # stages keeps polars from re-running everything upstream once per branch of every split.
+    traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps).collect().lazy()
+    grown = with_growth_points(traited, settings).collect().lazy()
     return (
-        with_decision(with_growth_points(traited, settings), settings)
+        with_decision(grown, settings)
         .with_columns(action_column(settings))
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
