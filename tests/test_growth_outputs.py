@@ -38,6 +38,6 @@ def test_classify_writes_growth_points_and_decision_to_csv_and_json(tmp_path: Pa
         app, ["explain", fix["account_id"], "--input", str(folder), "--as-of", AS_OF.isoformat()]
     )
     assert shown.exit_code == 0, shown.output
-    assert "Decision: Improve together: " in shown.stdout
-    point = fix["growth_points"][0]
-    assert Settings().growth.question(GrowthPoint(point)) in shown.stdout.replace("\n  ", " ")
+    assert "Next step: Improve together: " in shown.stdout
+    point = GrowthPoint(fix["growth_points"][0])
+    assert f"  {Settings().growth.label(point)}: " in shown.stdout
