@@ -26,6 +26,8 @@ def test_unchanged_values_produce_no_write() -> None:
         traits=tuple(wanted["traits"]),
         score=wanted["score"] + 0.04,
         reasons=wanted["reasons"],
+        growth_points=tuple(reversed(wanted["growth_points"])),
+        decision=wanted["decision"],
     )
     values, diff = changes(c, current, Settings(), NOW)
     assert values == {}
