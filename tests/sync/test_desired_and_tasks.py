@@ -48,6 +48,8 @@ def test_tier_change_records_previous_tier_and_when() -> None:
         "previous_tier",
         "tier_changed_at",
         "last_synced_at",
+        "growth_points",
+        "decision",
     }
 
 
@@ -55,7 +57,12 @@ def test_reason_change_alone_does_not_touch_tier_history() -> None:
     c = one(Client())
     wanted = desired_values(c, CurrentValues(), Settings(), AS_OF)
     values, _ = changes(
-        c, CurrentValues(tier=wanted["tier"], score=wanted["score"], reasons="stale"), Settings(), NOW
+        c,
+        CurrentValues(
+            tier=wanted["tier"], score=wanted["score"], reasons="stale", decision=wanted["decision"]
+        ),
+        Settings(),
+        NOW,
     )
     assert set(values) == {"reasons", "last_synced_at"}
 
