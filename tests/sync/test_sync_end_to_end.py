@@ -110,8 +110,10 @@ def test_changing_one_invoice_rewrites_only_that_account(org: Org) -> None:
     summary, plan = org.sync()
     assert summary.accounts_read == 1
     assert {c.account_id for c in plan.fields} == {account["id"]}
-    assert org.writes() == 1, "one account update call, with one record"
-    (update,) = org.sandbox.ledger.calls(crm=org.crm, write=True)
+    # a late invoice can move the client to okay, whose playbook tasks are then created: one more call
+    assert {t.account_id for t in plan.tasks} <= {account["id"]}
+    assert org.writes() == 1 + (1 if plan.tasks else 0), "one account update call, with one record"
+    update = org.sandbox.ledger.calls(crm=org.crm, write=True)[0]
     assert update.records == 1
     assert org.written(account["id"])["reasons"] != account["reasons"]
 
