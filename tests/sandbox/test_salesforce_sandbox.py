@@ -1009,3 +1009,34 @@ def test_query_hides_archived_activities_and_query_all_returns_them(
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.Event.update(every[2]["attributes"]["url"].rsplit("/", 1)[1], {"IsArchived": True})
     assert _error(exc)["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_id_and_parent_filters_return_what_a_scan_returns_in_the_same_order(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    """``Id IN`` / ``AccountId IN`` go through the store's indexes; the expectation is the unfiltered
+    query (a scan) filtered here, after creates, a re-parent and a delete keep the indexes busy."""
+    ids = sf_sandbox.sandbox.seed(_accounts(4))
+    accounts = sorted(ids.values())
+    sf = sf_sandbox.client()
+    cases = [sf.Case.create({"AccountId": accounts[n % 4], "Subject": f"case {n}"})["id"] for n in range(9)]
+    sf.Case.update(cases[0], {"AccountId": accounts[3]})
+    sf.Case.delete(cases[5])
+    wanted = {accounts[1], accounts[3]}
+
+    def scan() -> list[tuple[str, str]]:
+        return [(r["Id"], r["AccountId"]) for r in sf.query("SELECT Id, AccountId FROM Case")["records"]]
+
+    by_parent = sf.query(
+        format_soql("SELECT Id FROM Case WHERE AccountId IN {} AND Subject != 'x'", list(wanted))
+    )
+    assert [r["Id"] for r in by_parent["records"]] == [i for i, parent in scan() if parent in wanted]
+    assert cases[0] in [r["Id"] for r in by_parent["records"]] and cases[5] not in str(by_parent)
+
+    some = [cases[8], cases[1], cases[5], cases[3][:15]]  # a 15-character Id matches its 18-character form
+    by_id = sf.query(format_soql("SELECT Id FROM Case WHERE Id IN {}", some))
+    assert [r["Id"] for r in by_id["records"]] == [
+        i for i, _ in scan() if i in {cases[8], cases[1], cases[3]}
+    ]
+    one = sf.query(format_soql("SELECT Id FROM Case WHERE AccountId = {}", accounts[2]))
+    assert [r["Id"] for r in one["records"]] == [i for i, parent in scan() if parent == accounts[2]]

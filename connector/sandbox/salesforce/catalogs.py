@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from .org import Org
 from .schema import FieldDef, ObjectDef
@@ -31,6 +32,9 @@ class DataCatalog:
     def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
         return self.org.data.get(obj.name, record_id)
 
+    def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
+        return self.org.data.seek(obj.name, field, values)
+
     def today(self) -> dt.date:
         now = self.org.clock()
         return (now.astimezone(dt.UTC) if now.tzinfo else now).date()
@@ -53,3 +57,6 @@ class ToolingCatalog(DataCatalog):
 
     def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
         return self.org.tooling.get(obj.name, record_id)
+
+    def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
+        return self.org.tooling.seek(obj.name, field, values)

@@ -70,6 +70,8 @@ class CompiledQuery:
     limit: int | None
     offset: int | None
     source: str
+    seek: tuple[str, frozenset[Any]] | None = None
+    """``(Id or reference field, ids)`` the WHERE requires (a top-level ``IN``/``=``): an index path."""
 
 
 def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
@@ -95,12 +97,20 @@ def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
         seen.add(key)
     predicate = compiler.condition(query.where) if query.where is not None else None
     order = tuple(compiler.order_key(key) for key in query.order_by)
-    return CompiledQuery(obj, columns, query.count, predicate, order, query.limit, query.offset, query.source)
+    seek = compiler.seek(query.where) if query.where is not None else None
+    return CompiledQuery(
+        obj, columns, query.count, predicate, order, query.limit, query.offset, query.source, seek
+    )
 
 
 def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool = False) -> list[Row]:
     """Matching rows, ordered and sliced; rows are the stored dicts (a snapshot: stores never mutate rows)."""
-    rows: Iterable[Row] = catalog.rows(compiled.obj)
+    seek = getattr(catalog, "seek", None)
+    rows: Iterable[Row] = (
+        seek(compiled.obj, *compiled.seek)  # the same rows in the same order, without the scan
+        if compiled.seek is not None and seek is not None and not include_deleted
+        else catalog.rows(compiled.obj)
+    )
     if not include_deleted:
         # query hides deleted rows and archived activities; queryAll returns both
         rows = (r for r in rows if not r.get("IsDeleted") and not r.get("IsArchived"))
@@ -260,6 +270,21 @@ class _Compiler:
                 f"field '{column.field.name}' can not be sorted in a query call",
             )
         return self._normalized_getter(column), key.descending, key.nulls_first
+
+    def seek(self, node: soql.Condition) -> tuple[str, frozenset[Any]] | None:
+        """The ids a row must hold in one Id/reference field for ``node`` to match (call after
+        :meth:`condition`, which raises the errors)."""
+        if isinstance(node, soql.Junction):
+            if node.op != "AND":
+                return None
+            return next((found for op in node.operands if (found := self.seek(op)) is not None), None)
+        if not isinstance(node, soql.Comparison) or node.op not in ("IN", "=") or len(node.field.path) != 1:
+            return None
+        column = self.column(node.field)
+        literals = node.value if isinstance(node.value, tuple) else (node.value,)
+        if _kind(column.field) != "id" or any(lit.kind != "string" for lit in literals):
+            return None
+        return column.field.name, frozenset(self._literal(column, lit) for lit in literals)
 
     def condition(self, node: soql.Condition) -> Predicate:
         if isinstance(node, soql.Junction):

@@ -32,6 +32,9 @@ class Store:
         self.versions: dict[str, int] = dict.fromkeys(objects, 0)
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self._journal: list[tuple[str, str, Row | None]] | None = None
+        self._position: dict[str, dict[str, int]] = {name: {} for name in objects}
+        """Per table, each Id's place in the table's order, so a seek returns rows in scan order."""
+        self._inserted = 0
         for obj in objects.values():
             for fd in obj.fields.values():
                 if fd.unique or fd.external_id:
@@ -69,6 +72,8 @@ class Store:
         if self._journal is not None:
             self._journal.append((obj, record_id, old))
         self._reindex(obj, record_id, old, row)
+        if record_id not in table:
+            self._place(obj, record_id)
         table[record_id] = row
         self.versions[obj] += 1
 
@@ -78,7 +83,30 @@ class Store:
             if self._journal is not None:
                 self._journal.append((obj, record_id, old))
             self._reindex(obj, record_id, old, None)
+            self._position.get(obj, {}).pop(record_id, None)
             self.versions[obj] += 1
+
+    def _place(self, obj: str, record_id: str) -> None:
+        self._inserted += 1
+        self._position.setdefault(obj, {})[record_id] = self._inserted
+
+    def seek(self, obj: str, field: str, values: frozenset[Any]) -> list[Row]:
+        """Live rows whose ``field`` (``Id`` or a reference) is one of ``values``, in scan order: the
+        query engine's index path for ``Id IN (...)`` / ``AccountId = ...``, so a call costs what it
+        returns, not the table's size."""
+        table = self.tables[obj]
+        if field == "Id":
+            found = {v for v in values if v in table}
+        else:
+            fd = self.objects[obj].fields.get(field)
+            if fd is None:
+                return []
+            self.ensure_index(self.objects[obj], fd)  # once per field, kept current by put/remove
+            index = self._indexes[(self.objects[obj].name, fd.name)]
+            found = set().union(*(index.get(index_key(fd, v), ()) for v in values))
+        position = self._position.get(obj, {})
+        rows = [table[i] for i in sorted(found, key=position.__getitem__)]
+        return [r for r in rows if not r.get("IsDeleted")]
 
     # -- external Id / unique indexes -----------------------------------------------------------
     def ensure_index(self, obj: ObjectDef, fd: FieldDef) -> None:
@@ -137,6 +165,9 @@ class Store:
             self._reindex(obj, record_id, current, old)
             if old is None:
                 self.tables[obj].pop(record_id, None)
+                self._position.get(obj, {}).pop(record_id, None)
             else:
+                if current is None:
+                    self._place(obj, record_id)
                 self.tables[obj][record_id] = old
             self.versions[obj] += 1
