@@ -111,18 +111,18 @@ def classify_frames(frames: RosterFrames, settings: Settings, as_of: dt.date) ->
     gaps = gap_columns(
         settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None], _fields_missing(frames)
     )
-    # Each stage builds its sentences on its own rows (filter, then concat): collecting between the
-    # stages keeps polars from re-running everything upstream once per branch of every split.
-    traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps).collect().lazy()
-    grown = with_growth_points(traited, settings).collect().lazy()
-    return (
-        with_decision(grown, settings)
+    # Each stage builds its sentences on its own rows (rules.by_group): it materialises the frame
+    # once, so polars never re-runs the upstream plan once per branch of a split.
+    traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
+    result = (
+        with_decision(with_growth_points(traited, settings), settings)
         .with_columns(action_column(settings))
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
-        .sort("account_id")
         .collect()
     )
+    # by_group keeps the accounts' order: a roster read in id order needs no sort of the wide frame
+    return result if result["account_id"].is_sorted() else result.sort("account_id")
 
 
 def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:

@@ -20,7 +20,17 @@ from __future__ import annotations
 import polars as pl
 
 from connector.classify.growth import pays_quietly
-from connector.classify.rules import Rule, cost_words, has_label, labels, number, percent, plural, sentence
+from connector.classify.rules import (
+    Rule,
+    by_group,
+    cost_words,
+    has_label,
+    labels,
+    number,
+    percent,
+    plural,
+    sentence,
+)
 from connector.classify.trend import Trend, trend_words
 from connector.config import Settings
 from connector.model import Decision, GrowthPoint, Tier, Trait
@@ -190,13 +200,18 @@ def with_decision(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     Needs the tier, traits, growth points, ``quiet``, ``trend`` and the ``*_previous`` evidence. Each
     decision's sentences are built only on its own rows."""
     decided = frame.with_columns(decision_column(settings))
-    parts = []
-    for decision, rules in decision_rules(settings).items():
-        label = settings.decision.label(decision)
-        parts.append(
-            decided.filter(pl.col("decision") == decision.value).with_columns(
-                labels([(r.holds, r.code) for r in rules]).alias("decision_codes"),
-                (pl.lit(f"{label}: ") + sentence(rules)).alias("decision_reason"),
+    return by_group(
+        decided,
+        [
+            (
+                pl.col("decision") == decision.value,
+                [
+                    labels([(r.holds, r.code) for r in rules]).alias("decision_codes"),
+                    (pl.lit(f"{settings.decision.label(decision)}: ") + sentence(rules)).alias(
+                        "decision_reason"
+                    ),
+                ],
             )
-        )
-    return pl.concat(parts)
+            for decision, rules in decision_rules(settings).items()
+        ],
+    )

@@ -13,6 +13,7 @@ import polars as pl
 from connector.classify.rules import (
     Rule,
     any_holds,
+    by_group,
     cost_words,
     labels,
     number,
@@ -176,33 +177,25 @@ def with_growth_points(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         labels([(present[p], p.value) for p in GrowthPoint]).alias("growth_points")
     )
     g = settings.growth
-    with_any = (
-        flagged.filter(pl.col("growth_points") != "")
-        .with_columns(
-            *(
-                pl.when(present[point]).then(sentence(r)).cast(pl.String).alias(reason_column(point))
-                for point, r in rules.items()
-            ),
-            labels([(present[p] & r.holds, r.code) for p, rs in rules.items() for r in rs]).alias(
-                "growth_point_codes"
-            ),
-        )
-        .with_columns(
-            pl.concat_str(
-                [
-                    pl.when(present[p]).then(
-                        pl.lit(f"{g.label(p)} (") + pl.col(reason_column(p)) + pl.lit(f"): {g.question(p)}")
-                    )
-                    for p in GrowthPoint
-                ],
-                separator=" | ",
-                ignore_nulls=True,
-            ).alias("growth_reason")
-        )
-    )
-    without = flagged.filter(pl.col("growth_points") == "").with_columns(
+    says = {point: pl.when(present[point]).then(sentence(r)).cast(pl.String) for point, r in rules.items()}
+    with_any = [
+        *(says[point].alias(reason_column(point)) for point in rules),
+        labels([(present[p] & r.holds, r.code) for p, rs in rules.items() for r in rs]).alias(
+            "growth_point_codes"
+        ),
+        pl.concat_str(
+            [
+                pl.when(present[p]).then(pl.lit(f"{g.label(p)} (") + says[p] + pl.lit(f"): {g.question(p)}"))
+                for p in GrowthPoint
+            ],
+            separator=" | ",
+            ignore_nulls=True,
+        ).alias("growth_reason"),
+    ]
+    without = [
         *(pl.lit(None, dtype=pl.String).alias(reason_column(p)) for p in GrowthPoint),
         pl.lit("").alias("growth_point_codes"),
         _none_applies(settings).alias("growth_reason"),
-    )
-    return pl.concat([with_any, without])
+    ]
+    growing = pl.col("growth_points") != ""
+    return by_group(flagged, [(growing, with_any), (~growing, without)])

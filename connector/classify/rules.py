@@ -94,3 +94,17 @@ def cost_words() -> pl.Expr:
     return pl.lit("cost to serve ") + pl.when(pl.col("revenue").fill_null(0) > 0).then(
         percent("cost_ratio") + pl.lit(" of revenue")
     ).otherwise(number("cost_to_serve") + pl.lit(" with no revenue"))
+
+
+def by_group(frame: pl.LazyFrame, groups: list[tuple[pl.Expr, list[pl.Expr]]]) -> pl.LazyFrame:
+    """Adds columns computed per group of rows (the conditions must split the rows: each in one).
+
+    Each group's expressions run on its own rows only, and on a narrow frame: projection pushdown
+    keeps every filter to the columns its expressions read, and the results are put back in row
+    order beside the materialised frame, so no wide frame is filtered, concatenated or re-sorted.
+    """
+    wide = frame.collect()
+    indexed = wide.lazy().with_row_index("_row")
+    parts = [indexed.filter(condition).select("_row", *exprs) for condition, exprs in groups]
+    added = pl.concat(parts).sort("_row").drop("_row").collect()
+    return wide.hstack(added).lazy()

@@ -13,6 +13,7 @@ from connector.classify.rules import (
     Rule,
     all_hold,
     any_holds,
+    by_group,
     codes,
     number,
     percent,
@@ -219,13 +220,15 @@ def explained(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         Tier.GOOD: good_rules(settings),
         Tier.OKAY: okay_rules(settings),
     }
-    return pl.concat(
+    return by_group(
+        frame,
         [
-            frame.filter(pl.col("tier") == tier.value).with_columns(
-                codes(rules).alias("tier_codes"), sentence(rules).alias("tier_reason")
+            (
+                pl.col("tier") == tier.value,
+                [codes(rules).alias("tier_codes"), sentence(rules).alias("tier_reason")],
             )
             for tier, rules in rule_sets.items()
-        ]
+        ],
     )
 
 

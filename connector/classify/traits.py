@@ -7,6 +7,7 @@ import polars as pl
 from connector.classify.rules import (
     Rule,
     any_holds,
+    by_group,
     codes,
     labels,
     number,
@@ -147,7 +148,7 @@ def with_traits(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     flagged = frame.with_columns(
         labels([(present[t], t.value) for t in Trait]).alias("traits"),
     )
-    with_any = flagged.filter(pl.col("traits") != "").with_columns(
+    with_any = [
         *(
             (pl.when(present[trait]).then(sentence(r)) if r else pl.lit(None))
             .cast(pl.String)
@@ -155,9 +156,9 @@ def with_traits(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             for trait, r in rules.items()
         ),
         codes(every_rule).alias("trait_codes"),
-    )
-    without = flagged.filter(pl.col("traits") == "").with_columns(
+    ]
+    without = [
         *(pl.lit(None, dtype=pl.String).alias(reason_column(trait)) for trait in rules),
         pl.lit("").alias("trait_codes"),
-    )
-    return pl.concat([with_any, without])
+    ]
+    return by_group(flagged, [(pl.col("traits") != "", with_any), (pl.col("traits") == "", without)])
