@@ -166,8 +166,14 @@ def _renegotiations(frame: pl.LazyFrame, as_of: dt.date, start: dt.date) -> pl.L
     )
 
 
-def compute_evidence(frames: RosterFrames, settings: EvidenceSettings, as_of: dt.date) -> pl.DataFrame:
-    """One row per account with every evidence column (see ``COUNT_COLUMNS`` / ``VALUE_COLUMNS``)."""
+def compute_evidence(
+    frames: RosterFrames,
+    settings: EvidenceSettings,
+    as_of: dt.date,
+    kinds: tuple[str, ...] = tuple(COUNT_COLUMNS),
+) -> pl.DataFrame:
+    """One row per account with every evidence column (see ``COUNT_COLUMNS`` / ``VALUE_COLUMNS``)
+    of the sources in ``kinds`` (invoices and tickets always: the cost columns read them)."""
     start = as_of - dt.timedelta(days=settings.window_days)
     checkup_start = as_of - dt.timedelta(days=settings.checkup_window_days)
     builders: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] = {
@@ -181,6 +187,8 @@ def compute_evidence(frames: RosterFrames, settings: EvidenceSettings, as_of: dt
     }
     result = frames.accounts.lazy()
     for kind, build in builders.items():
+        if kind not in kinds and kind not in ("invoices", "tickets"):
+            continue
         frame = frames.child(kind)
         source = frame if frame is not None else pl.DataFrame(schema=CHILD_SCHEMAS[kind])
         result = result.join(build(source.lazy()), left_on="id", right_on="account_id", how="left")

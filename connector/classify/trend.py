@@ -29,6 +29,9 @@ PREVIOUS_COLUMNS = (
 )
 """Evidence of the last window kept beside this window's, as ``<column>_previous``."""
 
+PREVIOUS_SOURCES = ("invoices", "tickets", "referrals", "surveys")
+"""The sources the tier rules and ``PREVIOUS_COLUMNS`` read."""
+
 TIER_RANK: dict[str, int] = {t.value: rank for rank, t in enumerate(Tier)}
 """Best first: amazing 0 … poor 3."""
 
@@ -43,7 +46,9 @@ class Trend:
 def previous_window(frames: RosterFrames, settings: Settings, as_of: dt.date) -> pl.LazyFrame:
     """``id``, ``previous_tier`` and ``<column>_previous``, all null for a client with no record then."""
     before = as_of - dt.timedelta(days=settings.evidence.window_days)
-    evidence = compute_evidence(frames, settings.evidence, before).lazy()
+    # only the sources the tier and the kept columns read: the last window's meetings, goals and
+    # renegotiations would be computed for nothing
+    evidence = compute_evidence(frames, settings.evidence, before, PREVIOUS_SOURCES).lazy()
     active = pl.any_horizontal(pl.col(c).fill_null(0) > 0 for c in ("invoices", "tickets", "surveys"))
     return evidence.with_columns(tier_column(settings)).select(
         "id",
