@@ -169,8 +169,13 @@ def main() -> None:
         if not account_owner:
             account_owner = {r["account_id"]: r["owner_id"] or "" for r in state.results(CONNECTION)}
         rows = state.tasks_for(CONNECTION, list(account_owner))
-        sent_now = {(account_owner[r.account_id], r.crm_key) for r in rows if r.sent_on == today}
-        per_owner = Counter(owner for owner, _ in sent_now)
+        # a task is new in the week it was created: actions joining it later (coalesce_days) do not count
+        first_sent: dict[tuple[str, str], dt.date] = {}
+        for r in rows:
+            if r.sent_on is not None:
+                task = (account_owner[r.account_id], r.crm_key)
+                first_sent[task] = min(first_sent.get(task, r.sent_on), r.sent_on)
+        per_owner = Counter(owner for (owner, _), day in first_sent.items() if day == today)
         for owner in set(account_owner.values()):
             new[owner].append(per_owner[owner])
         open_now = Counter(t["owner"] for t in owners.open_tasks())
@@ -188,7 +193,8 @@ def main() -> None:
             if r.crm_id is not None:
                 delivered.setdefault(pair, week)
         print(
-            f"week {week:2d} {today} {mode:11s}: {summary.tasks_created:4d} new, {summary.tasks_closed:3d} closed, "
+            f"week {week:2d} {today} {mode:11s}: {summary.tasks_created:4d} new, {summary.tasks_joined:3d} joined, "
+            f"{summary.tasks_closed:3d} closed, "
             f"{sum(deferred_now.values()):5d} accounts deferred, {sum(open_now.values()):4d} open, "
             f"{summary.duration_s:5.1f} s"
         )

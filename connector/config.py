@@ -708,6 +708,12 @@ class TaskSettings(_Section):
     spread_cadences: bool = Field(
         True, description="Offset each account's periods by a stable hash of its id."
     )
+    coalesce_days: int = Field(
+        28,
+        ge=0,
+        description="Actions held back but due within this many days ride along when a task goes out "
+        "for the account; newly due actions join the account's open tiersync task (0: neither).",
+    )
     priority: list[PriorityRule] = Field(default_factory=lambda: list(DEFAULT_PRIORITY))
 
 

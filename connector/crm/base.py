@@ -90,6 +90,8 @@ class TaskClose:
     comment: str
     close: bool = True
     """False: only append the comment (an action struck from a task that still holds others)."""
+    due: dt.date | None = None
+    """When set, the task is due no later than this (an action joining an open task)."""
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class TaskBudget:
         self._sent: dict[str, set[str]] = defaultdict(set)
         self._open: dict[str, dict[str, str | None]] = defaultdict(dict)
         self._reserved: dict[str, dict[dt.date, set[str]]] = defaultdict(lambda: defaultdict(set))
+        first_sent: dict[tuple[str, str], dt.date] = {}
         for row in load:
             if row.status == TaskState.DEFERRED:
                 if row.day is not None:
@@ -85,8 +86,13 @@ class TaskBudget:
                 continue
             if row.status in TaskState.UNSENT:
                 self._open[row.owner_id][row.crm_key] = row.crm_id
-            if row.day is not None and row.day >= self.week:
-                self._sent[row.owner_id].add(row.crm_key)
+            if row.day is not None:
+                task = (row.owner_id, row.crm_key)
+                first_sent[task] = min(first_sent.get(task, row.day), row.day)
+        # a task is new in the week it was created: actions that joined it later do not make it new
+        for (owner, crm_key), day in first_sent.items():
+            if day >= self.week:
+                self._sent[owner].add(crm_key)
 
     def open_count(self, owner: str) -> int:
         return len(self._open[owner])
@@ -134,6 +140,11 @@ class TaskBudget:
                 break
         reserved[week].add(account_id)
         return week
+
+    def joined(self, owner: str | None, account_id: str) -> None:
+        """The account's actions joined its open task: its reservations in later weeks are free."""
+        for accounts in self._reserved[owner or NO_OWNER].values():
+            accounts.discard(account_id)
 
     def reserve(self, owner: str | None, account_id: str, day: dt.date) -> None:
         """Count a task deferred for another reason (a spread-out first touch) in its week."""

@@ -45,7 +45,7 @@ from connector.sync.desired import changes
 from connector.sync.owners import OwnerNames
 from connector.sync.plan import AccountPlan, Plan, TaskChange
 from connector.sync.state import OrgMismatchError, State, StateStore, TaskState
-from connector.sync.task_plan import Send, Strike, TaskDecisions, plan_tasks
+from connector.sync.task_plan import Join, Send, Strike, TaskDecisions, plan_tasks
 
 CHANGES_SCOPE = "changes"
 BACKFILL_SCOPE = "backfill_cursor"
@@ -75,6 +75,8 @@ class RunSummary:
     tasks_created: int = 0
     tasks_closed: int = 0
     tasks_deferred: int = 0
+    tasks_joined: int = 0
+    """Open tiersync tasks that gained actions (``tasks.coalesce_days``)."""
     failures: list[dict[str, str | None]] = field(default_factory=list)
     api_calls: int | None = None
     api_used: int | None = None
@@ -102,7 +104,13 @@ class RunSummary:
 
 def _wrote(summary: RunSummary) -> bool:
     """Whether the run changed anything in the CRM (or tried to: a failed record was sent)."""
-    return bool(summary.accounts_updated or summary.tasks_created or summary.tasks_closed or summary.failures)
+    return bool(
+        summary.accounts_updated
+        or summary.tasks_created
+        or summary.tasks_closed
+        or summary.tasks_joined
+        or summary.failures
+    )
 
 
 class _BudgetReachedError(Exception):
@@ -296,6 +304,7 @@ class SyncEngine:
         for row in decisions.dropped:
             self.state.task_finished(self.connection, row.key, TaskState.CLOSED, now)
         self._close_tasks(decisions.strikes, summary, now)
+        self._join_tasks(decisions.joins, summary, now)
         self.state.mark_renewed(self.connection, [c.account_id for c in results], today)
 
     def _account_plan(self, c: Classification, current: CurrentValues, values: dict[str, Any]) -> AccountPlan:
@@ -508,6 +517,28 @@ class SyncEngine:
             else:
                 self._fail(summary, outcome, "task close")
 
+    def _join_tasks(self, joins: list[Join], summary: RunSummary, now: dt.datetime) -> None:
+        """Add actions to their account's open task: recorded as pending first (write-ahead), then
+        the body gains them and the due date moves to the earliest; a task gone meanwhile forgets
+        them, so the next run sends them as a new task."""
+        if not joins:
+            return
+        self._guard_budget()
+        self.state.tasks_pending(self.connection, [w for j in joins for w in j.items], now)
+        writes = [TaskClose(j.crm_key, j.crm_id, j.comment, close=False, due=j.due) for j in joins]
+        outcomes = self._with_record_retries(self.adapter.close_tasks, writes, lambda t: t.key)
+        by_key = {j.crm_key: j for j in joins}
+        for outcome in outcomes:
+            join = by_key[outcome.ref]
+            if outcome.ok:
+                summary.tasks_joined += 1
+                for item in join.items:
+                    self.state.task_confirmed(self.connection, item.spec.key, join.crm_id)
+            else:
+                self._fail(summary, outcome, "task join")
+                for item in join.items:
+                    self.state.task_forgotten(self.connection, item.spec.key)
+
 
 def task_changes(decisions: TaskDecisions) -> list[TaskChange]:
     """The plan's lines for the task decisions: creates with their due date, deferrals with the day
@@ -535,6 +566,16 @@ def task_changes(decisions: TaskDecisions) -> list[TaskChange]:
             s.comment,
         )
         for s in decisions.strikes
+    ]
+    changes += [
+        TaskChange(
+            "join",
+            j.crm_key,
+            j.account_id,
+            ", ".join(w.action for w in j.items),
+            f"due by {j.due.isoformat()}: added to the open tiersync task",
+        )
+        for j in decisions.joins
     ]
     return changes
 

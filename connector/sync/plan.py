@@ -30,7 +30,7 @@ class Detail(StrEnum):
     FIELDS = "fields"
 
 
-TASK_KINDS = ("create", "close", "defer", "strike")
+TASK_KINDS = ("create", "close", "defer", "strike", "join")
 """What a plan can do with a task: create it, close it, defer it to a later week, or strike an action
 from an open task that keeps others."""
 FIELD_COLUMNS = ("record", "name", "change", "field", "current", "new")
@@ -52,7 +52,7 @@ OPTIONAL_COLUMNS = ("decision", "growth_points")
 @dataclass(frozen=True)
 class TaskChange:
     kind: str
-    """``create``, ``close``, ``defer`` or ``strike``."""
+    """``create``, ``close``, ``defer``, ``strike`` or ``join`` (actions added to an open task)."""
     key: str
     account_id: str
     subject: str
@@ -270,7 +270,7 @@ def _tier_move(now: str, new: str) -> str:
 
 def _task_counts(counts: dict[str, int]) -> str:
     """``+2 -1 ~1 /1``: tasks to create, close, defer and strike."""
-    signs = {"create": "+", "close": "-", "defer": "~", "strike": "/"}
+    signs = {"create": "+", "close": "-", "defer": "~", "strike": "/", "join": "&"}
     return " ".join(f"{signs.get(k, k)}{n}" for k, n in counts.items() if n)
 
 

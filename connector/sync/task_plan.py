@@ -9,6 +9,11 @@ ranked by the configured priority, and admitted by the workload budget or deferr
 
 Open actions whose cause cleared are struck from their task with a comment; the task is closed when
 none remain. A deferred action whose cause cleared is dropped without a CRM call.
+
+Coalescing (``tasks.coalesce_days``): an action coming due while the account has an open tiersync task
+joins that task (its body gains the action, its due date moves to the earliest), so it needs no room
+in the budget: an open task gaining an action is not a new task. When a task goes out for an account,
+its actions held back but due within the window go into it too.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from connector.config import Settings
 from connector.crm.base import TaskSpec
 from connector.sync.budget import TaskBudget, rank, rank_name
 from connector.sync.state import TaskRow, TaskState
-from connector.sync.tasks import WantedTask, close_comment, group_spec, next_period, wanted_tasks
+from connector.sync.tasks import (
+    WantedTask,
+    close_comment,
+    group_spec,
+    join_comment,
+    next_period,
+    wanted_tasks,
+)
 
 SPREAD_GRACE_DAYS = 7
 """A first touch within this many days of its period's start goes out now (a weekly sync meets every
@@ -57,9 +69,23 @@ class Strike:
     close: bool
 
 
+@dataclass(frozen=True)
+class Join:
+    """Actions added to the account's open CRM task: its body gains them, it is due by ``due``."""
+
+    crm_id: str
+    crm_key: str
+    account_id: str
+    items: list[WantedTask]
+    """Recorded under their own keys with ``group_key`` = ``crm_key``."""
+    comment: str
+    due: dt.date
+
+
 @dataclass
 class TaskDecisions:
     sends: list[Send] = field(default_factory=list)
+    joins: list[Join] = field(default_factory=list)
     deferrals: list[Deferral] = field(default_factory=list)
     strikes: list[Strike] = field(default_factory=list)
     dropped: list[TaskRow] = field(default_factory=list)
@@ -118,6 +144,9 @@ def _account(
     applies = {w.action for w in wanted}
     resends: dict[str, list[WantedTask]] = defaultdict(list)
     items: list[WantedTask] = []
+    soon: list[WantedTask] = []
+    """Held back but due within ``coalesce_days``: they ride along when a task goes out."""
+    window = today + dt.timedelta(days=settings.tasks.coalesce_days)
     waited = False
     # a crash may leave some actions of one task confirmed and others pending: re-send them all,
     # or the upsert would rewrite the task with only the pending ones
@@ -135,14 +164,22 @@ def _account(
         ):
             continue  # a late delivery of the same action went out within this period
         held_rows = [r for r in history if r.status == TaskState.DEFERRED]
-        if any(r.period_start > w.period.start for r in held_rows):
-            continue  # a first touch waiting for the account's next period
+        ahead = [r for r in held_rows if r.period_start > w.period.start]
+        if ahead:
+            # a first touch waiting for the account's next period
+            if settings.tasks.coalesce_days and min(r.period_start for r in ahead) <= window:
+                later = next_period(w, settings)
+                if any(r.key == later.spec.key for r in ahead):
+                    soon.append(later)
+            continue
         stale = [r for r in held_rows if r.period_start < w.period.start]
         decisions.dropped += stale  # a deferral of an earlier period: this period's key takes its place
         held = [r.defer_until for r in [*stale, *([seen] if seen else [])] if r.defer_until]
         if held and max(held) > today:
             if stale:
                 decisions.deferrals.append(Deferral(w, max(held), "carried over from an earlier period"))
+            elif settings.tasks.coalesce_days and max(held) <= window:
+                soon.append(w)
             continue
         if held:
             waited = True
@@ -153,18 +190,29 @@ def _account(
             continue
         items.append(w)
     for key, group in resends.items():
+        joined = _joined(key, group, by_key, rows)
+        if joined is not None:
+            pending = [w for w in group if by_key[w.spec.key].status == TaskState.PENDING]
+            _join(c, joined, key, pending, settings, today, decisions)
+            continue
         spec = group_spec(group, settings, resend=True)
         decisions.sends.append(
             Send(replace(spec, key=key), [replace(w, group_key=key, sent_on=today) for w in group])
         )
+    closing = _strikes(c, rows, applies, settings, today, decisions)
+    target = None if resends else _open_task(c, rows, closing, settings, budget)
+    if target is not None and items:
+        _join(c, target.crm_id or "", target.crm_key, items + soon, settings, today, decisions)
+        budget.joined(c.owner_id, c.account_id)
+        return []
     baseline = [w for w in items if w.baseline]
     if baseline and (resends or _has_open(c, rows, budget)):
         until = today + dt.timedelta(days=BASELINE_WAIT_DAYS)
         decisions.deferrals += [Deferral(w, until, "waits for the open tiersync task") for w in baseline]
         items = [w for w in items if not w.baseline]
-    _strikes(c, rows, applies, settings, today, decisions)
     if not items:
         return []
+    items += soon
     groups = [[w] for w in items] if settings.tasks.one_task_per_action else [items]
     return [_Candidate(rank(c, [w.action for w in group], settings), waited, c, group) for group in groups]
 
@@ -173,6 +221,57 @@ def _spread(w: WantedTask, history: list[TaskRow], settings: Settings, today: dt
     """A first touch late in its period: it waits for the account's next period."""
     late = (today - w.period.start).days >= SPREAD_GRACE_DAYS
     return w.touch and not history and settings.tasks.spread_cadences and late
+
+
+def _open_task(
+    c: Classification,
+    rows: list[TaskRow],
+    closing: set[str],
+    settings: Settings,
+    budget: TaskBudget,
+) -> TaskRow | None:
+    """The account's open tiersync task new actions join (the latest sent), if coalescing is on and
+    one is open in the CRM and not being closed in this run."""
+    if not settings.tasks.coalesce_days or settings.tasks.one_task_per_action:
+        return None
+    live = [r for r in rows if r.status == TaskState.OPEN and r.crm_id and r.crm_id not in closing]
+    live = [r for r in live if not budget.is_finished(r.crm_id, c.owner_id or "")]
+    return max(live, key=lambda r: (r.sent_on or dt.date.min, r.crm_key), default=None)
+
+
+def _joined(key: str, group: list[WantedTask], by_key: dict[str, TaskRow], rows: list[TaskRow]) -> str | None:
+    """The CRM id of the open task a crashed join was adding ``group``'s pending actions to: the task
+    was confirmed (an action of it is open with an id) before they were recorded."""
+    confirmed = [r for r in rows if r.crm_key == key and r.status == TaskState.OPEN and r.crm_id]
+    pending = [by_key[w.spec.key] for w in group if by_key[w.spec.key].status == TaskState.PENDING]
+    if not confirmed or not pending:
+        return None
+    first = min(r.sent_on or dt.date.min for r in confirmed)
+    if all(r.sent_on is not None and r.sent_on > first for r in pending):
+        return confirmed[0].crm_id
+    return None
+
+
+def _join(
+    c: Classification,
+    crm_id: str,
+    crm_key: str,
+    items: list[WantedTask],
+    settings: Settings,
+    today: dt.date,
+    decisions: TaskDecisions,
+) -> None:
+    added = [replace(w, group_key=crm_key, sent_on=w.sent_on or today) for w in items]
+    decisions.joins.append(
+        Join(
+            crm_id,
+            crm_key,
+            c.account_id,
+            added,
+            join_comment(added, settings, today),
+            min(w.spec.due for w in added),
+        )
+    )
 
 
 def _has_open(c: Classification, rows: list[TaskRow], budget: TaskBudget) -> bool:
@@ -187,7 +286,8 @@ def _strikes(
     settings: Settings,
     today: dt.date,
     decisions: TaskDecisions,
-) -> None:
+) -> set[str]:
+    """Record the strikes; returns the CRM ids of the tasks they close."""
     decisions.dropped += [r for r in rows if r.status == TaskState.DEFERRED and r.action not in applies]
     by_task: dict[str, list[TaskRow]] = defaultdict(list)
     for row in rows:
@@ -200,3 +300,4 @@ def _strikes(
         close = len(gone) == len(open_rows)
         comment = close_comment([r.action for r in gone], c, settings, today, closed=close)
         decisions.strikes.append(Strike(crm_id, open_rows[0].crm_key, c.account_id, gone, comment, close))
+    return {s.crm_id for s in decisions.strikes if s.close and s.account_id == c.account_id}

@@ -195,16 +195,7 @@ def group_spec(items: Sequence[WantedTask], settings: Settings, resend: bool = F
         )
     ordered = sorted(items, key=lambda w: (w.spec.due, w.spec.key))
     title = f"Client plan: {len(ordered)} actions"
-    lines = [title]
-    for n, item in enumerate(ordered, 1):
-        lines.append(f"\n{n}. {item.title} (due {item.spec.due.isoformat()})")
-        if item.details:
-            lines.append(f"   {item.details}")
-        if item.why:
-            label = "Plan" if item.touch else "Why"
-            lines.append(f"   {label}: {'; '.join(item.why)}")
-        if item.letter:
-            lines.append("   Letter:\n" + "\n".join(f"   {line}" for line in item.letter.splitlines()))
+    lines = [title, *_action_lines(ordered)]
     first = ordered[0].spec
     return TaskSpec(
         key=group_key(first.account_id, [w.spec.key for w in ordered]),
@@ -215,6 +206,30 @@ def group_spec(items: Sequence[WantedTask], settings: Settings, resend: bool = F
         due=first.due,
         resend=resend,
     )
+
+
+def _action_lines(ordered: Sequence[WantedTask]) -> list[str]:
+    """Each action with its due date, details, reasons and letter: the body of a plan task."""
+    lines = []
+    for n, item in enumerate(ordered, 1):
+        lines.append(f"\n{n}. {item.title} (due {item.spec.due.isoformat()})")
+        if item.details:
+            lines.append(f"   {item.details}")
+        if item.why:
+            label = "Plan" if item.touch else "Why"
+            lines.append(f"   {label}: {'; '.join(item.why)}")
+        if item.letter:
+            lines.append("   Letter:\n" + "\n".join(f"   {line}" for line in item.letter.splitlines()))
+    return lines
+
+
+def join_comment(items: Sequence[WantedTask], settings: Settings, today: dt.date) -> str:
+    """The text appended to an open task that actions join: what was added, each with its reasons
+    (the same date and actions give the same text, so a retried join appends it once)."""
+    ordered = sorted(items, key=lambda w: (w.spec.due, w.spec.key))
+    added = "1 action" if len(ordered) == 1 else f"{len(ordered)} actions"
+    head = f"Added by tiersync on {today.isoformat()}: {added}."
+    return "\n".join([head, *_action_lines(ordered)]).strip()[: settings.sync.reasons_max_chars]
 
 
 def action_title(code: str, settings: Settings) -> str:

@@ -9,7 +9,9 @@ confirming, can neither duplicate a task (the key is unique; a create that colli
 
 Closing keeps the task's body and appends the comment (one batch read per 100 ids to get it), and does
 not append the same comment twice when a close is retried.
-A strike (``TaskClose.close`` false) appends the comment and leaves the status alone.
+A strike (``TaskClose.close`` false) appends the comment and leaves the status alone. An action
+joining an open task appends its text the same way and, with ``TaskClose.due``, moves the due time
+earlier (never later: the task is due at its earliest action).
 """
 
 from __future__ import annotations
@@ -115,12 +117,14 @@ def with_comment(existing: str | None, comment: str, limit: int = BODY_LIMIT) ->
 def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClose]) -> list[Outcome]:
     if not closes:
         return []
-    bodies = {
-        row[OBJECT_ID]: row.get(tasks.description)
-        for row in batch.read(
-            client, tasks.object, [c.crm_id for c in closes if c.crm_id.isdigit()], [tasks.description]
-        )
-    }
+    read = batch.read(
+        client,
+        tasks.object,
+        [c.crm_id for c in closes if c.crm_id.isdigit()],
+        [tasks.description, tasks.due],
+    )
+    bodies = {row[OBJECT_ID]: row.get(tasks.description) for row in read}
+    dues = {row[OBJECT_ID]: str(row.get(tasks.due) or "")[:10] for row in read}
     outcomes: list[Outcome | None] = []
     inputs: list[batch.UpdateInput] = []
     for close in closes:
@@ -137,13 +141,11 @@ def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClos
             continue
         outcomes.append(None)
         body = with_comment(bodies[close.crm_id], close.comment)
-        inputs.append(
-            batch.UpdateInput(
-                ref=close.key,
-                id=close.crm_id,
-                properties={tasks.description: body}
-                | ({tasks.status: tasks.closed_status} if close.close else {}),
-            )
-        )
+        properties = {tasks.description: body}
+        if close.close:
+            properties[tasks.status] = tasks.closed_status
+        if close.due is not None and (not dues[close.crm_id] or close.due.isoformat() < dues[close.crm_id]):
+            properties[tasks.due] = iso_datetime(dt.datetime.combine(close.due, DUE_TIME, tzinfo=dt.UTC))
+        inputs.append(batch.UpdateInput(ref=close.key, id=close.crm_id, properties=properties))
     sent = iter(batch.update(client, tasks.object, inputs))
     return [o if o is not None else next(sent) for o in outcomes]

@@ -9,7 +9,9 @@ sends Status (a new task gets the org's default status). More than ``salesforce.
 creates go as one Bulk API 2.0 ``insert`` job (REST when Bulk is refused). Closing keeps the task's
 existing description and appends the comment (one query per chunk of ids to read it), and does not
 append the same comment twice when a close is retried.
-A strike (``TaskClose.close`` false) appends the comment and leaves the status alone.
+A strike (``TaskClose.close`` false) appends the comment and leaves the status alone. An action
+joining an open task appends its text the same way and, with ``TaskClose.due``, moves ActivityDate
+earlier (never later: the task is due at its earliest action).
 """
 
 from __future__ import annotations
@@ -178,11 +180,13 @@ def close_tasks(
     limit = described.length if described is not None and described.length else 32_000
     live = [c.crm_id for c in closes if is_record_id(c.crm_id)]
     descriptions: dict[str, str | None] = {}
+    dues: dict[str, str] = {}
     for row in client.records_in(
-        lambda chunk: select(tasks.object, ["Id", tasks.description], [in_list("Id", chunk)]),
+        lambda chunk: select(tasks.object, ["Id", tasks.description, tasks.due], [in_list("Id", chunk)]),
         list(dict.fromkeys(live)),
     ):
         descriptions[_short(str(row["Id"]))] = to_text(row.get(tasks.description))
+        dues[_short(str(row["Id"]))] = str(row.get(tasks.due) or "")
     outcomes: list[Outcome | None] = []
     records: list[dict[str, Any]] = []
     refs: list[str] = []
@@ -207,6 +211,8 @@ def close_tasks(
         }
         if close.close:
             record[tasks.status] = tasks.closed_status
+        if close.due is not None and (not dues[short] or close.due.isoformat() < dues[short]):
+            record[tasks.due] = close.due.isoformat()  # joined by an earlier action: due at the earliest
         records.append(record)
         refs.append(close.key)
     sent = iter(composite.send(client, "composite/sobjects", "PATCH", records, refs))
