@@ -97,9 +97,14 @@ class _Candidate:
     waited: bool
     c: Classification
     items: list[WantedTask]
+    age: int = 0
+    """Whole weeks a held-back action of it has been due: each moves it up one rank, so routine
+    actions are not held back for ever behind a steady stream of urgent ones."""
 
-    def order(self) -> tuple[int, int, dt.date, str]:
-        return (self.rank, 0 if self.waited else 1, min(w.spec.due for w in self.items), self.c.account_id)
+    def order(self) -> tuple[int, int, int, dt.date, str]:
+        due = min(w.spec.due for w in self.items)
+        waited = 0 if self.waited else 1
+        return (max(0, self.rank - self.age), self.rank, waited, due, self.c.account_id)
 
 
 def plan_tasks(
@@ -148,6 +153,7 @@ def _account(
     """Held back but due within ``coalesce_days``: they ride along when a task goes out."""
     window = today + dt.timedelta(days=settings.tasks.coalesce_days)
     waited = False
+    age = 0
     # a crash may leave some actions of one task confirmed and others pending: re-send them all,
     # or the upsert would rewrite the task with only the pending ones
     unconfirmed = {r.crm_key for r in rows if r.status == TaskState.PENDING}
@@ -183,6 +189,7 @@ def _account(
             continue
         if held:
             waited = True
+            age = max(age, (today - w.period.start).days // 7)
         elif _spread(w, history, settings, today):
             later = next_period(w, settings)
             decisions.deferrals.append(Deferral(later, later.period.start, "spread over its cadence"))
@@ -214,7 +221,9 @@ def _account(
         return []
     items += soon
     groups = [[w] for w in items] if settings.tasks.one_task_per_action else [items]
-    return [_Candidate(rank(c, [w.action for w in group], settings), waited, c, group) for group in groups]
+    return [
+        _Candidate(rank(c, [w.action for w in group], settings), waited, c, group, age) for group in groups
+    ]
 
 
 def _spread(w: WantedTask, history: list[TaskRow], settings: Settings, today: dt.date) -> bool:
