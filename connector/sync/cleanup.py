@@ -21,9 +21,8 @@ resumes). A record the CRM refuses is listed and the run ends partial (exit 1); 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from connector.config import Settings
@@ -46,7 +45,7 @@ from connector.crm.cleanup import (
 )
 from connector.crm.factory import make_adapter
 from connector.exit_codes import ExitCode
-from connector.sync.engine import BACKFILL_SCOPE, CHANGES_SCOPE, utc_now
+from connector.sync.engine import BACKFILL_SCOPE, CHANGES_SCOPE, summary_json_line, utc_now
 from connector.sync.lock import run_lock_for
 from connector.sync.runner import failure_or_partial
 from connector.sync.state import StateStore, TaskState, open_state
@@ -136,11 +135,8 @@ class CleanupSummary:
         }.get(self.status, ExitCode.PARTIAL)
 
     def json_line(self) -> str:
-        data = asdict(self)
-        data["failures"] = data["failures"][:50]
-        return json.dumps(
-            {"event": "tiersync.cleanup", **data, "exit_code": int(self.exit_code)}, default=str
-        )
+        """The summary as one ``tiersync.cleanup`` JSON event, in the same shape as sync's."""
+        return summary_json_line("tiersync.cleanup", self, self.exit_code)
 
 
 class _BudgetReachedError(Exception):

@@ -97,9 +97,15 @@ class RunSummary:
 
     def json_line(self) -> str:
         """The summary as one ``tiersync.sync`` JSON event (at most 50 failures, so a line stays small)."""
-        data = asdict(self)
-        data["failures"] = data["failures"][:50]
-        return json.dumps({"event": "tiersync.sync", **data, "exit_code": int(self.exit_code)}, default=str)
+        return summary_json_line("tiersync.sync", self, self.exit_code)
+
+
+def summary_json_line(event: str, summary: Any, code: ExitCode) -> str:
+    """One run summary dataclass as a JSON event line, shared by sync and cleanup so that log
+    collectors see one shape; failures are cut to 50 so that a line stays small."""
+    data = asdict(summary)
+    data["failures"] = data["failures"][:50]
+    return json.dumps({"event": event, **data, "exit_code": int(code)}, default=str)
 
 
 def _wrote(summary: RunSummary) -> bool:
