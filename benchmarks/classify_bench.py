@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from connector.classify import classify_batches
+from connector.classify.classifier import classify_batches
 from connector.config import Settings
 from connector.frames import RosterFrames
 from connector.sample_data import generate

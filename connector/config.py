@@ -1,6 +1,8 @@
 """Settings: one TOML file (``--config`` or ``TIERSYNC_CONFIG``) plus ``TIERSYNC_…`` environment variables.
 
-Every classifier threshold lives here, none in code: sales ops tune tiers by editing the file.
+Every classifier threshold is a setting, none is in code: sales ops tune tiers by editing the file.
+The classifier's sections (tiers, traits, growth, decision, playbook, comms) are defined beside the
+rules in ``connector/classify/``; this module composes them with files, environment and connections.
 Secrets are ``SecretStr`` so that they never print, and come from the environment
 (``TIERSYNC_SALESFORCE__PASSWORD``) or a secrets directory, never from the committed TOML.
 
@@ -11,7 +13,6 @@ a complete :class:`Settings`, so the engine and the adapters never see the diffe
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import tomllib
@@ -20,8 +21,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     TypeAdapter,
@@ -36,7 +35,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from connector.classify.comms_settings import CommsSettings
+from connector.classify.decision_settings import DecisionSettings
+from connector.classify.evidence_settings import EvidenceSettings
+from connector.classify.growth_settings import GrowthSettings
+from connector.classify.playbook_settings import PlaybookSettings
+from connector.classify.tier_settings import TierRules
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS, TraitRules
 from connector.model import Decision, GrowthPoint, Tier, Trait
+from connector.sections import Section
 
 CONFIG_ENV = "TIERSYNC_CONFIG"
 SECRETS_DIR_ENV = "TIERSYNC_SECRETS_DIR"
@@ -60,536 +67,7 @@ OVERRIDABLE = (
 """The sections a connection may override; CRM, credentials and state are set per connection or not at all."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EvidenceSettings(_Section):
-    """How raw records become evidence."""
-
-    window_days: int = Field(
-        365, ge=1, description="Look-back window for invoices, tickets, referrals, surveys."
-    )
-    checkup_window_days: int = Field(180, ge=1, description="Look-back window for check-up meetings.")
-    grace_days: int = Field(5, ge=0, description="An invoice paid within due date + grace days is on time.")
-    cost_per_ticket: float = Field(50.0, ge=0, description="Cost to serve one support ticket.")
-    cost_per_escalation: float = Field(250.0, ge=0, description="Extra cost of one escalation to management.")
-    as_of: dt.date | None = Field(None, description="Classify as of this date (default: today).")
-
-
-class PoorRules(_Section):
-    """Any one of these makes a client poor (docs/rules.md, Tiers: the headaches)."""
-
-    complaints_at_least: int = Field(6, ge=1)
-    on_time_rate_below: float = Field(0.6, ge=0, le=1)
-    unpaid_overdue_at_least: int = Field(2, ge=1)
-    discount_requests_at_least: int = Field(3, ge=1)
-    public_complaints_at_least: int = Field(1, ge=1)
-    nps_at_most: int = Field(6, ge=0, le=10, description="NPS 0-6 is a detractor.")
-
-
-class AmazingRules(_Section):
-    """All of these make a client amazing: pays on time, refers, and is a promoter or rarely complains."""
-
-    on_time_rate_at_least: float = Field(0.95, ge=0, le=1)
-    referrals_at_least: int = Field(1, ge=1)
-    nps_at_least: int = Field(9, ge=0, le=10, description="Promoter NPS (or high CSAT, or few complaints).")
-    csat_at_least: float = Field(4.5, ge=0, le=5)
-    complaints_at_most: int = Field(1, ge=0, description="'Few complaints' when NPS/CSAT are not promoter.")
-
-
-class GoodRules(_Section):
-    """All of these make a client good: pays on time with a normal support load."""
-
-    on_time_rate_at_least: float = Field(0.9, ge=0, le=1)
-    complaints_at_most: int = Field(2, ge=0)
-    tickets_at_most: int = Field(24, ge=0, description="A normal support load over the window.")
-
-
-class TierRules(_Section):
-    poor: PoorRules = PoorRules()
-    amazing: AmazingRules = AmazingRules()
-    good: GoodRules = GoodRules()
-
-
-class HighTouchLowPayRules(_Section):
-    cost_ratio_at_least: float = Field(0.15, ge=0, description="Cost to serve / revenue.")
-    escalations_at_least: int = Field(2, ge=0, description="Escalations around the normal support path.")
-
-
-class BullyRules(_Section):
-    abusive_incidents_at_least: int = Field(1, ge=1)
-    public_complaints_at_least: int = Field(1, ge=1)
-
-
-class GoalpostMoverRules(_Section):
-    renegotiations_at_least: int = Field(2, ge=1)
-    goals_refused_at_least: int = Field(1, ge=1)
-    checkups_declined_at_least: int = Field(2, ge=1)
-
-
-class OutsideIcpRules(_Section):
-    """The ideal customer profile. An empty list or a missing bound means "any"."""
-
-    industries: list[str] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
-    employees_min: int | None = Field(None, ge=0)
-    employees_max: int | None = Field(None, ge=0)
-
-
-class VendorNotPartnerRules(_Section):
-    no_shows_at_least: int = Field(
-        2, ge=1, description="Missed joint meetings (check-ups or working sessions)."
-    )
-    sessions_declined_at_least: int = Field(2, ge=1, description="Declined joint working sessions.")
-
-
-class TraitRules(_Section):
-    high_touch_low_pay: HighTouchLowPayRules = HighTouchLowPayRules()
-    bully: BullyRules = BullyRules()
-    goalpost_mover: GoalpostMoverRules = GoalpostMoverRules()
-    outside_icp: OutsideIcpRules = OutsideIcpRules()
-    vendor_not_partner: VendorNotPartnerRules = VendorNotPartnerRules()
-
-
-DEFAULT_TRAIT_LABELS: dict[Trait, str] = {
-    Trait.HIGH_TOUCH_LOW_PAY: "Service-intensive",
-    Trait.BULLY: "Conduct concerns",
-    Trait.GOALPOST_MOVER: "Shifting expectations",
-    Trait.OUTSIDE_ICP: "Outside core segment",
-    Trait.VENDOR_NOT_PARTNER: "Low collaboration",
-}
-"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
-
-
-class CommunicationRules(_Section):
-    """Communication failed: rude, long-winded, always dissatisfied. Any one of these is the evidence."""
-
-    abusive_incidents_at_least: int = Field(1, ge=1, description="Rude or abusive with staff.")
-    complaints_at_least: int = Field(3, ge=1, description="Always dissatisfied.")
-    csat_at_most: float = Field(2.5, ge=0, le=5, description="Latest CSAT at or below this.")
-    tickets_at_least: int = Field(25, ge=1, description="Long-winded: this many tickets in the window.")
-
-
-class PriceRules(_Section):
-    """No good price agreed: loss-making, buys only on price, buys rarely and little, pays late."""
-
-    margin_below: float = Field(
-        0.1, ge=-1, le=1, description="Margin (from invoice cost fields) below this is loss-making."
-    )
-    cost_ratio_at_least: float = Field(0.5, ge=0, description="Cost to serve / revenue at or above this.")
-    discount_requests_at_least: int = Field(2, ge=1)
-    discount_share_at_least: float = Field(
-        0.15, ge=0, le=1, description="Discounts granted / (revenue + discounts) at or above this."
-    )
-    orders_at_most: int = Field(3, ge=0, description="Buys rarely: at most this many invoices in the window…")
-    average_order_below: float = Field(500.0, ge=0, description="…and little: an average invoice below this.")
-    late_invoices_at_least: int = Field(2, ge=1, description="Invoices paid late or unpaid past due.")
-
-
-class DiscreditRules(_Section):
-    """They discredit us: public complaints, detractor scores."""
-
-    public_complaints_at_least: int = Field(1, ge=1)
-    nps_at_most: int = Field(6, ge=0, le=10, description="Latest NPS at or below this (a detractor).")
-
-
-class DemandsRules(_Section):
-    """Inflated demands: unrealistic deadlines, rush requests, constant escalation."""
-
-    rush_requests_at_least: int = Field(2, ge=1)
-    deadline_requests_at_least: int = Field(2, ge=1)
-    escalations_at_least: int = Field(3, ge=1)
-
-
-class QuietRules(_Section):
-    """A "boring" client: no complaints, no conduct or public issue, no discount request, no escalation,
-    no detractor score, every invoice paid on time, and few tickets. Never a growth point, never let go;
-    silence (no survey, no ticket) never counts against anyone."""
-
-    tickets_at_most: int = Field(3, ge=0)
-
-
-DEFAULT_GROWTH_LABELS: dict[GrowthPoint, str] = {
-    GrowthPoint.COMMUNICATION: "Communication",
-    GrowthPoint.PRICE: "Pricing terms",
-    GrowthPoint.DISCREDIT: "Public feedback",
-    GrowthPoint.DEMANDS: "Timelines and urgency",
-}
-"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
-
-DEFAULT_GROWTH_QUESTIONS: dict[GrowthPoint, str] = {
-    GrowthPoint.COMMUNICATION: "Can we communicate better with them?",
-    GrowthPoint.PRICE: "Can we renegotiate? Can we check solvency and payment history quickly?",
-    GrowthPoint.DISCREDIT: "Can we serve them remotely, with less personal contact?",
-    GrowthPoint.DEMANDS: "Do clients know how we compute lead times? What is our rush price?",
-}
-
-
-class GrowthSettings(_Section):
-    """Growth points (docs/rules.md, Growth points and the decision): each inconvenient client points at a weakness of ours."""
-
-    communication: CommunicationRules = CommunicationRules()
-    price: PriceRules = PriceRules()
-    discredit: DiscreditRules = DiscreditRules()
-    demands: DemandsRules = DemandsRules()
-    quiet: QuietRules = QuietRules()
-    labels: dict[GrowthPoint, str] = Field(default_factory=lambda: dict(DEFAULT_GROWTH_LABELS))
-    questions: dict[GrowthPoint, str] = Field(default_factory=lambda: dict(DEFAULT_GROWTH_QUESTIONS))
-
-    def label(self, point: GrowthPoint) -> str:
-        return self.labels.get(point, DEFAULT_GROWTH_LABELS[point])
-
-    def question(self, point: GrowthPoint) -> str:
-        return self.questions.get(point, DEFAULT_GROWTH_QUESTIONS[point])
-
-
-class TrendRules(_Section):
-    """This window against the last: the tier the client held one window ago, then the evidence."""
-
-    complaints_change_at_least: int = Field(2, ge=1, description="Complaints up or down by this many.")
-    on_time_change_at_least: float = Field(0.1, gt=0, le=1, description="On-time rate up or down by this.")
-
-
-DEFAULT_DECISION_LABELS: dict[Decision, str] = {
-    Decision.PROTECT: "Keep close",
-    Decision.DEVELOP: "Grow",
-    Decision.FIX: "Improve together",
-    Decision.LET_GO: "Plan a transition",
-}
-"""Neutral by default: CRM users, and sometimes the client, can see these labels."""
-
-DEFAULT_EXIT_LETTER = """Dear {client},
-
-Thank you for the time we have worked together. We have looked hard at how we serve you, and we
-believe another provider will serve you better than we can today. We would like to make the
-change easy: we will refund what we can of work not yet delivered, introduce you to a provider
-who fits your needs, and hand over everything you need for a smooth transition.
-
-We will miss working with you, and we wish you every success.
-
-Kind regards,
-Your account team"""
-
-
-class DecisionSettings(_Section):
-    """Protect, develop, fix or let go (README "The decision"): two questions decide between fix and
-    let go: can the behaviour change without a ton of effort, and is the client high-potential?"""
-
-    trend: TrendRules = TrendRules()
-    costly_cost_ratio_at_least: float = Field(
-        0.25, ge=0, description="Cost to serve / revenue at or above this is costly."
-    )
-    costly_margin_below: float = Field(
-        0.0, ge=-1, le=1, description="A margin below this (from invoice cost fields) is costly."
-    )
-    rising_revenue_ratio: float = Field(
-        1.2, gt=1, description="High potential: revenue this window at least this times the last."
-    )
-    network_referrals_at_least: int = Field(
-        2, ge=1, description="High potential: referrals in the window (a network)."
-    )
-    lookalike: bool = Field(
-        True, description="High potential: inside the ideal segment of [traits.outside_icp], when one is set."
-    )
-    non_payer_unpaid_at_least: int = Field(2, ge=1, description="Invoices unpaid past due: a non-payer.")
-    labels: dict[Decision, str] = Field(default_factory=lambda: dict(DEFAULT_DECISION_LABELS))
-    exit_letter: str = Field(
-        DEFAULT_EXIT_LETTER,
-        min_length=1,
-        description="The courteous exit letter of the plan_courteous_exit task; {client} is replaced by "
-        "the client's name.",
-    )
-
-    def label(self, decision: Decision) -> str:
-        return self.labels.get(decision, DEFAULT_DECISION_LABELS[decision])
-
-
-class Action(_Section):
-    """A playbook action, recommended when every condition given holds: the tier is one of ``tiers``,
-    the account carries every trait in ``traits``, and one of ``reasons`` (reason codes such as
-    ``poor.unpaid_overdue``) explains its tier or traits, the decision is one of ``decisions``, and the
-    account has one of ``growth_points``."""
-
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
-    title: str = Field(min_length=1, max_length=255)
-    description: str = ""
-    tiers: list[Tier] = Field(default_factory=list)
-    traits: list[Trait] = Field(default_factory=list)
-    reasons: list[str] = Field(default_factory=list)
-    decisions: list[Decision] = Field(default_factory=list)
-    growth_points: list[GrowthPoint] = Field(default_factory=list)
-    letter: bool = Field(False, description="Append the [decision] exit_letter to the task.")
-    due_in_days: int = Field(14, ge=0)
-    cadence_days: int = Field(
-        90, ge=1, description="A task for this action is created at most once per period."
-    )
-
-    @model_validator(mode="after")
-    def _has_a_condition(self) -> Action:
-        if not (self.tiers or self.traits or self.reasons or self.decisions or self.growth_points):
-            raise ValueError(
-                f"action {self.code!r} needs tiers, traits, reasons, decisions or growth_points, "
-                "or it would apply to everyone"
-            )
-        return self
-
-
-DEFAULT_ACTIONS: list[Action] = [
-    Action(
-        code="ask_for_referral",
-        title="Thank the client and ask for a referral or case study",
-        description="A top client: learn what works with them and ask them to introduce look-alikes.",
-        tiers=[Tier.AMAZING],
-        due_in_days=30,
-        cadence_days=180,
-    ),
-    Action(
-        code="find_growth_point",
-        title="Find the growth point",
-        description=(
-            "Each inconvenient client points at a weakness of ours: communication, price, remote service "
-            "or deadlines. Check which one applies and agree one change with the client."
-        ),
-        tiers=[Tier.OKAY],
-        due_in_days=30,
-        cadence_days=90,
-    ),
-    Action(
-        code="review_relationship",
-        title="Review the relationship: renegotiate, or let go politely",
-        description=(
-            "Can the behaviour change without a ton of effort? Is the client high-potential? If not, "
-            "plan a courteous exit; otherwise agree new terms."
-        ),
-        tiers=[Tier.POOR],
-        due_in_days=14,
-        cadence_days=90,
-    ),
-    Action(
-        code="check_solvency",
-        title="Check solvency and payment history before the next order",
-        description="Late or unpaid invoices: confirm payment terms and credit before committing more work.",
-        reasons=["poor.on_time_rate", "poor.unpaid_overdue", "okay.late_payments"],
-        due_in_days=7,
-        cadence_days=90,
-    ),
-    Action(
-        code="set_conduct_terms",
-        title="Review the relationship: decline politely or set conduct terms",
-        description="Agree how we work together and who to contact; decline politely if conduct does not change.",
-        tiers=[Tier.POOR],
-        traits=[Trait.BULLY],
-        due_in_days=7,
-        cadence_days=90,
-    ),
-    Action(
-        code="move_to_paid_service_level",
-        title="Move to the paid high-touch service level",
-        description="Offer a service level that matches the support they use, with a clear contact process.",
-        traits=[Trait.HIGH_TOUCH_LOW_PAY],
-        due_in_days=30,
-        cadence_days=180,
-    ),
-    Action(
-        code="agree_written_goals",
-        title="Agree written goals and schedule a regular check-up",
-        description="Set realistic goals in writing and book a recurring check-up meeting.",
-        traits=[Trait.GOALPOST_MOVER],
-        due_in_days=21,
-        cadence_days=90,
-    ),
-    Action(
-        code="agree_joint_plan",
-        title="Agree a joint success plan with clear responsibilities",
-        description="Results need joint effort: agree who does what, and share our best practices.",
-        traits=[Trait.VENDOR_NOT_PARTNER],
-        due_in_days=21,
-        cadence_days=90,
-    ),
-    Action(
-        code="review_segment_fit",
-        title="Review fit with our core segment",
-        description="Success outside the ideal segment is hard to repeat: serve remotely or refer on.",
-        traits=[Trait.OUTSIDE_ICP],
-        due_in_days=60,
-        cadence_days=365,
-    ),
-    *(
-        Action(
-            code=f"fix_{point.value}",
-            title=title,
-            description=f"{DEFAULT_GROWTH_QUESTIONS[point]} {step}",
-            growth_points=[point],
-            decisions=[Decision.FIX, Decision.DEVELOP],
-            due_in_days=21,
-            cadence_days=90,
-        )
-        for point, title, step in (
-            (
-                GrowthPoint.COMMUNICATION,
-                "Agree how we communicate with this client",
-                "Name one contact person, agree the channel and the rhythm, and keep answers short and factual.",
-            ),
-            (
-                GrowthPoint.PRICE,
-                "Review price and payment terms",
-                "Agree a price that pays for the service (or a smaller scope) and payment terms we can check.",
-            ),
-            (
-                GrowthPoint.DISCREDIT,
-                "Serve remotely, with every promise in writing",
-                "Move the contact to remote service, confirm commitments in writing, answer public feedback calmly.",
-            ),
-            (
-                GrowthPoint.DEMANDS,
-                "Explain our lead times and rush price",
-                "Send how we compute lead times and what a rush costs before the next order.",
-            ),
-        )
-    ),
-    Action(
-        code="develop_client",
-        title="Grow the relationship",
-        description=(
-            "A client with potential, or a quiet one who pays: offer what similar top clients buy, ask for "
-            "more of their business and for introductions."
-        ),
-        decisions=[Decision.DEVELOP],
-        due_in_days=30,
-        cadence_days=180,
-    ),
-    Action(
-        code="plan_courteous_exit",
-        title="Plan a courteous exit",
-        description=(
-            "Plan it; do not act on the record. Offer a refund where possible, refer them to a provider "
-            "who fits them better, and send the letter below once a manager agrees. tiersync never "
-            "changes the client automatically: keep serving them well until the exit."
-        ),
-        decisions=[Decision.LET_GO],
-        letter=True,
-        due_in_days=30,
-        cadence_days=180,
-    ),
-]
-
-
-class PlaybookSettings(_Section):
-    actions: list[Action] = Field(default_factory=lambda: list(DEFAULT_ACTIONS))
-
-    @model_validator(mode="after")
-    def _unique_codes(self) -> PlaybookSettings:
-        seen: set[str] = set()
-        for action in self.actions:
-            if action.code in seen:
-                raise ValueError(f"duplicate action code {action.code!r}")
-            seen.add(action.code)
-        return self
-
-
-class SizeBand(_Section):
-    """A revenue band: the first band whose ``revenue_below`` exceeds the client's revenue (the last
-    band, without a bound, takes the rest)."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
-    revenue_below: float | None = Field(None, gt=0)
-
-
-class Touch(_Section):
-    """A planned contact (docs/rules.md, The communication plan): created as a task once per ``cadence_days`` for every client
-    matching all conditions given (empty = any)."""
-
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
-    title: str = Field(min_length=1, max_length=255)
-    description: str = ""
-    cadence_days: int = Field(ge=7)
-    due_in_days: int = Field(14, ge=0)
-    tiers: list[Tier] = Field(default_factory=list)
-    sizes: list[str] = Field(default_factory=list)
-    networked: bool | None = Field(
-        None, description="true: only clients who refer others; false: only those who don't."
-    )
-
-
-DEFAULT_SIZE_BANDS = [
-    SizeBand(name="small", revenue_below=10_000),
-    SizeBand(name="medium", revenue_below=100_000),
-    SizeBand(name="large"),
-]
-
-DEFAULT_TOUCHES = [
-    Touch(
-        code="yearly_survey", title="Send the yearly satisfaction survey", cadence_days=365, due_in_days=30
-    ),
-    Touch(code="checkin_email", title="Send a check-in email", cadence_days=182, due_in_days=14),
-    Touch(
-        code="quarterly_review",
-        title="Hold the quarterly business review",
-        description="A client who pays a lot every quarter gets a meeting every quarter.",
-        cadence_days=91,
-        due_in_days=30,
-        tiers=[Tier.AMAZING, Tier.GOOD],
-        sizes=["large"],
-    ),
-    Touch(
-        code="monthly_call",
-        title="Monthly call with the account lead",
-        cadence_days=30,
-        due_in_days=10,
-        tiers=[Tier.AMAZING],
-        sizes=["medium", "large"],
-    ),
-    Touch(
-        code="network_thank_you",
-        title="Thank the client for referrals and keep them close",
-        description="A small client with a big network deserves more attention than its revenue says.",
-        cadence_days=91,
-        due_in_days=21,
-        networked=True,
-    ),
-]
-
-
-class CommsSettings(_Section):
-    """The communication plan: a baseline every client gets, more touches for higher categories."""
-
-    enabled: bool = True
-    size_bands: list[SizeBand] = Field(default_factory=lambda: list(DEFAULT_SIZE_BANDS))
-    network_referrals_at_least: int = Field(
-        2, ge=1, description="Referrals in the window that make a client networked."
-    )
-    touches: list[Touch] = Field(default_factory=lambda: list(DEFAULT_TOUCHES))
-
-    @model_validator(mode="after")
-    def _consistent(self) -> CommsSettings:
-        names = [b.name for b in self.size_bands]
-        if not names or self.size_bands[-1].revenue_below is not None:
-            raise ValueError("size_bands: the last band must have no revenue_below (it takes the rest)")
-        bounds = [b.revenue_below for b in self.size_bands[:-1]]
-        if any(b is None for b in bounds) or bounds != sorted(bounds):  # type: ignore[type-var]
-            raise ValueError(
-                "size_bands: revenue_below must be given and increasing, except on the last band"
-            )
-        for touch in self.touches:
-            unknown = set(touch.sizes) - set(names)
-            if unknown:
-                raise ValueError(
-                    f"touch {touch.code!r}: unknown size band {', '.join(sorted(unknown))} (known: {', '.join(names)})"
-                )
-        codes = [t.code for t in self.touches]
-        if len(codes) != len(set(codes)):
-            raise ValueError("touches: duplicate code")
-        return self
-
-    def size_band(self, revenue: float | None) -> str:
-        for band in self.size_bands:
-            if band.revenue_below is None or (revenue or 0.0) < band.revenue_below:
-                return band.name
-        return self.size_bands[-1].name
-
-
-class InsightSettings(_Section):
+class InsightSettings(Section):
     """Learning from the top (docs/rules.md, Learning from the top): the ideal-client profile, look-alike fit and the backtest."""
 
     top_tiers: list[Tier] = Field(
@@ -642,7 +120,7 @@ class InsightSettings(_Section):
         return self
 
 
-class SyncSettings(_Section):
+class SyncSettings(Section):
     """How the sync reads, writes and stops."""
 
     lookback_minutes: int = Field(
@@ -661,7 +139,7 @@ class SyncSettings(_Section):
     reasons_max_chars: int = Field(32000, ge=255, description="The reasons field is cut to this length.")
 
 
-class PriorityRule(_Section):
+class PriorityRule(Section):
     """One rank of the task priority: it matches an action when every condition given holds (the
     account's tier is one of ``tiers``, it carries one of ``traits``, one of ``reasons`` explains its
     tier or traits, the action is one of ``actions``; touches are ``comms:<code>``)."""
@@ -693,7 +171,7 @@ DEFAULT_PRIORITY: list[PriorityRule] = [
 """Everything no rule matches (routine touches, the other actions) comes after, in due-date order."""
 
 
-class TaskSettings(_Section):
+class TaskSettings(Section):
     """How many tiersync tasks an account manager gets, in which order, and how they are grouped."""
 
     max_new_per_owner_per_week: int = Field(
@@ -717,7 +195,7 @@ class TaskSettings(_Section):
     priority: list[PriorityRule] = Field(default_factory=lambda: list(DEFAULT_PRIORITY))
 
 
-class SalesforceSettings(_Section):
+class SalesforceSettings(Section):
     instance_url: str | None = None
     api_version: str = "60.0"
     session_id: SecretStr | None = None
@@ -769,7 +247,7 @@ class SalesforceSettings(_Section):
         return value
 
 
-class HubSpotSettings(_Section):
+class HubSpotSettings(Section):
     access_token: SecretStr | None = None
     host: str = "https://api.hubapi.com"
     ca_bundle: Path | None = Field(
@@ -777,7 +255,7 @@ class HubSpotSettings(_Section):
     )
 
 
-class ConnectionSettings(_Section):
+class ConnectionSettings(Section):
     """One CRM connection of a config that names several (``[connections.<name>]``).
 
     Its CRM section is its own: nothing is inherited from the top-level ``[salesforce]`` or

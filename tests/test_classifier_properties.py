@@ -9,7 +9,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.classify import classify, classify_frames
+from connector.classify.classifier import classify, classify_frames
 from connector.config import Settings
 from connector.frames import to_frames
 from connector.model import (

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from connector.classify import Classification, classify
+from connector.classify.classifier import Classification, classify
 from connector.config import Settings
 from connector.model import Decision, GrowthPoint
 from tests.roster_builder import AS_OF, Client, merge

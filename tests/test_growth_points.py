@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.config import Settings
 from connector.model import Decision, GrowthPoint, Tier
 from connector.sample_data import generate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.config import Settings
 from connector.frames import to_frames, to_roster
 from connector.sample_data import generate

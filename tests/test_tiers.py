@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.classify import Classification, classify
+from connector.classify.classifier import Classification, classify
 from connector.config import Settings
 from connector.model import Tier
 from tests.roster_builder import AS_OF, Client

@@ -1,11 +1,6 @@
-"""The shared classifier: pure functions from evidence and thresholds to tiers, traits and actions."""
+"""The shared classifier: pure functions from evidence and thresholds to tiers, traits and actions.
 
-from connector.classify.classifier import (
-    Classification,
-    classify,
-    classify_batches,
-    classify_frames,
-    to_classifications,
-)
-
-__all__ = ["Classification", "classify", "classify_batches", "classify_frames", "to_classifications"]
+Import from the modules (``connector.classify.classifier``): the package itself stays empty, so that
+``connector.config`` can import the rule sections (``*_settings.py``) without loading polars and the
+classifier.
+"""

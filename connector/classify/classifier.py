@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.decision import with_decision
 from connector.classify.evidence import compute_evidence
 from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
@@ -23,7 +24,6 @@ from connector.classify.rules import split_labels
 from connector.classify.tiers import explained, score_column, tier_column
 from connector.classify.traits import reason_column, with_traits
 from connector.classify.trend import previous_window, trend_column
-from connector.config import Settings
 from connector.frames import RosterFrames, to_frames
 from connector.model import CHILD_KINDS, Decision, GrowthPoint, Roster, Tier, Trait
 
@@ -93,7 +93,7 @@ RESULT_COLUMNS = [
 ]
 
 
-def classify_frames(frames: RosterFrames, settings: Settings, as_of: dt.date) -> pl.DataFrame:
+def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: dt.date) -> pl.DataFrame:
     """One result row per account (columns: ``RESULT_COLUMNS`` plus the account's own attributes).
 
     Code lists (``tier_codes``, ``traits``, ``trait_codes``, ``data_gaps``, ``growth_points``,
@@ -140,7 +140,7 @@ def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:
 
 
 def classify_batches(
-    batches: Iterable[RosterFrames], settings: Settings, as_of: dt.date
+    batches: Iterable[RosterFrames], settings: ClassifierSettings, as_of: dt.date
 ) -> Iterator[pl.DataFrame]:
     """Classify a roster too big for memory, one batch of accounts (with all their records) at a time.
 
@@ -230,6 +230,6 @@ def to_classifications(frame: pl.DataFrame) -> list[Classification]:
     return result
 
 
-def classify(roster: Roster, settings: Settings, as_of: dt.date) -> list[Classification]:
+def classify(roster: Roster, settings: ClassifierSettings, as_of: dt.date) -> list[Classification]:
     """Classify a roster of records (the adapters' and tests' entry point)."""
     return to_classifications(classify_frames(to_frames(roster), settings, as_of))

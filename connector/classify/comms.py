@@ -6,7 +6,7 @@ client, more touches for higher categories. Pure: the sync turns touches into ta
 
 from __future__ import annotations
 
-from connector.config import CommsSettings, Touch
+from connector.classify.comms_settings import CommsSettings, Touch
 from connector.model import Tier
 
 TOUCH_PREFIX = "comms:"

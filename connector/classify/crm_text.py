@@ -8,7 +8,8 @@ so that a task says only the reasons that led to its own action, with their evid
 from __future__ import annotations
 
 from connector.classify.classifier import Classification
-from connector.config import Action, Settings
+from connector.classify.classifier_settings import ClassifierSettings
+from connector.classify.playbook_settings import Action
 
 TIER_SENTENCE_SEPARATOR = "; "
 """How ``tier_reason`` joins its rules' sentences (``rules.sentence``), in ``tier_codes`` order."""
@@ -25,7 +26,7 @@ def tier_sentences(c: Classification) -> dict[str, str]:
     return dict.fromkeys(c.tier_codes, c.tier_reason)
 
 
-def record_reasons(c: Classification, settings: Settings) -> str:
+def record_reasons(c: Classification, settings: ClassifierSettings) -> str:
     """Tier reason, trait reasons (under their labels) and data gaps in one paragraph, for the
     record's Reasons field."""
     parts = [f"{c.tier.value}: {c.tier_reason}" if c.tier_reason else c.tier.value]
@@ -39,7 +40,7 @@ def record_reasons(c: Classification, settings: Settings) -> str:
     return ". ".join(parts) + "."
 
 
-def action_reasons(c: Classification, action: Action, settings: Settings) -> list[str]:
+def action_reasons(c: Classification, action: Action, settings: ClassifierSettings) -> list[str]:
     """The reasons that led to ``action`` for this client, one line each, with their figures: its tier
     when it asks for one, the traits it needs (labelled), the reason codes it names (tier or trait),
     the growth points it names (labelled) and the decision's reasons when it names decisions."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.growth import pays_quietly
 from connector.classify.rules import (
     Rule,
@@ -32,11 +33,10 @@ from connector.classify.rules import (
     sentence,
 )
 from connector.classify.trend import Trend, trend_words
-from connector.config import Settings
 from connector.model import Decision, GrowthPoint, Tier, Trait
 
 
-def _signals(settings: Settings) -> dict[str, pl.Expr]:
+def _signals(settings: ClassifierSettings) -> dict[str, pl.Expr]:
     d = settings.decision
     bully = settings.traits.bully
     icp = settings.traits.outside_icp
@@ -72,7 +72,7 @@ def _signals(settings: Settings) -> dict[str, pl.Expr]:
     }
 
 
-def decision_column(settings: Settings) -> pl.Expr:
+def decision_column(settings: ClassifierSettings) -> pl.Expr:
     s = _signals(settings)
     high_potential = s["rising"] | s["network"] | s["lookalike"]
     flagged = s["bully"] | s["non_payer"]
@@ -94,7 +94,7 @@ def decision_column(settings: Settings) -> pl.Expr:
     )
 
 
-def _growth_labels(settings: Settings) -> pl.Expr:
+def _growth_labels(settings: ClassifierSettings) -> pl.Expr:
     return pl.concat_str(
         [
             pl.when(has_label("growth_points", p.value)).then(pl.lit(settings.growth.label(p)))
@@ -105,7 +105,7 @@ def _growth_labels(settings: Settings) -> pl.Expr:
     )
 
 
-def decision_rules(settings: Settings) -> dict[Decision, list[Rule]]:
+def decision_rules(settings: ClassifierSettings) -> dict[Decision, list[Rule]]:
     """Per decision, the reasons that can explain it (each shown when it holds)."""
     s = _signals(settings)
     cost = cost_words()
@@ -194,7 +194,7 @@ def decision_rules(settings: Settings) -> dict[Decision, list[Rule]]:
     }
 
 
-def with_decision(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def with_decision(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``decision``, ``decision_codes`` (';'-joined) and ``decision_reason`` (its label, then why).
 
     Needs the tier, traits, growth points, ``quiet``, ``trend`` and the ``*_previous`` evidence. Each

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from connector.config import EvidenceSettings
+from connector.classify.evidence_settings import EvidenceSettings
 from connector.frames import CHILD_SCHEMAS, RosterFrames
 from connector.model import CHECKUP_MEETING_TYPE, GoalStatus, InvoiceStatus, MeetingOutcome
 

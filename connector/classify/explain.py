@@ -14,11 +14,11 @@ from typing import Any
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.rules import Rule, split_labels
 from connector.classify.tiers import amazing_rules, good_rules, poor_rules
 from connector.classify.traits import reason_column
-from connector.config import Settings
 from connector.model import Decision, GrowthPoint, Tier, Trait
 
 MET, NOT_MET, UNKNOWN = "met", "not met", "unknown"
@@ -156,7 +156,7 @@ def _check(rule: Rule, row: pl.DataFrame, currency: str) -> RuleCheck:
     return RuleCheck(rule.code, rule.test, values, status)
 
 
-def _tier_checks(row: pl.DataFrame, settings: Settings) -> list[TierCheck]:
+def _tier_checks(row: pl.DataFrame, settings: ClassifierSettings) -> list[TierCheck]:
     currency = settings.insights.currency
     checks = []
     for tier, needs, rules in (
@@ -187,7 +187,7 @@ def _not_higher(tier: Tier, checks: dict[str, TierCheck]) -> list[str]:
 
 def explain(
     row: dict[str, Any],
-    settings: Settings,
+    settings: ClassifierSettings,
     *,
     owner: str | None = None,
     tasks: list[dict[str, str]] | None = None,

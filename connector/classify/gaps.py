@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.rules import labels, window_label
-from connector.config import Settings
 
 OPTIONAL_FIELDS: dict[tuple[str, str], str] = {
     ("invoices", "discount"): "no discount on invoices: discounts granted unknown",
@@ -17,7 +17,9 @@ OPTIONAL_FIELDS: dict[tuple[str, str], str] = {
 
 
 def gap_columns(
-    settings: Settings, sources_missing: list[str], fields_missing: list[tuple[str, str]] | None = None
+    settings: ClassifierSettings,
+    sources_missing: list[str],
+    fields_missing: list[tuple[str, str]] | None = None,
 ) -> list[pl.Expr]:
     """``data_gaps`` (codes) and ``data_gaps_reason`` (one sentence).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.rules import (
     Rule,
     any_holds,
@@ -22,11 +23,10 @@ from connector.classify.rules import (
     sentence,
     window_label,
 )
-from connector.config import Settings
 from connector.model import GrowthPoint, Tier
 
 
-def growth_rules(settings: Settings) -> dict[GrowthPoint, list[Rule]]:
+def growth_rules(settings: ClassifierSettings) -> dict[GrowthPoint, list[Rule]]:
     g = settings.growth
     w = window_label(settings.evidence.window_days)
     c, p, d, m = g.communication, g.price, g.discredit, g.demands
@@ -119,7 +119,7 @@ def growth_rules(settings: Settings) -> dict[GrowthPoint, list[Rule]]:
     }
 
 
-def pays_quietly(settings: Settings) -> pl.Expr:
+def pays_quietly(settings: ClassifierSettings) -> pl.Expr:
     """No trouble of any kind (complaints, conduct, public complaints, discount, rush or deadline
     requests, escalations, late invoices), at least one invoice paid, every one on time, few tickets."""
     no_trouble = pl.all_horizontal(
@@ -140,7 +140,7 @@ def pays_quietly(settings: Settings) -> pl.Expr:
     return no_trouble & pays & few
 
 
-def quiet_column(settings: Settings) -> pl.Expr:
+def quiet_column(settings: ClassifierSettings) -> pl.Expr:
     """A "boring" client: pays quietly and is no detractor (no survey answer is never held against it)."""
     not_detractor = (pl.col("latest_nps") > settings.growth.discredit.nps_at_most).fill_null(True)
     return (pays_quietly(settings) & not_detractor).alias("quiet")
@@ -150,7 +150,7 @@ def reason_column(point: GrowthPoint) -> str:
     return f"growth_reason_{point.value}"
 
 
-def _none_applies(settings: Settings) -> pl.Expr:
+def _none_applies(settings: ClassifierSettings) -> pl.Expr:
     inconvenient = pl.col("tier").is_in([Tier.OKAY.value, Tier.POOR.value])
     return (
         pl.when(pl.col("quiet"))
@@ -164,7 +164,7 @@ def _none_applies(settings: Settings) -> pl.Expr:
     )
 
 
-def with_growth_points(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def with_growth_points(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``quiet``, ``growth_points`` and ``growth_point_codes`` (';'-joined), one
     ``growth_reason_<point>`` evidence sentence per point (null when absent) and ``growth_reason``:
     each point's label, evidence and question, or why none applies.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
+from connector.classify.playbook_settings import Action
 from connector.classify.rules import has_label, labels
-from connector.config import Action, Settings
 
 
 def _applies(action: Action) -> pl.Expr:
@@ -25,9 +26,9 @@ def _applies(action: Action) -> pl.Expr:
     return condition
 
 
-def action_column(settings: Settings) -> pl.Expr:
+def action_column(settings: ClassifierSettings) -> pl.Expr:
     return labels([(_applies(a), a.code) for a in settings.playbook.actions]).alias("actions")
 
 
-def actions_by_code(settings: Settings) -> dict[str, Action]:
+def actions_by_code(settings: ClassifierSettings) -> dict[str, Action]:
     return {a.code: a for a in settings.playbook.actions}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.rules import (
     Rule,
     all_hold,
@@ -21,7 +22,6 @@ from connector.classify.rules import (
     sentence,
     window_label,
 )
-from connector.config import Settings
 from connector.model import Tier
 
 TIER_BASE_SCORE: dict[Tier, float] = {Tier.POOR: 0.0, Tier.OKAY: 25.0, Tier.GOOD: 50.0, Tier.AMAZING: 75.0}
@@ -45,7 +45,7 @@ def _on_time() -> pl.Expr:
     )
 
 
-def poor_rules(settings: Settings) -> list[Rule]:
+def poor_rules(settings: ClassifierSettings) -> list[Rule]:
     t = settings.tiers.poor
     w = window_label(settings.evidence.window_days)
     return [
@@ -97,7 +97,7 @@ def poor_rules(settings: Settings) -> list[Rule]:
     ]
 
 
-def amazing_rules(settings: Settings) -> list[Rule]:
+def amazing_rules(settings: ClassifierSettings) -> list[Rule]:
     t = settings.tiers.amazing
     w = window_label(settings.evidence.window_days)
     promoter = pl.col("latest_nps") >= t.nps_at_least
@@ -136,7 +136,7 @@ def amazing_rules(settings: Settings) -> list[Rule]:
     ]
 
 
-def good_rules(settings: Settings) -> list[Rule]:
+def good_rules(settings: ClassifierSettings) -> list[Rule]:
     t = settings.tiers.good
     w = window_label(settings.evidence.window_days)
     return [
@@ -164,7 +164,7 @@ def good_rules(settings: Settings) -> list[Rule]:
     ]
 
 
-def okay_rules(settings: Settings) -> list[Rule]:
+def okay_rules(settings: ClassifierSettings) -> list[Rule]:
     """Why a client that is not poor is not good either: the headaches that start here."""
     t = settings.tiers.good
     w = window_label(settings.evidence.window_days)
@@ -194,7 +194,7 @@ def okay_rules(settings: Settings) -> list[Rule]:
     ]
 
 
-def tier_column(settings: Settings) -> pl.Expr:
+def tier_column(settings: ClassifierSettings) -> pl.Expr:
     """The tier alone: poor, else amazing, else good, else okay."""
     return (
         pl.when(any_holds(poor_rules(settings)))
@@ -208,7 +208,7 @@ def tier_column(settings: Settings) -> pl.Expr:
     )
 
 
-def explained(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def explained(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``tier_codes`` and ``tier_reason`` to a frame that has ``tier``.
 
     Each tier's sentences are built only on that tier's rows: string building is most of the
@@ -232,7 +232,7 @@ def explained(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
 
 
-def score_column(settings: Settings) -> pl.Expr:
+def score_column(settings: ClassifierSettings) -> pl.Expr:
     """0-100 for sorting: the tier's band (25 points each) plus where the client sits inside it.
 
     The tier is decided by the rules above; the score only orders clients and never crosses a band.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.rules import (
     Rule,
     any_holds,
@@ -16,7 +17,6 @@ from connector.classify.rules import (
     sentence,
     window_label,
 )
-from connector.config import Settings
 from connector.model import Trait
 
 
@@ -24,7 +24,7 @@ def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column) + pl.lit("'")
 
 
-def trait_rules(settings: Settings) -> dict[Trait, list[Rule]]:
+def trait_rules(settings: ClassifierSettings) -> dict[Trait, list[Rule]]:
     t = settings.traits
     w = window_label(settings.evidence.window_days)
     cw = window_label(settings.evidence.checkup_window_days)
@@ -137,7 +137,7 @@ def reason_column(trait: Trait) -> str:
     return f"reason_{trait.value}"
 
 
-def with_traits(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def with_traits(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``traits``, ``trait_codes`` and one ``reason_<trait>`` column per trait (null when absent).
 
     Sentences are built only on the rows that carry a trait, usually a small minority.

@@ -12,10 +12,10 @@ import datetime as dt
 
 import polars as pl
 
+from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.evidence import compute_evidence
 from connector.classify.rules import number, percent
 from connector.classify.tiers import tier_column
-from connector.config import Settings
 from connector.frames import RosterFrames
 from connector.model import Tier
 
@@ -43,7 +43,7 @@ class Trend:
     UNKNOWN = "unknown"
 
 
-def previous_window(frames: RosterFrames, settings: Settings, as_of: dt.date) -> pl.LazyFrame:
+def previous_window(frames: RosterFrames, settings: ClassifierSettings, as_of: dt.date) -> pl.LazyFrame:
     """``id``, ``previous_tier`` and ``<column>_previous``, all null for a client with no record then."""
     before = as_of - dt.timedelta(days=settings.evidence.window_days)
     # only the sources the tier and the kept columns read: the last window's meetings, goals and
@@ -61,7 +61,7 @@ def _rank(column: str) -> pl.Expr:
     return pl.col(column).replace_strict(TIER_RANK, default=None, return_dtype=pl.Int8)
 
 
-def _changes(settings: Settings) -> tuple[pl.Expr, pl.Expr]:
+def _changes(settings: ClassifierSettings) -> tuple[pl.Expr, pl.Expr]:
     """(better, worse) on the evidence alone: complaints and the on-time rate against the last window."""
     t = settings.decision.trend
     complaints = pl.col("complaints") - pl.col("complaints_previous")
@@ -71,7 +71,7 @@ def _changes(settings: Settings) -> tuple[pl.Expr, pl.Expr]:
     return better.fill_null(False), worse.fill_null(False)
 
 
-def trend_column(settings: Settings) -> pl.Expr:
+def trend_column(settings: ClassifierSettings) -> pl.Expr:
     better, worse = _changes(settings)
     now, then = _rank("tier"), _rank("previous_tier")
     return (

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from connector.classify import classify
+from connector.classify.classifier import classify
 from connector.config import Settings
 from connector.crm.base import BackfillEstimate, BackfillPlanner, CrmError, CurrentValues, WriteCost
 from connector.crm.factory import make_adapter

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from connector.classify import classify_frames, to_classifications
+from connector.classify.classifier import classify_frames, to_classifications
 from connector.classify.explain import explain
 from connector.cli.app import app, console, fail, settings, user_errors
 from connector.cli.sync_cmds import adapter_for, crm_errors

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.cli.app import (
     MAX_PROBLEMS_SHOWN,
     CliState,

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.cli.app import app, console, err, fail, settings, user_errors
 from connector.config import Settings
 from connector.csv_cells import write_frame

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.config import InsightSettings, Settings
 from connector.frames import RosterFrames
 from connector.model import Decision, Tier

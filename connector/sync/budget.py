@@ -14,7 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from connector.classify import Classification
+from connector.classify.classifier import Classification
 from connector.classify.comms import TOUCH_PREFIX
 from connector.config import PriorityRule, Settings
 from connector.sync.state import TaskLoad, TaskState

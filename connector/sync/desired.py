@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from connector.classify import Classification
+from connector.classify.classifier import Classification
 from connector.classify.crm_text import record_reasons
 from connector.config import Settings
 from connector.crm.base import CurrentValues

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from connector.classify import Classification, classify
+from connector.classify.classifier import Classification, classify
 from connector.config import Settings
 from connector.crm.base import (
     AccountUpdate,

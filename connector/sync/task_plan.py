@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from connector.classify import Classification
+from connector.classify.classifier import Classification
 from connector.config import Settings
 from connector.crm.base import TaskSpec
 from connector.sync.budget import TaskBudget, rank, rank_name

@@ -16,10 +16,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connector.classify import Classification
+from connector.classify.classifier import Classification
 from connector.classify.comms import TOUCH_PREFIX, is_networked, touches_for
+from connector.classify.comms_settings import Touch
 from connector.classify.crm_text import action_reasons
-from connector.config import Settings, Touch
+from connector.config import Settings
 from connector.crm.base import TaskSpec
 
 PERIOD_ORIGIN = dt.date(2024, 1, 1)

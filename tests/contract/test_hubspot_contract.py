@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from connector.config import DEFAULT_TRAIT_LABELS, HubSpotSettings
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
+from connector.config import HubSpotSettings
 from connector.crm.hubspot import associations, batch, search
 from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.reader import Reader

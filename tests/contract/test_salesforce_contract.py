@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from connector.config import DEFAULT_TRAIT_LABELS, SalesforceSettings
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
+from connector.config import SalesforceSettings
 from connector.crm.mapping import default_mapping, load_mapping
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce import composite, setup

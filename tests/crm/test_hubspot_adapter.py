@@ -21,7 +21,8 @@ import pytest
 import trustme
 from hubspot.crm.objects import SimplePublicObjectInput
 
-from connector.config import DEFAULT_TRAIT_LABELS, HubSpotSettings
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
+from connector.config import HubSpotSettings
 from connector.crm.base import (
     AccountUpdate,
     ApiUsage,

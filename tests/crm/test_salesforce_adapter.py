@@ -20,7 +20,8 @@ import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
 
-from connector.config import DEFAULT_TRAIT_LABELS, SalesforceSettings
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
+from connector.config import SalesforceSettings
 from connector.crm.base import (
     AccountUpdate,
     ApiUsage,

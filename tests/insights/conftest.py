@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.config import Settings
 from connector.sample_data import generate
 

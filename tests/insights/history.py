@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from connector.classify import classify_frames
+from connector.classify.classifier import classify_frames
 from connector.config import Settings
 from connector.frames import RosterFrames
 from connector.model import CHILD_KINDS

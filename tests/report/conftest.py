@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from connector.classify import classify_frames, to_classifications
+from connector.classify.classifier import classify_frames, to_classifications
 from connector.config import Settings
 from connector.crm.base import TaskSpec
 from connector.frames import RosterFrames

@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
+from connector.classify.decision_settings import DEFAULT_DECISION_LABELS
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
 from connector.cli import app
-from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_TRAIT_LABELS
 from connector.model import Tier, Trait
 from connector.sandbox.people import full_name
 from tests.sync.conftest import Org

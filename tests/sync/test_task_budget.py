@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector.classify import Classification
+from connector.classify.classifier import Classification
 from connector.config import Settings
 from connector.sync.budget import TaskBudget, rank, rank_name, week_of
 from connector.sync.state import TaskLoad, TaskRow, TaskState

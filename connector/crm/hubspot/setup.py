@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
-from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_GROWTH_LABELS, DEFAULT_TRAIT_LABELS
+from connector.classify.decision_settings import DEFAULT_DECISION_LABELS
+from connector.classify.growth_settings import DEFAULT_GROWTH_LABELS
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
 from connector.crm.hubspot.client import HubSpotClient
 from connector.crm.hubspot.errors import RequestRejectedError
 from connector.crm.hubspot.schema import MULTI_VALUE_FIELD_TYPE, PropertyInfo, Schema

@@ -17,7 +17,9 @@ from typing import Any
 
 from simple_salesforce.format import format_soql
 
-from connector.config import DEFAULT_DECISION_LABELS, DEFAULT_GROWTH_LABELS, DEFAULT_TRAIT_LABELS
+from connector.classify.decision_settings import DEFAULT_DECISION_LABELS
+from connector.classify.growth_settings import DEFAULT_GROWTH_LABELS
+from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
 from connector.crm.base import OVERRIDE_FIELDS, WRITEBACK_FIELDS, FatalError
 from connector.crm.mapping import Mapping
 from connector.crm.salesforce import composite
