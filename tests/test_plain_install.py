@@ -92,3 +92,25 @@ def test_sync_never_imports_the_sandbox(hubspot_org: Org, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["accounts_read"] == 40
     assert loaded(done.stderr) == []
+
+
+DEV_ONLY_MODULES = frozenset({"openapi_core", "werkzeug", "pytest", "hypothesis", "psutil", "mypy"})
+"""Top-level modules of the dev extras (openapi-core brings werkzeug): none may be imported by the
+package, at any depth, or a plain install would hold a module that cannot load."""
+
+
+def test_no_module_of_the_package_imports_a_dev_only_package() -> None:
+    import ast
+
+    offenders = []
+    for path in sorted((Path(__file__).parents[1] / "connector").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in DEV_ONLY_MODULES]
+    assert offenders == []

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.frames import to_roster
 from connector.sample_data import generate
@@ -29,6 +29,9 @@ from connector.sandbox.faults import PROFILES, Fault, FaultInjector, FaultPlan, 
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.salesforce import SalesforceSandbox
 from connector.sandbox.server import RunningServer, StartResponse, WSGIApp, sandbox_ca, serve
+
+if TYPE_CHECKING:  # the HubSpot sandbox is imported only when it starts
+    from connector.sandbox.hubspot.spec import SpecCheck
 
 SF_TOKEN = "sandbox-session-token"  # noqa: S105 - the local sandbox's fixed, public token
 HS_TOKEN = "sandbox-private-app-token"  # noqa: S105 - the local sandbox's fixed, public token
@@ -186,11 +189,11 @@ def start(
     workdir: Path | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     daily_api_limit: int = 1_000_000,
-    validate: bool = False,
+    validator: SpecCheck | None = None,
 ) -> Sandbox:
     """Start the sandbox for ``crm`` (``salesforce``, ``hubspot`` or ``both``), seeded with a
-    generated roster of ``accounts`` clients (0 for an empty org). ``validate`` checks every HubSpot
-    request against its OpenAPI specs (needs ``openapi-core``, a dev extra; the tests turn it on)."""
+    generated roster of ``accounts`` clients (0 for an empty org). ``validator`` checks every HubSpot
+    request against its OpenAPI specs (the tests hand in their openapi-core one, a dev extra)."""
     if crm not in ("salesforce", "hubspot", "both"):
         raise ValueError(f"unknown sandbox CRM {crm!r}: use salesforce, hubspot or both")
     directory = workdir or Path(tempfile.mkdtemp(prefix="tiersync-sandbox-"))
@@ -211,7 +214,14 @@ def start(
     if crm in ("hubspot", "both"):
         from connector.sandbox.hubspot import HubSpotSandbox
 
-        hs = HubSpotSandbox(ledger, injector, access_token=HS_TOKEN, validate_requests=validate, **extra)
+        hs = HubSpotSandbox(
+            ledger,
+            injector,
+            access_token=HS_TOKEN,
+            validator=validator,
+            validate_requests=validator is not None,
+            **extra,
+        )
         if roster is not None:
             sandbox.account_ids["hubspot"] = hs.seed(roster)
         sandbox.hubspot = hs

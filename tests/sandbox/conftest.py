@@ -18,6 +18,7 @@ from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.salesforce import SalesforceSandbox
 from connector.sandbox.server import RunningServer, serve
+from tests.hubspot_spec_validation import spec_validator
 
 # -- Salesforce sandbox ------------------------------------------------------------------------------
 
@@ -166,7 +167,13 @@ def hs_sandbox(_hs_server: tuple[RunningServer, _SwappableApp]) -> Iterator[HubS
     faults = FaultInjector()
     clock = SettableClock(dt.datetime(2026, 11, 26, 6, 50, tzinfo=dt.UTC))
     sandbox = HubSpotSandbox(
-        ledger, faults, access_token=HS_TOKEN, clock=clock, validate_requests=True, validate_responses=True
+        ledger,
+        faults,
+        access_token=HS_TOKEN,
+        clock=clock,
+        validator=spec_validator(),
+        validate_requests=True,
+        validate_responses=True,
     )
     app.target = sandbox.wsgi_app
     try:

@@ -30,6 +30,7 @@ from connector.sandbox.runtime import Sandbox, start
 from connector.sync.engine import RunSummary, SyncEngine
 from connector.sync.plan import Plan
 from connector.sync.state import State, TaskRow
+from tests.hubspot_spec_validation import spec_validator
 
 AS_OF = dt.date(2026, 11, 1)
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -341,7 +342,7 @@ def make_org(
         as_of=AS_OF,
         workdir=tmp_path / "sandbox",
         clock=clock,
-        validate=True,
+        validator=spec_validator(),
         **kwargs,
     )
     try:

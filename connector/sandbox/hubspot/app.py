@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connector.model import Roster
 from connector.sandbox.faults import Fault, FaultInjector
@@ -28,13 +28,10 @@ from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.properties_api import PropertiesApi
 from connector.sandbox.hubspot.ratelimit import RateLimiter
 from connector.sandbox.hubspot.seed import Seeder
-from connector.sandbox.hubspot.spec import BooleanQuery
+from connector.sandbox.hubspot.spec import BooleanQuery, SpecCheck
 from connector.sandbox.hubspot.wire import Request, Response
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.server import StartResponse, drop_connection
-
-if TYPE_CHECKING:  # openapi-core (a dev extra) is imported only when validation is on
-    from connector.sandbox.hubspot.spec_validation import SpecValidator
 
 CRM = "hubspot"
 
@@ -68,9 +65,10 @@ class HubSpotSandbox:
 
     ``burst_limit``, ``search_per_second`` and ``daily_limit`` of 0 switch that budget off;
     ``validate_requests=True`` answers 400 to any request that does not match HubSpot's OpenAPI specs,
-    and ``validate_responses=True`` checks every answer against them too. Both need ``openapi-core``, a
-    dev extra: the tests turn them on, while ``demo`` and ``sandbox serve`` run on the plain install
-    (and the validation costs a few ms per call).
+    and ``validate_responses=True`` checks every answer against them too. Both need a ``validator``
+    (:class:`~connector.sandbox.hubspot.spec.SpecCheck`): the tests hand in their openapi-core one (a dev
+    extra), while ``demo`` and ``sandbox serve`` run on the plain install without it (and the
+    validation costs a few ms per call).
     """
 
     def __init__(
@@ -84,6 +82,7 @@ class HubSpotSandbox:
         search_per_second: int = 5,
         daily_limit: int = 500_000,
         clock: Callable[[], dt.datetime] = utcnow,
+        validator: SpecCheck | None = None,
         validate_requests: bool = False,
         validate_responses: bool = False,
     ) -> None:
@@ -104,7 +103,9 @@ class HubSpotSandbox:
             clock=clock,
         )
         self.portal = Portal(faults, clock)
-        self._spec: SpecValidator | None = None
+        self._spec = validator
+        if (validate_requests or validate_responses) and validator is None:
+            raise ValueError("validate_requests / validate_responses need a validator (SpecCheck)")
         self._booleans = BooleanQuery()
         self._lock = threading.RLock()
         self._routes = self._build_routes()
@@ -286,11 +287,9 @@ class HubSpotSandbox:
         start_response(response.status_line, headers)
         return [payload]
 
-    def _validator(self) -> SpecValidator:
-        if self._spec is None:
-            from connector.sandbox.hubspot.spec_validation import SpecValidator
-
-            self._spec = SpecValidator()
+    def _validator(self) -> SpecCheck:
+        if self._spec is None:  # a flag turned on later without a validator: refuse, never skip quietly
+            raise RuntimeError("validate_requests / validate_responses need HubSpotSandbox(validator=...)")
         return self._spec
 
     # -- inspection and setup ----------------------------------------------------------------------

@@ -20,8 +20,9 @@ and ``hubspot-api-client`` renders Python's ``False`` as ``False``. :class:`Bool
 anything else, whether or not the full validation is on.
 
 Security (OAuth scopes) is not validated here: the app checks the bearer token itself. The full
-request and response validation is ``spec_validation`` (openapi-core, a dev extra); this module needs
-nothing beyond the standard library, so the sandbox runs on the plain install.
+request and response validation is a :class:`SpecCheck` handed to the app: the tests' openapi-core one
+(``tests/hubspot_spec_validation.py``, a dev extra). This module needs nothing beyond the standard
+library, so the sandbox runs on the plain install.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 SPEC_FILES: dict[str, str] = {
     "/crm/v3/objects/": "crm-objects-v3.json",
@@ -136,6 +137,21 @@ def _resolve(spec: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
         return parameter
     resolved: dict[str, Any] = spec["components"]["parameters"][ref.rsplit("/", 1)[-1]]
     return resolved
+
+
+class SpecCheck(Protocol):
+    """Full request and response validation against the specs, handed to ``HubSpotSandbox(validator=...)``.
+
+    The sandbox package only names the shape: the implementation needs openapi-core (a dev extra), so it
+    lives with the tests. Each method returns why the message does not conform (empty when it does)."""
+
+    def request_errors(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes
+    ) -> list[str]: ...
+
+    def response_errors(
+        self, method: str, path: str, query: list[tuple[str, str]], status: int, body: bytes
+    ) -> list[str]: ...
 
 
 class BooleanQuery:

@@ -1,11 +1,14 @@
 """Request and response validation against HubSpot's vendored OpenAPI specs, with openapi-core.
 
-openapi-core is a dev extra: the tests turn this validation on, while ``tiersync demo`` and ``sandbox
-serve`` run on the plain install without it. The specs and their overlays are in ``spec``.
+openapi-core and werkzeug are dev extras, so this lives with the tests: they hand a
+:class:`SpecValidator` to the sandbox (``HubSpotSandbox(validator=...)``, ``start(..., validator=...)``),
+while ``tiersync demo`` and ``sandbox serve`` run on the plain install, whose sandbox package imports
+neither. The specs and their overlays are in ``connector.sandbox.hubspot.spec``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -127,3 +130,10 @@ class SpecValidator:
             return [
                 _describe(error) for error in self._response_validators[name].iter_errors(request, response)
             ]
+
+
+@functools.cache
+def spec_validator() -> SpecValidator:
+    """One validator for the whole test session: building the openapi-core apps takes a while, and the
+    validator holds no per-sandbox state."""
+    return SpecValidator()
