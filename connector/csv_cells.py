@@ -96,8 +96,13 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_frame(frame: pl.DataFrame, path: Path) -> Path:
-    """Write a polars ``frame`` to ``path`` as CSV, every text cell neutralised."""
+def write_frame(frame: pl.DataFrame, path: Path, list_separator: str = ";") -> Path:
+    """Write a polars ``frame`` to ``path`` as CSV, every text cell neutralised.
+
+    A cell is text, so a list column (codes, reasons) is written joined with ``list_separator``; the
+    frame itself keeps its lists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_frame(frame).write_csv(path)
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    joined = frame.with_columns(pl.col(lists).list.join(list_separator)) if lists else frame
+    neutralise_frame(joined).write_csv(path)
     return path

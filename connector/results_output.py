@@ -1,4 +1,7 @@
-"""Writing classification results to CSV/JSON files, for spreadsheets and BI tools."""
+"""Writing classification results to CSV/JSON files, for spreadsheets and BI tools.
+
+Code lists stay lists in JSON; a CSV cell holds them ';'-joined (``write_frame``).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from connector.classify.classifier import RESULT_COLUMNS
-from connector.classify.rules import split_labels
 from connector.csv_cells import write_frame
-
-LABEL_COLUMNS = (
-    "tier_codes",
-    "traits",
-    "trait_codes",
-    "data_gaps",
-    "growth_points",
-    "growth_point_codes",
-    "decision_codes",
-    "actions",
-)
-"""';'-joined in CSV (a cell is text); lists in JSON."""
 
 
 def write_results(
@@ -36,9 +26,6 @@ def write_results(
     if "json" in formats:
         path = directory / "classifications.json"
         rows = results.select(RESULT_COLUMNS).to_dicts()
-        for row in rows:
-            for column in LABEL_COLUMNS:
-                row[column] = list(split_labels(row[column]))
         path.write_text(json.dumps(rows, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
         written.append(path)
     return written

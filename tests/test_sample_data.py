@@ -27,7 +27,7 @@ def test_generated_tiers_follow_personas_and_the_poor_fifth_causes_most_complain
     assert by_tier["poor"] / sum(by_tier.values()) > 0.6
     for trait in ("bully", "goalpost_mover", "high_touch_low_pay", "vendor_not_partner"):
         planted = results.filter(pl.col(trait))
-        found = planted.filter(pl.col("traits").str.contains(trait, literal=True)).height
+        found = planted.filter(pl.col("traits").list.contains(trait)).height
         assert planted.height > 0 and found / planted.height > 0.7, trait
 
 

@@ -20,7 +20,7 @@ from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.growth import with_growth_points
 from connector.classify.playbook import action_column
-from connector.classify.rules import split_labels
+from connector.classify.rules import as_lists
 from connector.classify.tiers import explained, score_column, tier_column
 from connector.classify.traits import reason_column, with_traits
 from connector.classify.trend import previous_window, trend_column
@@ -92,13 +92,24 @@ RESULT_COLUMNS = [
     *EVIDENCE_COLUMNS,
 ]
 
+LIST_COLUMNS = (
+    "tier_codes",
+    "traits",
+    "trait_codes",
+    "data_gaps",
+    "growth_points",
+    "growth_point_codes",
+    "decision_codes",
+    "actions",
+)
+"""The list-valued results: lists of codes from the classifier to the state, the report and the JSON
+output; only a CSV cell or a CRM field renders them as text, at the edge."""
+
 
 def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: dt.date) -> pl.DataFrame:
     """One result row per account (columns: ``RESULT_COLUMNS`` plus the account's own attributes).
 
-    Code lists (``tier_codes``, ``traits``, ``trait_codes``, ``data_gaps``, ``growth_points``,
-    ``growth_point_codes``, ``decision_codes``, ``actions``) are ';'-joined text;
-    :func:`to_classifications` splits them.
+    Code lists (``LIST_COLUMNS``) are lists of strings, in rule order (empty when none holds).
     """
     evidence = compute_evidence(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
@@ -119,6 +130,7 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
         .with_columns(action_column(settings))
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
+        .with_columns(as_lists(LIST_COLUMNS))
         .collect()
     )
     # by_group keeps the accounts' order: a roster read in id order needs no sort of the wide frame
@@ -206,22 +218,21 @@ def to_classifications(frame: pl.DataFrame) -> list[Classification]:
                 owner_id=row["owner_id"],
                 tier=Tier(row["tier"]),
                 score=row["score"],
-                tier_codes=split_labels(row["tier_codes"]),
+                tier_codes=tuple(row["tier_codes"]),
                 tier_reason=row["tier_reason"],
-                traits={Trait(t): row[reason_column(Trait(t))] for t in split_labels(row["traits"])},
-                trait_codes=split_labels(row["trait_codes"]),
-                data_gaps=split_labels(row["data_gaps"]),
+                traits={Trait(t): row[reason_column(Trait(t))] for t in row["traits"]},
+                trait_codes=tuple(row["trait_codes"]),
+                data_gaps=tuple(row["data_gaps"]),
                 data_gaps_reason=row["data_gaps_reason"],
-                actions=split_labels(row["actions"]),
+                actions=tuple(row["actions"]),
                 evidence={c: row[c] for c in EVIDENCE_COLUMNS},
                 growth_points={
-                    GrowthPoint(p): row[growth_reason_column(GrowthPoint(p))]
-                    for p in split_labels(row["growth_points"])
+                    GrowthPoint(p): row[growth_reason_column(GrowthPoint(p))] for p in row["growth_points"]
                 },
-                growth_point_codes=split_labels(row["growth_point_codes"]),
+                growth_point_codes=tuple(row["growth_point_codes"]),
                 growth_reason=row["growth_reason"],
                 decision=Decision(row["decision"]),
-                decision_codes=split_labels(row["decision_codes"]),
+                decision_codes=tuple(row["decision_codes"]),
                 decision_reason=row["decision_reason"],
                 trend=row["trend"],
                 previous_tier=Tier(row["previous_tier"]) if row["previous_tier"] else None,

@@ -16,7 +16,7 @@ import polars as pl
 
 from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.growth import reason_column as growth_reason_column
-from connector.classify.rules import Rule, split_labels
+from connector.classify.rules import Rule
 from connector.classify.tiers import amazing_rules, good_rules, poor_rules
 from connector.classify.traits import reason_column
 from connector.model import Decision, GrowthPoint, Tier, Trait
@@ -198,15 +198,14 @@ def explain(
     tier = Tier(row["tier"])
     checks = _tier_checks(frame, settings)
     traits = {
-        settings.label(Trait(t)): row.get(reason_column(Trait(t))) or ""
-        for t in split_labels(row.get("traits") or "")
+        settings.label(Trait(t)): row.get(reason_column(Trait(t))) or "" for t in (row.get("traits") or [])
     }
     titles = {a.code: a.title for a in settings.playbook.actions}
     growth = [
         f"{settings.growth.label(GrowthPoint(p))}: {row.get(growth_reason_column(GrowthPoint(p))) or ''}".rstrip(
             ": "
         )
-        for p in split_labels(row.get("growth_points") or "")
+        for p in (row.get("growth_points") or [])
     ]
     decision = row.get("decision_reason") or (
         settings.decision.label(Decision(row["decision"])) if row.get("decision") else None
@@ -224,9 +223,9 @@ def explain(
         tiers=checks,
         not_higher=_not_higher(tier, {c.tier: c for c in checks}),
         traits=traits,
-        data_gaps=list(split_labels(row.get("data_gaps") or "")),
+        data_gaps=list(row.get("data_gaps") or []),
         data_gaps_reason=row.get("data_gaps_reason") or "",
-        actions={code: titles.get(code, code) for code in split_labels(row.get("actions") or "")},
+        actions={code: titles.get(code, code) for code in (row.get("actions") or [])},
         tasks=list(tasks or []),
         decision=decision,
         growth_points=growth,

@@ -35,8 +35,9 @@ def all_hold(rules: list[Rule]) -> pl.Expr:
 
 
 LABEL_SEPARATOR = ";"
-"""Lists of codes (reason codes, traits, gaps, actions) travel as ';'-joined text: polars list
-building is an order of magnitude slower over a million rows, and CSV needs text anyway."""
+"""While the classifier builds them, lists of codes (reason codes, traits, gaps, actions) are
+';'-joined text: polars list building is an order of magnitude slower over a million rows. The
+result frame turns them into lists once (:func:`as_lists`)."""
 
 
 def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARATOR) -> pl.Expr:
@@ -51,13 +52,19 @@ def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARAT
 
 
 def has_label(column: str, label: str) -> pl.Expr:
-    """Whether a ';'-joined label column holds ``label`` exactly (not as part of a longer code)."""
+    """Whether a ';'-joined label column (inside the classifier) holds ``label`` exactly (not as part
+    of a longer code)."""
     sep = LABEL_SEPARATOR
     return (pl.lit(sep) + pl.col(column) + pl.lit(sep)).str.contains(f"{sep}{label}{sep}", literal=True)
 
 
-def split_labels(text: str) -> tuple[str, ...]:
-    return tuple(text.split(LABEL_SEPARATOR)) if text else ()
+def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
+    """The ';'-joined label columns as lists of strings ('' is the empty list)."""
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return [
+        pl.when(pl.col(c) == "").then(empty).otherwise(pl.col(c).str.split(LABEL_SEPARATOR)).alias(c)
+        for c in columns
+    ]
 
 
 def codes(rules: list[Rule]) -> pl.Expr:

@@ -139,7 +139,7 @@ def tier_table(results: pl.DataFrame, limit: int, title: str) -> Table:
             escape(row["name"]),
             f"[{TIER_STYLE[tier]}]{tier.value}[/]",
             f"{row['score']:.1f}",
-            escape(row["traits"].replace(";", ", ")),
+            escape(", ".join(row["traits"])),
             escape(row["tier_reason"]),
         )
     return table

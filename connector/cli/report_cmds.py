@@ -158,12 +158,12 @@ def fit_command(
     for column in ("prospect", "name", "fit", "why"):
         table.add_column(column, overflow="fold")
     for row in scores.head(limit).iter_rows(named=True):
-        why = "; ".join(row["fit_reasons"].split("; ")[:2])
+        why = "; ".join(row["fit_reasons"][:2])
         table.add_row(escape(row["account_id"]), escape(row["name"]), f"{row['fit_score']:.1f}", escape(why))
     console.print(table)
     if out is not None:
         try:
-            write_frame(scores, out)
+            write_frame(scores, out, list_separator="; ")
         except OSError as exc:
             fail([f"{out}: cannot write the scores ({exc.strerror})"])
         console.print(f"wrote {escape(str(out))}", highlight=False)

@@ -47,7 +47,7 @@ def _weights(profile: Profile, attribute: str) -> tuple[dict[str, float], dict[s
 
 def fit_scores(profile: Profile, accounts: pl.DataFrame) -> pl.DataFrame:
     """``account_id`` (from ``account_id`` or ``id``), ``name`` when present, ``fit_score`` (0–100,
-    one decimal) and ``fit_reasons`` ('; '-joined, strongest first), in the input's order.
+    one decimal) and ``fit_reasons`` (a list, strongest first), in the input's order.
 
     ``accounts`` is any frame with the account attribute columns: a roster's accounts, a
     ``classify_frames`` result or prospects read like ``accounts.csv``.
@@ -82,9 +82,8 @@ def fit_scores(profile: Profile, accounts: pl.DataFrame) -> pl.DataFrame:
             pl.element().sort_by(pl.element().struct.field("w").abs(), descending=True, maintain_order=True)
         )
         .list.eval(pl.element().struct.field("text"))
-        .list.join("; ")
         if reasons
-        else pl.lit("")
+        else pl.lit([], dtype=pl.List(pl.String))
     )
     selected = [pl.col(key).alias("account_id")]
     if "name" in accounts.columns:

@@ -15,7 +15,6 @@ from typing import Any
 import polars as pl
 
 from connector.classify.comms import TOUCH_PREFIX
-from connector.classify.rules import has_label, split_labels
 from connector.classify.traits import reason_column
 from connector.config import Settings
 from connector.insights.pareto import Pareto, pareto
@@ -264,7 +263,7 @@ def _why(row: dict[str, Any], settings: Settings) -> str:
     parts += [
         f"{settings.label(t)}: {row.get(reason_column(t))}"
         for t in Trait
-        if t.value in split_labels(row.get("traits") or "") and row.get(reason_column(t))
+        if t.value in (row.get("traits") or []) and row.get(reason_column(t))
     ]
     return "; ".join(p for p in parts if p)
 
@@ -284,7 +283,9 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
     else:
         source = "tier and traits"
         poor = pl.col("tier") == Tier.POOR.value
-        troubled = (pl.col("traits").fill_null("") != "") | (pl.col("unpaid_overdue").fill_null(0) > 0)
+        troubled = (pl.col("traits").list.len().fill_null(0) > 0) | (
+            pl.col("unpaid_overdue").fill_null(0) > 0
+        )
         let_go = poor & troubled
         groups = {
             "protect": ordered.filter(pl.col("tier").is_in(top)),
@@ -296,7 +297,7 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
         out = []
         for row in frame.head(LISTED_DECISIONS).iter_rows(named=True):
             why = row.get("decision_reason") or _why(row, settings)
-            todo = ", ".join(titles.get(a, a) for a in split_labels(row.get("actions") or ""))
+            todo = ", ".join(titles.get(a, a) for a in (row.get("actions") or []))
             out.append(_line(row, why, todo))
         return out
 
@@ -312,7 +313,9 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
 
 
 def _traits(results: pl.DataFrame, settings: Settings) -> tuple[list[TraitLine], TraitOverlap]:
-    has = {t: results.select(has_label("traits", t.value).fill_null(False)).to_series() for t in Trait}
+    has = {
+        t: results.select(pl.col("traits").list.contains(t.value).fill_null(False)).to_series() for t in Trait
+    }
     lines = []
     for trait in Trait:
         part = results.filter(has[trait])
@@ -383,7 +386,7 @@ def _open_tasks(source: ReportSource, as_of: dt.date) -> pl.DataFrame | None:
 
 def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, as_of: dt.date) -> Playbook:
     recommended = {
-        a.code: int(results.select(has_label("actions", a.code).fill_null(False).sum()).item())
+        a.code: int(results.select(pl.col("actions").list.contains(a.code).fill_null(False).sum()).item())
         for a in settings.playbook.actions
     }
     titles = {a.code: a.title for a in settings.playbook.actions}
@@ -494,7 +497,7 @@ def build_report_data(
         top_share=sum(t.share for t in tiers if t.tier in top),
         poor_share=poor.account_share,
         poor_complaint_share=poor.shares["complaints"],
-        with_traits=int((results["traits"].fill_null("") != "").sum()),
+        with_traits=int((results["traits"].list.len().fill_null(0) > 0).sum()),
         overrides=overrides,
         open_tasks=playbook.open_total,
         overdue_tasks=playbook.overdue_total,

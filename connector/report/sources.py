@@ -1,7 +1,7 @@
 """Where a report's facts come from: the sync's state file, or an offline classification.
 
 Both become one :class:`ReportSource` whose ``results`` frame has the shape of
-``classify_frames`` output (RESULT_COLUMNS plus the account attributes, code lists ';'-joined), so
+``classify_frames`` output (RESULT_COLUMNS plus the account attributes, code lists as lists), so
 that the report and the insights read one shape whatever the origin. The state adds what only a
 sync knows: tier movements between the last two runs and the playbook's tasks.
 """
@@ -14,9 +14,8 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from connector.classify.classifier import EVIDENCE_COLUMNS
+from connector.classify.classifier import EVIDENCE_COLUMNS, LIST_COLUMNS
 from connector.classify.growth import reason_column as growth_reason_column
-from connector.classify.rules import LABEL_SEPARATOR
 from connector.classify.traits import reason_column
 from connector.model import GrowthPoint, Trait
 
@@ -70,8 +69,8 @@ class ReportSource:
     """When the last finished run started (ISO), if known."""
 
 
-def _joined(values: Any) -> str:
-    return LABEL_SEPARATOR.join(values or [])
+def _codes(values: Any) -> list[str]:
+    return list(values or [])
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -87,15 +86,15 @@ def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "tier": [r["tier"] for r in rows],
         "override_tier": [r.get("override_tier") for r in rows],
         "score": [r.get("score") for r in rows],
-        "tier_codes": [_joined(r.get("tier_codes")) for r in rows],
+        "tier_codes": [_codes(r.get("tier_codes")) for r in rows],
         "tier_reason": [r.get("tier_reason") or "" for r in rows],
-        "traits": [_joined(r.get("traits")) for r in rows],
+        "traits": [_codes(r.get("traits")) for r in rows],
         **{reason_column(t): [(r.get("trait_reasons") or {}).get(t.value) for r in rows] for t in Trait},
-        "data_gaps": [_joined(r.get("data_gaps")) for r in rows],
-        "actions": [_joined(r.get("actions")) for r in rows],
+        "data_gaps": [_codes(r.get("data_gaps")) for r in rows],
+        "actions": [_codes(r.get("actions")) for r in rows],
         "decision": [r.get("decision") for r in rows],
         "decision_reason": [r.get("decision_reason") or "" for r in rows],
-        "growth_points": [_joined(r.get("growth_points")) for r in rows],
+        "growth_points": [_codes(r.get("growth_points")) for r in rows],
         "growth_reason": [r.get("growth_reason") or "" for r in rows],
         **_decision_details(rows),
         **{c: [(r.get("evidence") or {}).get(c) for r in rows] for c in EVIDENCE_COLUMNS},
@@ -106,6 +105,7 @@ def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         "score": pl.Float64(),
         **dict.fromkeys(EVIDENCE_COLUMNS, pl.Float64()),
         **ATTRIBUTE_COLUMNS,
+        **dict.fromkeys(LIST_COLUMNS, pl.List(pl.String())),
     }
     return pl.DataFrame(
         columns, schema={name: schema.get(name, pl.String()) for name in columns}, strict=False
@@ -120,7 +120,7 @@ def _decision_details(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
             growth_reason_column(p): [(r.get("growth_reasons") or {}).get(p.value) for r in rows]
             for p in GrowthPoint
         },
-        "decision_codes": [_joined(r.get("decision_codes")) for r in rows],
+        "decision_codes": [_codes(r.get("decision_codes")) for r in rows],
         "trend": [r.get("trend") for r in rows],
         "previous_tier": [r.get("previous_tier") for r in rows],
     }

@@ -326,7 +326,7 @@ class SyncEngine:
             tier_now=current.tier,
             tier_new=str(values["tier"]) if values.get("tier") else (current.tier or c.tier.value),
             traits=tuple(labels.values()),
-            reasons="; ".join(reasons),
+            reasons=tuple(reasons),
             decision=self.settings.decision.label(c.decision),
             growth_points=tuple(self.settings.growth.label(p) for p in c.growth_points),
         )

@@ -75,7 +75,8 @@ class AccountPlan:
     tier_new: str
     traits: tuple[str, ...]
     """Neutral trait labels, never trait codes: CRM users read this."""
-    reasons: str
+    reasons: tuple[str, ...]
+    """The tier's reason, then each trait's evidence under its neutral label."""
     decision: str | None = None
     growth_points: tuple[str, ...] = ()
 
@@ -155,7 +156,7 @@ class Plan:
                 "tier_now": (a.tier_now or "") if a else "",
                 "tier_new": a.tier_new if a else "",
                 "traits": "; ".join(a.traits) if a else "",
-                "reasons": a.reasons if a else "",
+                "reasons": "; ".join(a.reasons) if a else "",
                 "fields_changing": ", ".join(fields.get(account_id, [])),
                 **{f"tasks_{k}": "; ".join(tasks.get((account_id, k), [])) for k in TASK_KINDS},
                 "decision": (a.decision or "") if a else "",

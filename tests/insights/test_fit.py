@@ -29,7 +29,7 @@ def hand_profile() -> Profile:
 def score(profile: Profile, **attributes: Any) -> tuple[float, str]:
     frame = pl.DataFrame({"id": ["P1"], "name": ["Prospect"], **{k: [v] for k, v in attributes.items()}})
     row = fit_scores(profile, frame).row(0, named=True)
-    return row["fit_score"], row["fit_reasons"]
+    return row["fit_score"], "; ".join(row["fit_reasons"])
 
 
 def sigmoid(x: float) -> float:
@@ -69,7 +69,7 @@ def test_reasons_come_strongest_first_and_accounts_keep_their_order() -> None:
     scores = fit_scores(profile, frame)
     assert scores["account_id"].to_list() == ["B", "A"]
     assert scores.columns == ["account_id", "fit_score", "fit_reasons"]
-    first, second = scores["fit_reasons"][0].split("; ")
+    first, second = scores["fit_reasons"][0]
     assert first.startswith("industry Retail") and second.startswith("region Europe")
 
 

@@ -23,15 +23,15 @@ def test_saved_growth_points_and_decision_become_result_columns() -> None:
     }
     frame = results_frame([row, {**BASE, "account_id": "B", "decision": "fix"}])
     first = frame.row(0, named=True)
-    assert first["growth_points"] == "price;demands"
+    assert first["growth_points"] == ["price", "demands"]
     assert first["growth_reason_price"] == "3 of 9 invoices paid late or unpaid"
     assert first["growth_reason_communication"] is None
     assert (first["decision"], first["decision_codes"], first["trend"]) == (
         "let_go",
-        "let_go.costly_not_improving",
+        ["let_go.costly_not_improving"],
         "steady",
     )
-    assert frame.row(1, named=True)["growth_points"] == ""
+    assert frame.row(1, named=True)["growth_points"] == []
 
 
 def test_results_saved_before_decisions_existed_leave_the_report_its_fallback() -> None:

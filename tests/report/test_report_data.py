@@ -70,10 +70,7 @@ def test_pareto_shares_match_a_recount_of_the_evidence(classified: Classified) -
 def test_traits_and_their_overlap_count_accounts(classified: Classified) -> None:
     rows = classified.results.to_dicts()
     data = offline_report(classified)
-    have = {
-        line.trait: {r["account_id"] for r in rows if line.trait in r["traits"].split(";")}
-        for line in data.traits
-    }
+    have = {line.trait: {r["account_id"] for r in rows if line.trait in r["traits"]} for line in data.traits}
     for line in data.traits:
         assert line.accounts == len(have[line.trait])
         assert all(a.account_id in have[line.trait] for a in line.largest)
@@ -89,7 +86,7 @@ def test_offline_report_says_movements_and_tasks_need_a_sync(classified: Classif
     assert not data.movements.available
     assert not data.playbook.tasks_available
     assert data.headline.open_tasks is None
-    recommended = Counter(a for r in classified.results.to_dicts() for a in r["actions"].split(";") if a)
+    recommended = Counter(a for r in classified.results.to_dicts() for a in r["actions"])
     assert {a.action: a.accounts for a in data.playbook.by_action if a.accounts} == dict(recommended)
     assert any("offline" in note for note in data.notes)
 
