@@ -2,8 +2,9 @@
 
 The CRM adapter counts the records and does the read arithmetic (``BackfillPlanner``); the write side is
 measured here on the first page, classified exactly as the sync would: the share of accounts whose
-write-back fields would change, and the tasks per account the playbook and the communication plan
-would create (minus those the state already knows). A backfill that does not fit runs in slices: each run
+write-back fields would change, and the tasks the first run would create through the sync's own task
+decisions and workload budget (``sync.task_forecast``): one task per account, first touches spread over
+their cadence, at most the budget per owner this week, the rest deferred. A backfill that does not fit runs in slices: each run
 stops at ``sync.api_limit_share`` of the daily allowance (exit 4) and the next one resumes at its cursor.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.table import Table
@@ -22,20 +23,23 @@ from connector.crm.base import BackfillEstimate, BackfillPlanner, CrmError, Curr
 from connector.crm.factory import make_adapter
 from connector.crm.mapping import MappingFileError
 from connector.exit_codes import ExitCode
+from connector.sync.budget import week_of
 from connector.sync.desired import changes
 from connector.sync.engine import utc_now
 from connector.sync.runner import failure_of
-from connector.sync.state import StateError, TaskState, open_state
-from connector.sync.tasks import wanted_tasks
+from connector.sync.state import StateError, open_state
+from connector.sync.task_forecast import TaskForecast, forecast_tasks
 
 
 @dataclass(frozen=True)
 class Rates:
-    """Measured on the sample page: account updates and new tasks per account."""
+    """Measured on the sample page: account updates per account, and the first run's tasks for the
+    whole org (``tasks``: task writes per account, new and joined)."""
 
     updates: float
     tasks: float
     sampled: int
+    forecast: TaskForecast = field(default_factory=lambda: TaskForecast(0, 0, 0, 0))
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ class Budget:
 
 
 def measure(estimate: BackfillEstimate, settings: Settings, connection: str) -> Rates:
-    """Classify the sample page as the sync would; count the accounts that would be written and the
-    tasks it would create (a task whose key the state already holds is not created again)."""
+    """Classify the sample page as the sync would; count the accounts that would be written, and
+    forecast the tasks the first run creates for the org within the workload budget (a task whose key
+    the state already holds is not created again)."""
     sample = estimate.sample
     if sample is None or not sample.roster.accounts:
         return Rates(0.0, 0.0, 0)
@@ -63,15 +68,14 @@ def measure(estimate: BackfillEstimate, settings: Settings, connection: str) -> 
     )
     state = open_state(settings)
     try:
-        known = {row.key: row for row in state.tasks_for(connection, [c.account_id for c in results])}
+        known = state.tasks_for(connection, [c.account_id for c in results])
+        load = state.task_load(connection, week_of(today))
     finally:
         state.close()
-    tasks = 0
-    for c in results:
-        for wanted in wanted_tasks(c, settings, today):
-            row = known.get(wanted.spec.key)
-            tasks += row is None or row.status == TaskState.PENDING
-    return Rates(updates / len(results), tasks / len(results), len(results))
+    scale = max(estimate.accounts, len(results)) / len(results)
+    forecast = forecast_tasks(results, known, load, settings, today, scale)
+    accounts = max(estimate.accounts, len(results))
+    return Rates(updates / len(results), (forecast.new + forecast.joined) / accounts, len(results), forecast)
 
 
 def budget(estimate: BackfillEstimate, total: int, share: float) -> Budget:
@@ -132,9 +136,15 @@ def _record(
         "assumptions": {
             "sampled_accounts": rates.sampled,
             "accounts_updated_share": round(rates.updates, 4),
-            "new_tasks_per_account": round(rates.tasks, 4),
+            "task_writes_per_account": round(rates.tasks, 4),
             "evidence": "spread evenly over accounts",
             "bulk_status_polls_per_job": 2,
+        },
+        "tasks": {
+            "new_this_week": rates.forecast.new,
+            "joined": rates.forecast.joined,
+            "deferred_by_budget": rates.forecast.deferred,
+            "held_actions": rates.forecast.held,
         },
         "planner_calls": e.own_calls,
     }
@@ -166,15 +176,23 @@ def _table(
         f"{updates.jobs:,}",
     )
     table.add_row(
-        f"new tasks ({rates.tasks:.2f} per account on the sample)",
-        f"{round(e.accounts * rates.tasks):,}",
+        "task writes this week (new within the workload budget, and joins)",
+        f"{rates.forecast.new + rates.forecast.joined:,}",
         f"{tasks.calls:,}",
         f"{tasks.jobs:,}",
     )
     table.add_row("total", "", f"{result.total:,}", f"{e.bulk_jobs + updates.jobs + tasks.jobs:,}")
-    table.caption = _verdict(e, result, share)
+    table.caption = _tasks_line(rates.forecast) + "\n" + _verdict(e, result, share)
     table.caption_justify = "left"
     return table
+
+
+def _tasks_line(f: TaskForecast) -> str:
+    return (
+        f"Tasks this week: {f.new:,} new within the workload budget ([tasks]), {f.joined:,} joins to open "
+        f"tasks; {f.deferred:,} tasks deferred by the budget to later weeks; {f.held:,} actions held for "
+        "their cadence or an open task."
+    )
 
 
 def _verdict(e: BackfillEstimate, result: Budget, share: float) -> str:
@@ -199,7 +217,8 @@ def _verdict(e: BackfillEstimate, result: Budget, share: float) -> str:
         lines.append(f"{name}: {remaining:,} of {maximum:,} left.")
     lines.append(
         "Assumes evidence spread evenly over accounts and 2 status polls per bulk job; updates and tasks "
-        f"are measured on the first page. The plan itself used {e.own_calls} calls."
+        "are measured on the first page, tasks scaled to the org per owner and put through the workload "
+        f"budget ([tasks]). The plan itself used {e.own_calls} calls."
     )
     return "\n".join(lines)
 
