@@ -57,6 +57,13 @@ def test_same_roster_in_any_order_gives_identical_results() -> None:
         Client(id="C", on_time=7, late=3, nps=None).roster(),
     )
     first = classify(roster, Settings(), AS_OF)
+    # by hand, from docs/rules.md: 7 complaints (at least 6) is poor; all paid on time, 2 referrals and
+    # no complaint is amazing; 7 of 10 paid on time is under good's 90% and over poor's 60%: okay
+    assert [(c.account_id, c.tier, c.tier_codes) for c in first] == [
+        ("A", Tier.POOR, ("poor.complaints",)),
+        ("B", Tier.AMAZING, ("amazing.on_time", "amazing.referrals", "amazing.advocate")),
+        ("C", Tier.OKAY, ("okay.late_payments", "okay.no_referrals")),
+    ]
     for seed in range(5):
         assert classify(_shuffled(roster, seed), Settings(), AS_OF) == first
     assert [c.account_id for c in first] == ["A", "B", "C"]
