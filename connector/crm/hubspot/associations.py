@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
 
-from connector.crm.base import FatalError
+from connector.crm import paging
 from connector.crm.hubspot.batch import chunks
 from connector.crm.hubspot.client import HubSpotClient
 
@@ -21,19 +21,21 @@ BATCH_LIMIT = 1000
 MAX_ROUNDS = 1000
 """Rounds of per-id paging (500 associations each): a runaway cursor fails loudly instead of looping."""
 
+Pending = tuple[tuple[str, str | None], ...]
+"""The ids a round asks for, each with its cursor (None: from the first association)."""
+
 
 def associated(
     client: HubSpotClient, from_type: str, to_type: str, ids: Sequence[str]
 ) -> dict[str, list[str]]:
     """``from id -> associated ids`` (each once, in HubSpot's order); ids with none are absent."""
     found: dict[str, dict[str, None]] = {}
-    pending: list[tuple[str, str | None]] = [(i, None) for i in dict.fromkeys(ids)]
-    seen_cursors: set[tuple[str, str]] = set()
-    for _ in range(MAX_ROUNDS):
-        if not pending:
-            return {from_id: list(targets) for from_id, targets in found.items()}
+    guard = paging.CursorGuard(f"HubSpot associations {from_type}->{to_type}")
+
+    def fetch(pending: Pending | None) -> tuple[None, Pending | None]:
+        """One round: every pending id's next page of associations, 1,000 ids a call."""
         again: list[tuple[str, str | None]] = []
-        for chunk in chunks(pending, BATCH_LIMIT):
+        for chunk in chunks(list(pending or ()), BATCH_LIMIT):
             body = BatchInputPublicFetchAssociationsBatchRequest(
                 inputs=[{"id": i, **({"after": after} if after else {})} for i, after in chunk]
             )
@@ -51,9 +53,12 @@ def associated(
                     targets[str(target["toObjectId"])] = None
                 cursor = ((result.get("paging") or {}).get("next") or {}).get("after")
                 if cursor:
-                    if (from_id, cursor) in seen_cursors:
-                        raise FatalError(f"HubSpot association paging loops for {from_type} {from_id}")
-                    seen_cursors.add((from_id, cursor))
+                    guard.advance((from_id, str(cursor)))  # one id's cursors, followed round by round
                     again.append((from_id, str(cursor)))
-        pending = again
-    raise FatalError(f"HubSpot associations {from_type}->{to_type}: more than {MAX_ROUNDS} pages for one id")
+        return None, tuple(again) or None
+
+    start: Pending = tuple((i, None) for i in dict.fromkeys(ids))
+    if start:
+        for _ in paging.pages(fetch, what=guard.what, cap=MAX_ROUNDS, start=start):
+            pass
+    return {from_id: list(targets) for from_id, targets in found.items()}

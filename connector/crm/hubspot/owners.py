@@ -7,9 +7,11 @@ Archived owners (people who left) are listed with ``archived=true``: their recor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from connector.crm import paging
 from connector.crm.hubspot.client import HubSpotClient
 
 PAGE = 500
@@ -27,22 +29,26 @@ def owner_names(client: HubSpotClient, owner_ids: Sequence[str]) -> dict[str, st
     wanted = set(owner_ids)
     names: dict[str, str] = {}
     api = client.hubspot.crm.owners.owners_api
-    for archived in (False, True):
-        after: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+
+    def lister(archived: bool) -> Callable[[str | None], tuple[list[dict[str, Any]], str | None]]:
+        def fetch(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
             kwargs: dict[str, Any] = {"limit": PAGE} | ({"after": after} if after else {})
             if archived:
                 kwargs["archived"] = "true"  # the client renders True as 'True', which the API refuses
             page = client.call("owners", api.get_page_with_http_info, **kwargs)
-            for owner in page.get("results") or []:
-                key = str(owner.get("id"))
-                if key in wanted and _name(owner):
-                    names.setdefault(key, _name(owner))
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after or after in seen:
-                break
-            seen.add(after)
+            following = ((page.get("paging") or {}).get("next") or {}).get("after")
+            return page.get("results") or [], str(following) if following else None
+
+        return fetch
+
+    for archived in (False, True):
+        # A looping or endless owner list ends the names there: a name missing is no reason to fail.
+        with contextlib.suppress(paging.PagingError):
+            for owners in paging.pages(lister(archived), what="HubSpot owners", cap=MAX_PAGES):
+                for owner in owners:
+                    key = str(owner.get("id"))
+                    if key in wanted and _name(owner):
+                        names.setdefault(key, _name(owner))
         if wanted <= names.keys():
             break
     return names

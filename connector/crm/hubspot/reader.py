@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.crm import paging
 from connector.crm.base import CurrentValues, FatalError, MappingError, ReadBatch
 from connector.crm.hubspot import associations, batch, client_read, search
 from connector.crm.hubspot.batch import OBJECT_ID, Row
@@ -171,19 +172,10 @@ class Reader:
                 if self.last_plan.strategy == "search"
                 else self._list_pages(properties)
             )
-        buffer: list[Row] = []
-        for page in pages:
-            buffer += [r for r in page if self._accounts.keep(r)]
-            while len(buffer) >= page_size:
-                yield buffer[:page_size]
-                buffer = buffer[page_size:]
-        if buffer:
-            yield buffer
+        yield from paging.rechunk(([r for r in page if self._accounts.keep(r)] for page in pages), page_size)
 
     def _list_pages(self, properties: list[str]) -> Iterator[list[Row]]:
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_LIST_PAGES):
+        def fetch(cursor: str | None) -> tuple[list[Row], str | None]:
             answer = self._client.call(
                 f"list {self._object}",
                 self._client.objects_basic.get_page_with_http_info,
@@ -192,15 +184,10 @@ class Reader:
                 after=cursor,
                 properties=properties,
             )
-            yield [batch.row(r) for r in answer.get("results") or []]
             after = ((answer.get("paging") or {}).get("next") or {}).get("after")
-            cursor = str(after) if after else None
-            if cursor is None:
-                return
-            if cursor in seen:
-                raise FatalError(f"HubSpot list paging of {self._object} loops at cursor {cursor!r}; stopped")
-            seen.add(cursor)
-        raise FatalError(f"HubSpot list of {self._object} returned more than {MAX_LIST_PAGES} pages")
+            return [batch.row(r) for r in answer.get("results") or []], str(after) if after else None
+
+        return paging.pages(fetch, what=f"HubSpot list of {self._object}", cap=MAX_LIST_PAGES)
 
     def _given(
         self, properties: list[str], account_ids: Sequence[str], page_size: int

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from hubspot.crm.objects import PublicObjectSearchRequest
 
+from connector.crm import paging
 from connector.crm.base import FatalError
 from connector.crm.hubspot.batch import OBJECT_ID, Row, row
 from connector.crm.hubspot.client import HubSpotClient, Json
@@ -50,8 +51,8 @@ def windows(
 ) -> Iterator[list[Row]]:
     """Pages of the records matching every filter (and, when given, at least one of ``any_of``: one
     filter group each, so at most 5), in ``hs_object_id`` order, after ``after_id``."""
-    last = after_id
-    for _ in range(MAX_WINDOWS):
+
+    def fetch(last: str | None) -> tuple[list[Row], str | None]:
         window = [*filters, *([condition(OBJECT_ID, "GT", last)] if last is not None else [])]
         groups = [{"filters": [*window, extra]} for extra in any_of]
         if not groups and window:
@@ -71,12 +72,12 @@ def windows(
         )
         rows = [row(r) for r in answer.get("results") or []]
         if not rows:
-            return
+            return rows, None
         newest = rows[-1][OBJECT_ID]
         if last is not None and int(newest) <= int(last):
             raise FatalError(f"HubSpot search on {object_type} did not move past id {last}; stopped")
-        yield rows
-        if not (answer.get("paging") or {}).get("next"):
-            return  # (a short page with a next cursor is not the end: HubSpot returns those)
-        last = newest
-    raise FatalError(f"HubSpot search on {object_type} returned more than {MAX_WINDOWS} pages")
+        # (a short page with a next cursor is not the end: HubSpot returns those)
+        return rows, newest if (answer.get("paging") or {}).get("next") else None
+
+    found = paging.pages(fetch, what=f"HubSpot search on {object_type}", cap=MAX_WINDOWS, start=after_id)
+    return (rows for rows in found if rows)

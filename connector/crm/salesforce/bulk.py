@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from connector.crm import paging
 from connector.crm.base import CrmError, FatalError, RetriableError
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.errors import RequestRejectedError
@@ -75,22 +76,18 @@ class BulkJobs:
             raise BulkUnavailableError(
                 f"Salesforce Bulk query job {job_id} ended {info.get('state')}: {info.get('errorMessage')}"
             )
-        locator = ""
-        seen: set[str] = set()
-        for _ in range(MAX_RESULT_PAGES):
-            page = self._result_page(sobject, job_id, locator, directory)
-            path = Path(page["file"])
+
+        def fetch(locator: str | None) -> tuple[Path, str | None]:
+            page = self._result_page(sobject, job_id, locator or "", directory)
+            following = str(page.get("locator") or "")
+            return Path(page["file"]), None if following in ("", "null") else following
+
+        what = f"Salesforce Bulk query job {job_id} results"
+        for path in paging.pages(fetch, what=what, cap=MAX_RESULT_PAGES):
             try:
                 yield path
             finally:
                 path.unlink(missing_ok=True)
-            locator = str(page.get("locator") or "")
-            if not locator or locator == "null":
-                return
-            if locator in seen:
-                raise FatalError(f"Salesforce Bulk query job {job_id}: results locator {locator!r} repeats")
-            seen.add(locator)
-        raise FatalError(f"Salesforce Bulk query job {job_id} returned more than {MAX_RESULT_PAGES} pages")
 
     def _result_page(self, sobject: str, job_id: str, locator: str, directory: Path) -> dict[str, Any]:
         handle = self._client.bulk2(sobject)

@@ -21,7 +21,8 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Type
 
 from connector.config import SalesforceSettings
-from connector.crm.base import ApiUsage, FatalError
+from connector.crm import paging
+from connector.crm.base import ApiUsage
 from connector.crm.retry import RetryPolicy, retrying
 from connector.crm.salesforce.auth import connect, http_session
 from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError, RetryAfterWatch, translated
@@ -212,7 +213,8 @@ class SalesforceClient:
 
 
 class QueryPager:
-    """One query's pages via ``nextRecordsUrl``, with loop detection, a page cap and cursor resume."""
+    """One query's pages via ``nextRecordsUrl`` (``connector.crm.paging``: loop detection, a page cap),
+    resumed after the last Id read when the cursor expires."""
 
     def __init__(
         self,
@@ -238,30 +240,29 @@ class QueryPager:
         )
 
     def __iter__(self) -> Iterator[list[Record]]:
-        page = self._first(self._soql)
-        self.total = int(page.get("totalSize") or 0)
-        seen: set[str] = set()
         last_id: str | None = None
         resumes = 0
-        for _ in range(MAX_PAGES):
+
+        def fetch(url: str | None) -> tuple[list[Record], str | None]:
+            nonlocal last_id, resumes
+            if url is None:
+                page = self._first(self._soql)
+                self.total = int(page.get("totalSize") or 0)
+            else:
+                try:
+                    page = self._client.next_page(url, self._batch)
+                except RequestRejectedError as error:
+                    if error.code != "INVALID_QUERY_LOCATOR" or self._resume is None or last_id is None:
+                        raise
+                    resumes += 1
+                    if resumes > MAX_RESUMES:
+                        raise
+                    page = self._first(self._resume(last_id))
             records: list[Record] = page.get("records") or []
             if records and "Id" in records[-1]:
                 last_id = str(records[-1]["Id"])
-            yield records
             if page.get("done", True):
-                return
-            url = page.get("nextRecordsUrl")
-            if not url or url in seen:
-                raise FatalError(f"Salesforce query paging loops at {url!r}; stopped: {self._soql[:200]}")
-            seen.add(url)
-            try:
-                page = self._client.next_page(url, self._batch)
-            except RequestRejectedError as error:
-                if error.code != "INVALID_QUERY_LOCATOR" or self._resume is None or last_id is None:
-                    raise
-                resumes += 1
-                if resumes > MAX_RESUMES:
-                    raise
-                page = self._first(self._resume(last_id))
-                seen.clear()
-        raise FatalError(f"Salesforce query returned more than {MAX_PAGES} pages: {self._soql[:200]}")
+                return records, None
+            return records, str(page.get("nextRecordsUrl") or "")  # an empty one is a loop
+
+        return paging.pages(fetch, what=f"Salesforce query {self._soql[:200]!r}", cap=MAX_PAGES)

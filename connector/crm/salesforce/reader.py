@@ -22,6 +22,7 @@ from typing import Any
 
 from simple_salesforce.format import format_soql
 
+from connector.crm import paging
 from connector.crm.base import CurrentValues, MappingError, ReadBatch
 from connector.crm.mapping import Mapping, SourceMapping
 from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
@@ -204,14 +205,8 @@ class Reader:
                 with extract:
                     yield from extract.pages(max(page_size, self._bulk.page_size))
                 return
-        buffer: list[Record] = []
-        for api_page in itertools.chain([first], api_pages):
-            buffer.extend(api_page)
-            while len(buffer) >= page_size:
-                yield buffer[:page_size], None
-                buffer = buffer[page_size:]
-        if buffer:
-            yield buffer, None
+        for rows in paging.rechunk(itertools.chain([first], api_pages), page_size):
+            yield rows, None
 
     def _bulk_extract(self, fields: list[str], after: str | None) -> BulkExtract | None:
         """Every account and every evidence row (after ``after``) on disk, or None when Salesforce refused
