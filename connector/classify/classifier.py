@@ -6,6 +6,7 @@ the same roster and thresholds always give the same result whatever the input or
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,11 +112,14 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
 
     Code lists (``LIST_COLUMNS``) are lists of strings, in rule order (empty when none holds).
     """
+    if not frames.accounts["id"].is_sorted():
+        # every stage keeps the accounts' order, so sorting the narrow input sorts the wide output
+        frames = dataclasses.replace(frames, accounts=frames.accounts.sort("id"))
     evidence = compute_evidence(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
     tiered = (
-        evidence.lazy()
-        .join(previous_window(frames, settings, as_of), on="id", how="left")
+        # both are in the accounts' order, one row per account: side by side, no join
+        pl.concat([evidence.lazy(), previous_window(frames, settings, as_of).drop("id")], how="horizontal")
         .with_columns(tier_column(settings))
         .with_columns(score_column(settings), trend_column(settings))
     )
@@ -125,7 +129,7 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
     # Each stage builds its sentences on its own rows (rules.by_group): it materialises the frame
     # once, so polars never re-runs the upstream plan once per branch of a split.
     traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
-    result = (
+    return (
         with_decision(with_growth_points(traited, settings), settings)
         .with_columns(action_column(settings))
         .rename({"id": "account_id"})
@@ -133,8 +137,6 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
         .with_columns(as_lists(LIST_COLUMNS))
         .collect()
     )
-    # by_group keeps the accounts' order: a roster read in id order needs no sort of the wide frame
-    return result if result["account_id"].is_sorted() else result.sort("account_id")
 
 
 def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:

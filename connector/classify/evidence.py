@@ -45,11 +45,20 @@ the sums of optional invoice fields (``discount_total``, ``cost_total``): no inv
 "unknown", not zero."""
 
 
-def _known_sum(column: str, weight: str = "") -> pl.Expr:
-    """The sum of ``column`` (or of ``weight`` where ``column`` is known), null when no row knows it."""
-    known = pl.col(column).is_not_null()
-    total = pl.col(weight).filter(known).sum() if weight else pl.col(column).sum()
-    return pl.when(known.any()).then(total)
+def _sum_known(flags: dict[str, pl.Expr], column: str, weight: str = "") -> tuple[pl.Expr, pl.Expr]:
+    """Row-wise parts (added to ``flags``) and the group's sum of ``column`` (or of ``weight`` where
+    ``column`` is known): the sum is null when no row knows ``column``. The parts are computed
+    on the rows, so the group only sums plain columns (polars' fast path)."""
+    name = f"{column}_{weight}" if weight else column
+    flags[f"_{name}_value"] = (
+        pl.when(pl.col(column).is_not_null()).then(pl.col(weight)) if weight else pl.col(column)
+    )
+    flags[f"_{name}_known"] = pl.col(column).is_not_null()
+    return pl.col(f"_{name}_value").sum(), pl.col(f"_{name}_known").sum()
+
+
+def _known(total: pl.Expr, known: pl.Expr) -> pl.Expr:
+    return pl.when(known > 0).then(total)
 
 
 def _within(column: str, start: dt.date, end: dt.date) -> pl.Expr:
@@ -58,6 +67,15 @@ def _within(column: str, start: dt.date, end: dt.date) -> pl.Expr:
 
 def _flag(column: str) -> pl.Expr:
     return pl.col(column).fill_null(False).cast(pl.Int64).sum()
+
+
+def _grouped(frame: pl.LazyFrame, rows: dict[str, pl.Expr], sums: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """Per account: ``rows`` computed on the records first, then ``sums`` of plain columns."""
+    return (
+        frame.select("account_id", *(e.alias(n) for n, e in rows.items()))
+        .group_by("account_id")
+        .agg(e.alias(n) for n, e in sums.items())
+    )
 
 
 def _invoices(frame: pl.LazyFrame, as_of: dt.date, start: dt.date, grace: int) -> pl.LazyFrame:
@@ -71,38 +89,55 @@ def _invoices(frame: pl.LazyFrame, as_of: dt.date, start: dt.date, grace: int) -
     paid_late = pl.col("paid").is_not_null() & (pl.col("paid") > late_after)
     overdue = pl.col("paid").is_null() & ~paid_without_date & (late_after < pl.lit(as_of))
     considered = pl.col("due").is_not_null() & (on_time | paid_late | overdue)
-    return (
-        frame.filter(in_window & ~void)
-        .group_by("account_id")
-        .agg(
-            pl.len().alias("invoices"),
-            considered.sum().alias("invoices_considered"),
-            (considered & on_time).sum().alias("invoices_on_time"),
-            (considered & (paid_late | overdue)).sum().alias("invoices_late"),
-            (considered & overdue).sum().alias("unpaid_overdue"),
-            pl.col("amount").sum().alias("revenue"),
-            pl.col("amount").filter(considered & overdue).sum().alias("overdue_amount"),
-            (pl.col("due").is_null() | paid_without_date).sum().alias("invoices_missing_dates"),
-            _known_sum("discount").alias("discount_total"),
-            _known_sum("cost").alias("cost_total"),
-            _known_sum("cost", weight="amount").alias("costed_revenue"),
-        )
+    rows: dict[str, pl.Expr] = {
+        "_considered": considered,
+        "_on_time": considered & on_time,
+        "_late": considered & (paid_late | overdue),
+        "_overdue": considered & overdue,
+        "amount": pl.col("amount"),
+        "_overdue_amount": pl.when(considered & overdue).then(pl.col("amount")).otherwise(0.0),
+        "_missing_dates": pl.col("due").is_null() | paid_without_date,
+    }
+    discount, discount_known = _sum_known(rows, "discount")
+    cost, cost_known = _sum_known(rows, "cost")
+    costed, _ = _sum_known(rows, "cost", weight="amount")
+    sums = {
+        "invoices": pl.len(),
+        "invoices_considered": pl.col("_considered").sum(),
+        "invoices_on_time": pl.col("_on_time").sum(),
+        "invoices_late": pl.col("_late").sum(),
+        "unpaid_overdue": pl.col("_overdue").sum(),
+        "revenue": pl.col("amount").sum(),
+        "overdue_amount": pl.col("_overdue_amount").sum(),
+        "invoices_missing_dates": pl.col("_missing_dates").sum(),
+        "_discount_total": discount,
+        "_discount_known": discount_known,
+        "_cost_total": cost,
+        "_cost_known": cost_known,
+        "_costed_revenue": costed,
+    }
+    return _grouped(frame.filter(in_window & ~void), rows, sums).select(
+        "account_id",
+        *(n for n in sums if not n.startswith("_")),
+        _known(pl.col("_discount_total"), pl.col("_discount_known")).alias("discount_total"),
+        _known(pl.col("_cost_total"), pl.col("_cost_known")).alias("cost_total"),
+        _known(pl.col("_costed_revenue"), pl.col("_cost_known")).alias("costed_revenue"),
     )
 
 
 def _tickets(frame: pl.LazyFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
-    return (
-        frame.filter(_within("opened", start, as_of))
-        .group_by("account_id")
-        .agg(
-            pl.len().alias("tickets"),
-            _flag("complaint").alias("complaints"),
-            _flag("escalated").alias("escalations"),
-            _flag("abusive").alias("abusive_incidents"),
-            _flag("discount_request").alias("discount_requests"),
-            _flag("rush_request").alias("rush_requests"),
-            _flag("deadline_request").alias("deadline_requests"),
-        )
+    flags = {
+        "complaints": "complaint",
+        "escalations": "escalated",
+        "abusive_incidents": "abusive",
+        "discount_requests": "discount_request",
+        "rush_requests": "rush_request",
+        "deadline_requests": "deadline_request",
+    }
+    return _grouped(
+        frame.filter(_within("opened", start, as_of)),
+        {f"_{name}": pl.col(column).fill_null(False) for name, column in flags.items()},
+        {"tickets": pl.len(), **{name: pl.col(f"_{name}").sum() for name in flags}},
     )
 
 
@@ -133,16 +168,17 @@ def _meetings(frame: pl.LazyFrame, as_of: dt.date, start: dt.date, checkup_start
     checkup = pl.col("type").fill_null("") == CHECKUP_MEETING_TYPE
     recent_checkup = checkup & _within("scheduled", checkup_start, as_of)
     outcome = pl.col("outcome").fill_null("")
-    return (
-        frame.filter(_within("scheduled", start, as_of))
-        .group_by("account_id")
-        .agg(
-            (recent_checkup & (outcome == MeetingOutcome.HELD.value)).sum().alias("checkups_held"),
-            (recent_checkup & (outcome == MeetingOutcome.NO_SHOW.value)).sum().alias("checkups_missed"),
-            (recent_checkup & (outcome == MeetingOutcome.DECLINED.value)).sum().alias("checkups_declined"),
-            (outcome == MeetingOutcome.NO_SHOW.value).sum().alias("no_shows"),
-            (~checkup & (outcome == MeetingOutcome.DECLINED.value)).sum().alias("sessions_declined"),
-        )
+    rows = {
+        "checkups_held": recent_checkup & (outcome == MeetingOutcome.HELD.value),
+        "checkups_missed": recent_checkup & (outcome == MeetingOutcome.NO_SHOW.value),
+        "checkups_declined": recent_checkup & (outcome == MeetingOutcome.DECLINED.value),
+        "no_shows": outcome == MeetingOutcome.NO_SHOW.value,
+        "sessions_declined": ~checkup & (outcome == MeetingOutcome.DECLINED.value),
+    }
+    return _grouped(
+        frame.filter(_within("scheduled", start, as_of)),
+        {f"_{name}": e for name, e in rows.items()},
+        {name: pl.col(f"_{name}").sum() for name in rows},
     )
 
 
@@ -174,6 +210,17 @@ def compute_evidence(
 ) -> pl.DataFrame:
     """One row per account with every evidence column (see ``COUNT_COLUMNS`` / ``VALUE_COLUMNS``)
     of the sources in ``kinds`` (invoices and tickets always: the cost columns read them)."""
+    return evidence_plan(frames, settings, as_of, kinds).collect()
+
+
+def evidence_plan(
+    frames: RosterFrames,
+    settings: EvidenceSettings,
+    as_of: dt.date,
+    kinds: tuple[str, ...] = tuple(COUNT_COLUMNS),
+) -> pl.LazyFrame:
+    """:func:`compute_evidence` as a plan, in the accounts' order: a caller that selects a few
+    columns gets only the aggregations those need (projection pushdown)."""
     start = as_of - dt.timedelta(days=settings.window_days)
     checkup_start = as_of - dt.timedelta(days=settings.checkup_window_days)
     builders: dict[str, Callable[[pl.LazyFrame], pl.LazyFrame]] = {
@@ -185,50 +232,51 @@ def compute_evidence(
         "goals": lambda f: _goals(f, as_of, start),
         "renegotiations": lambda f: _renegotiations(f, as_of, start),
     }
-    result = frames.accounts.lazy()
+    keys = frames.accounts.lazy().select("id")
+    parts = [frames.accounts.lazy()]
     for kind, build in builders.items():
         if kind not in kinds and kind not in ("invoices", "tickets"):
             continue
         frame = frames.child(kind)
         source = frame if frame is not None else pl.DataFrame(schema=CHILD_SCHEMAS[kind])
-        result = result.join(build(source.lazy()), left_on="id", right_on="account_id", how="left")
+        # each source joins the bare account ids (a join gathers only its own columns), in the
+        # accounts' order, and the sources are put side by side
+        part = keys.join(
+            build(source.lazy()), left_on="id", right_on="account_id", how="left", maintain_order="left"
+        ).drop("id")
         counts, amounts = COUNT_COLUMNS[kind], AMOUNT_COLUMNS.get(kind, [])
         if frame is None:  # unknown, not zero
-            result = result.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in counts)
+            part = part.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in counts)
         else:
             # sums rounded to cents: a parallel float sum differs in the last bit between runs
-            result = result.with_columns(
+            part = part.with_columns(
                 *(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts),
                 *(pl.col(c).fill_null(0).round(2) for c in amounts),
             )
+        parts.append(part)
+    result = pl.concat(parts, how="horizontal")
     cost = (
         pl.col("tickets").cast(pl.Float64) * settings.cost_per_ticket
         + pl.col("escalations").cast(pl.Float64) * settings.cost_per_escalation
     )
     revenue = pl.col("revenue").fill_null(0.0)
-    return (
-        result.with_columns(
-            pl.when(pl.col("invoices_considered") > 0)
-            .then(pl.col("invoices_on_time") / pl.col("invoices_considered"))
-            .alias("on_time_rate"),
-            cost.alias("cost_to_serve"),
-            pl.when(pl.col("invoices") > 0)
-            .then(pl.col("revenue") / pl.col("invoices"))
-            .alias("average_order"),
-            pl.when(pl.col("discount_total").is_not_null() & ((revenue + pl.col("discount_total")) > 0))
-            .then(pl.col("discount_total") / (revenue + pl.col("discount_total")))
-            .alias("discount_share"),
-            pl.when(pl.col("costed_revenue") > 0)
-            .then(1 - pl.col("cost_total") / pl.col("costed_revenue"))
-            .alias("margin"),
-        )
-        .with_columns(
-            pl.when(pl.col("cost_to_serve").is_null() | pl.col("invoices").is_null())
-            .then(None)
-            .when(pl.col("cost_to_serve") == 0)
-            .then(0.0)
-            .otherwise(pl.col("cost_to_serve") / revenue)
-            .alias("cost_ratio"),
-        )
-        .collect()
+    return result.with_columns(
+        pl.when(pl.col("invoices_considered") > 0)
+        .then(pl.col("invoices_on_time") / pl.col("invoices_considered"))
+        .alias("on_time_rate"),
+        cost.alias("cost_to_serve"),
+        pl.when(pl.col("invoices") > 0).then(pl.col("revenue") / pl.col("invoices")).alias("average_order"),
+        pl.when(pl.col("discount_total").is_not_null() & ((revenue + pl.col("discount_total")) > 0))
+        .then(pl.col("discount_total") / (revenue + pl.col("discount_total")))
+        .alias("discount_share"),
+        pl.when(pl.col("costed_revenue") > 0)
+        .then(1 - pl.col("cost_total") / pl.col("costed_revenue"))
+        .alias("margin"),
+    ).with_columns(
+        pl.when(pl.col("cost_to_serve").is_null() | pl.col("invoices").is_null())
+        .then(None)
+        .when(pl.col("cost_to_serve") == 0)
+        .then(0.0)
+        .otherwise(pl.col("cost_to_serve") / revenue)
+        .alias("cost_ratio"),
     )

@@ -177,20 +177,14 @@ def with_growth_points(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.
         labels([(present[p], p.value) for p in GrowthPoint]).alias("growth_points")
     )
     g = settings.growth
-    says = {point: pl.when(present[point]).then(sentence(r)).cast(pl.String) for point, r in rules.items()}
     with_any = [
-        *(says[point].alias(reason_column(point)) for point in rules),
+        *(
+            pl.when(present[p]).then(sentence(r)).cast(pl.String).alias(reason_column(p))
+            for p, r in rules.items()
+        ),
         labels([(present[p] & r.holds, r.code) for p, rs in rules.items() for r in rs]).alias(
             "growth_point_codes"
         ),
-        pl.concat_str(
-            [
-                pl.when(present[p]).then(pl.lit(f"{g.label(p)} (") + says[p] + pl.lit(f"): {g.question(p)}"))
-                for p in GrowthPoint
-            ],
-            separator=" | ",
-            ignore_nulls=True,
-        ).alias("growth_reason"),
     ]
     without = [
         *(pl.lit(None, dtype=pl.String).alias(reason_column(p)) for p in GrowthPoint),
@@ -198,4 +192,13 @@ def with_growth_points(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.
         _none_applies(settings).alias("growth_reason"),
     ]
     growing = pl.col("growth_points") != ""
-    return by_group(flagged, [(growing, with_any), (~growing, without)])
+    # the summary reads the evidence sentences already built: each is built once
+    summary = pl.concat_str(
+        [
+            pl.lit(f"{g.label(p)} (") + pl.col(reason_column(p)) + pl.lit(f"): {g.question(p)}")
+            for p in GrowthPoint
+        ],
+        separator=" | ",
+        ignore_nulls=True,
+    )
+    return by_group(flagged, [(growing, with_any, [summary.alias("growth_reason")]), (~growing, without)])

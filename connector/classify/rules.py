@@ -103,15 +103,24 @@ def cost_words() -> pl.Expr:
     ).otherwise(number("cost_to_serve") + pl.lit(" with no revenue"))
 
 
-def by_group(frame: pl.LazyFrame, groups: list[tuple[pl.Expr, list[pl.Expr]]]) -> pl.LazyFrame:
+Group = tuple[pl.Expr, list[pl.Expr]] | tuple[pl.Expr, list[pl.Expr], list[pl.Expr]]
+"""(condition, expressions) or (condition, expressions, expressions reading the first ones)."""
+
+
+def by_group(frame: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
     """Adds columns computed per group of rows (the conditions must split the rows: each in one).
 
     Each group's expressions run on its own rows only, and on a narrow frame: projection pushdown
     keeps every filter to the columns its expressions read, and the results are put back in row
     order beside the materialised frame, so no wide frame is filtered, concatenated or re-sorted.
+    A group's third list may read the columns its second list adds (a summary of sentences built
+    once), so no sentence is built twice.
     """
     wide = frame.collect()
     indexed = wide.lazy().with_row_index("_row")
-    parts = [indexed.filter(condition).select("_row", *exprs) for condition, exprs in groups]
+    parts = []
+    for condition, exprs, *later in groups:
+        part = indexed.filter(condition).select("_row", *exprs)
+        parts.append(part.with_columns(*later[0]) if later else part)
     added = pl.concat(parts).sort("_row").drop("_row").collect()
     return wide.hstack(added).lazy()

@@ -13,7 +13,7 @@ import datetime as dt
 import polars as pl
 
 from connector.classify.classifier_settings import ClassifierSettings
-from connector.classify.evidence import compute_evidence
+from connector.classify.evidence import evidence_plan
 from connector.classify.rules import number, percent
 from connector.classify.tiers import tier_column
 from connector.frames import RosterFrames
@@ -48,7 +48,7 @@ def previous_window(frames: RosterFrames, settings: ClassifierSettings, as_of: d
     before = as_of - dt.timedelta(days=settings.evidence.window_days)
     # only the sources the tier and the kept columns read: the last window's meetings, goals and
     # renegotiations would be computed for nothing
-    evidence = compute_evidence(frames, settings.evidence, before, PREVIOUS_SOURCES).lazy()
+    evidence = evidence_plan(frames, settings.evidence, before, PREVIOUS_SOURCES)
     active = pl.any_horizontal(pl.col(c).fill_null(0) > 0 for c in ("invoices", "tickets", "surveys"))
     return evidence.with_columns(tier_column(settings)).select(
         "id",
