@@ -16,7 +16,7 @@ import polars as pl
 
 from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.decision import with_decision
-from connector.classify.evidence import compute_evidence
+from connector.classify.evidence import evidence_plan
 from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.growth import with_growth_points
@@ -115,11 +115,11 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
     if not frames.accounts["id"].is_sorted():
         # every stage keeps the accounts' order, so sorting the narrow input sorts the wide output
         frames = dataclasses.replace(frames, accounts=frames.accounts.sort("id"))
-    evidence = compute_evidence(frames, settings.evidence, as_of)
+    evidence = evidence_plan(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
     tiered = (
         # both are in the accounts' order, one row per account: side by side, no join
-        pl.concat([evidence.lazy(), previous_window(frames, settings, as_of).drop("id")], how="horizontal")
+        pl.concat([evidence, previous_window(frames, settings, as_of).drop("id")], how="horizontal")
         .with_columns(tier_column(settings))
         .with_columns(score_column(settings), trend_column(settings))
     )
