@@ -71,7 +71,9 @@ class SalesforceAdapter:
     def _api_user(self) -> str | None:
         """The API user's Id, looked up once per adapter (None when it cannot be told)."""
         if self._api_user_id is None:
-            self._api_user_id = (identity.api_user_id(self.client, self._settings.username),)
+            self._api_user_id = (
+                self._schema.api_user(lambda: identity.api_user_id(self.client, self._settings.username)),
+            )
         return self._api_user_id[0]
 
     def check(self) -> list[str]:

@@ -44,17 +44,39 @@ def source_problems(schema: Schema, mapping: Mapping, mapping_file: str) -> list
 def where_problems(
     client: SalesforceClient, schema: Schema, mapping: Mapping, mapping_file: str
 ) -> list[str]:
-    """Each source's ``where``, tried once with ``LIMIT 1``: a typo fails here, not mid-sync."""
+    """Each source's ``where``, tried with ``LIMIT 1``: a typo fails here, not mid-sync.
+
+    One query per object (its conditions joined with ``OR``; only when that fails, one per condition,
+    to name the one at fault), and none for a condition that already ran against the same describe
+    (``Schema.where_checked``: cached across runs with the describes)."""
     problems: list[str] = []
+    pending: dict[str, list[tuple[str, str]]] = {}
     for kind, source in mapping.sources().items():
         if not source.where or schema.object(source.object) is None:
             continue
-        try:
-            next(client.query_pages(select(source.object, ["Id"], [source.where]) + " LIMIT 1"), None)
-        except FatalError as error:
-            problems.append(
-                f"{source.object}: the where condition fails ({error}) ({mapping_file} [{kind}] where)"
-            )
+        if not schema.where_checked(source.object, source.where):
+            pending.setdefault(source.object, []).append((kind, source.where))
+    for sobject, wheres in pending.items():
+        conditions = list(dict.fromkeys(where for _, where in wheres))
+        tries = [conditions] if len(conditions) == 1 else [conditions, *([c] for c in conditions)]
+        failed: dict[str, str] = {}
+        for attempt in tries:
+            joined = " OR ".join(f"({c})" for c in attempt)
+            try:
+                next(client.query_pages(select(sobject, ["Id"], [joined]) + " LIMIT 1"), None)
+            except FatalError as error:
+                if len(attempt) == 1:
+                    failed[attempt[0]] = str(error)
+                continue
+            for where in attempt:
+                schema.where_passed(sobject, where)
+            if attempt is conditions:
+                break  # all of them hold: no need to try each
+        for kind, where in wheres:
+            if where in failed:
+                problems.append(
+                    f"{sobject}: the where condition fails ({failed[where]}) ({mapping_file} [{kind}] where)"
+                )
     return problems
 
 

@@ -7,6 +7,7 @@ describe" is exactly "a query may select it". ``setup_fields`` clears the cache 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,8 @@ class Schema:
         self._client = client
         self._cache = cache
         self._objects: dict[str, ObjectInfo | None] = {}
+        self._checked: dict[str, set[str]] = {}
+        """Lower-cased object -> ``where`` conditions that ran on it (this instance, or the cache's)."""
 
     def object(self, name: str) -> ObjectInfo | None:
         """The object's visible fields, or None when the org has no such object."""
@@ -102,6 +105,28 @@ class Schema:
                 return found
         return None
 
+    def where_checked(self, sobject: str, where: str) -> bool:
+        """Whether ``where`` already ran on ``sobject`` against the describe in use: the mapping check
+        then needs no query for it (once per run without a cache, once per describe with one)."""
+        key = sobject.lower()
+        if key not in self._checked:
+            self._checked[key] = set() if self._cache is None else self._cache.checked(sobject)
+        return where in self._checked[key]
+
+    def where_passed(self, sobject: str, where: str) -> None:
+        self._checked.setdefault(sobject.lower(), set()).add(where)
+        if self._cache is not None:
+            self._cache.add_checked(sobject, where)
+
+    def api_user(self, look_up: Callable[[], str | None]) -> str | None:
+        """The API user's Id from the cache, else ``look_up()`` (kept for the TTL when found)."""
+        known = None if self._cache is None else self._cache.fact("api_user")
+        if known is None:
+            known = look_up()
+            if known is not None and self._cache is not None:
+                self._cache.remember("api_user", known)
+        return known
+
     @property
     def described(self) -> int:
         """Objects described so far (each one call, or none when cached; a missing object too)."""
@@ -110,5 +135,6 @@ class Schema:
     def forget(self) -> None:
         """Drop every cached describe, the cross-run ones too (after fields or permissions change)."""
         self._objects.clear()
+        self._checked.clear()
         if self._cache is not None:
             self._cache.clear()

@@ -5,6 +5,11 @@ fixed cost that dominates a small incremental sync. An org's schema changes rare
 ``tiersync setup-fields`` / ``cleanup``, which clear this file, so a describe younger than the TTL is
 reused. Entries are keyed by org, user and API version (field-level security differs per user), and
 hold only what :class:`~connector.crm.salesforce.describe.FieldInfo` reads.
+
+Beside each describe the mapping ``where`` conditions that a ``LIMIT 1`` query proved valid against it
+are kept (``checked``): they stay valid as long as that describe does, so a warm run re-checks none,
+and a new describe that differs drops them. The API user's Id is kept the same way (``fact``): a
+username names one user for good, so looking it up once per TTL is enough.
 """
 
 from __future__ import annotations
@@ -68,7 +73,41 @@ class DescribeCache:
             }
         )
         data = self._load()
-        data.setdefault(self._scope, {})[name.lower()] = {"at": self._clock(), "describe": kept}
+        entries = data.setdefault(self._scope, {})
+        old = entries.get(name.lower())
+        entry: dict[str, Any] = {"at": self._clock(), "describe": kept}
+        if isinstance(old, dict) and old.get("describe") == kept and kept is not None:
+            entry["checked"] = old.get("checked", [])  # the same metadata: what held against it still holds
+        entries[name.lower()] = entry
+        self._save(data)
+
+    def checked(self, name: str) -> set[str]:
+        """The ``where`` conditions proved valid against the object's fresh cached describe."""
+        hit, described = self.get(name)
+        if not hit or described is None:
+            return set()
+        entry = self._load().get(self._scope, {}).get(name.lower(), {})
+        return {str(w) for w in entry.get("checked", [])}
+
+    def add_checked(self, name: str, where: str) -> None:
+        """Remember that ``where`` ran on the object (only beside its describe: nothing outlives that)."""
+        data = self._load()
+        entry = data.get(self._scope, {}).get(name.lower())
+        if isinstance(entry, dict) and entry.get("describe") is not None:
+            entry["checked"] = sorted({*entry.get("checked", []), where})
+            self._save(data)
+
+    def fact(self, key: str) -> str | None:
+        """A value looked up once per TTL (the API user's Id), or None when absent or stale."""
+        entry = self._load().get(self._scope, {}).get(f"@{key}")
+        if not isinstance(entry, dict) or self._clock() - float(entry.get("at", 0)) >= self._ttl:
+            return None
+        value = entry.get("value")
+        return str(value) if value else None
+
+    def remember(self, key: str, value: str) -> None:
+        data = self._load()
+        data.setdefault(self._scope, {})[f"@{key}"] = {"at": self._clock(), "value": value}
         self._save(data)
 
     def clear(self) -> None:
