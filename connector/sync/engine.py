@@ -189,8 +189,10 @@ class SyncEngine:
             for batch in self._batches(mode, today):
                 self._guard_budget()
                 # stamped per page: last_synced_at says when tiersync wrote the record, which lets an
-                # adapter tell tiersync's own writes from users' edits
-                self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
+                # adapter tell tiersync's own writes from users' edits; the page's state writes are
+                # one transaction (task keys still commit before their tasks are sent)
+                with self.state.page():
+                    self._sync_batch(batch, plan, summary, dry_run, self.clock(), today, run_id)
                 if not (dry_run or self.keep_plan):
                     plan.clear()
                 if mode == "full" and not dry_run and batch.roster.accounts:
@@ -460,7 +462,6 @@ class SyncEngine:
                 continue
             summary.accounts_updated += 1
             summary.fields_changed += len(update.values)
-            self.state.record_written(self.connection, c.account_id, update.values, now)
             if "tier" in update.values:
                 self.state.record_tier_change(
                     self.connection,

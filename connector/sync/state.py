@@ -1,13 +1,15 @@
-"""The sync's state: watermarks, last written values, tier history, task keys, run log.
+"""The sync's state: watermarks, tier history, task keys, results, run log.
 
 :class:`StateStore` is what the engine, the CLI and the reports rely on; :class:`State` keeps it in
 one SQLite file (the default), ``connector.sync.state_postgres`` in a PostgreSQL database that
-several machines share. :func:`open_state` picks one from the settings.
+several machines share. :func:`open_state` picks one from the settings; the tables and their
+migrations are in ``connector.sync.state_schema``.
 
-Every write commits at once, so a run killed at any point leaves a state that the next run can
-trust: a watermark moves only after the writes it covers, and a task key is recorded as ``pending``
-before its task is sent, so a crash between the two re-sends (an idempotent upsert) instead of
-forgetting or duplicating it.
+A run killed at any point leaves a state that the next run can trust. Outside a page every write
+commits at once; inside :meth:`StateStore.page` a page's writes commit together when the page ends
+(one transaction instead of one per row). A watermark moves only after the writes it covers, and a
+task key is recorded as ``pending`` and committed before its task is sent, even inside a page, so a
+crash between the two re-sends (an idempotent upsert) instead of forgetting or duplicating it.
 """
 
 from __future__ import annotations
@@ -16,49 +18,29 @@ import datetime as dt
 import json
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from connector.sync.state_schema import (
+    META_TABLE,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SQLITE,
+    VERSION_KEY,
+    AddColumn,
+    Dialect,
+)
 
 if TYPE_CHECKING:
     from connector.config import Settings
     from connector.sync.tasks import WantedTask
 
-SCHEMA_VERSION = 2
-"""2: tasks gained ``group_key``, ``owner_id``, ``defer_until`` and ``sent_on`` (added in place)."""
-
-TASK_ADDED_COLUMNS = ("group_key", "owner_id", "defer_until", "sent_on")
-"""Task columns newer than the first schema; ``migrate`` adds each one a store lacks (all TEXT, NULL
-for rows written before them)."""
 _ORG_KEY = "org_id:"
 """``meta`` key prefix of a connection's bound org (``org_id:<connection>``)."""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS watermarks (
-    connection TEXT NOT NULL, scope TEXT NOT NULL, value TEXT NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (connection, scope));
-CREATE TABLE IF NOT EXISTS written (
-    connection TEXT NOT NULL, account_id TEXT NOT NULL, values_json TEXT NOT NULL, written_at TEXT NOT NULL,
-    PRIMARY KEY (connection, account_id));
-CREATE TABLE IF NOT EXISTS tier_history (
-    connection TEXT NOT NULL, account_id TEXT NOT NULL, tier TEXT NOT NULL, computed_tier TEXT NOT NULL,
-    previous_tier TEXT, changed_at TEXT NOT NULL, run_id INTEGER);
-CREATE INDEX IF NOT EXISTS tier_history_account ON tier_history (connection, account_id);
-CREATE TABLE IF NOT EXISTS tasks (
-    connection TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT NOT NULL, action TEXT NOT NULL,
-    period_start TEXT NOT NULL, period_end TEXT NOT NULL, due TEXT, crm_id TEXT, status TEXT NOT NULL,
-    created_at TEXT NOT NULL, closed_at TEXT, renewed INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (connection, key));
-CREATE INDEX IF NOT EXISTS tasks_account ON tasks (connection, account_id);
-CREATE TABLE IF NOT EXISTS results (
-    connection TEXT NOT NULL, account_id TEXT NOT NULL, run_id INTEGER, classified_at TEXT NOT NULL,
-    payload_json TEXT NOT NULL, PRIMARY KEY (connection, account_id));
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, connection TEXT NOT NULL, mode TEXT NOT NULL,
-    started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, summary_json TEXT);
-"""
 
 
 class TaskState:
@@ -118,22 +100,24 @@ class OrgMismatchError(StateError):
 
 
 class StateStore(Protocol):
-    """What a sync needs to remember between runs, keyed by connection; every write is committed
-    before the method returns, and ``tasks_pending`` and ``save_results`` are one transaction each."""
+    """What a sync needs to remember between runs, keyed by connection. Outside a :meth:`page`
+    every write is committed before the method returns, and ``tasks_pending``, ``tasks_deferred``
+    and ``save_results`` are one transaction each."""
 
     def close(self) -> None: ...
+
+    def page(self) -> AbstractContextManager[None]:
+        """Hold the writes made inside it and commit them as one transaction when it ends, also when
+        it ends by an exception (they record what the CRM already holds). ``tasks_pending`` commits
+        at once even here: a task key must be durable before its task is sent. Reads inside a page
+        do not see its held writes."""
+        ...
 
     def watermark(self, connection: str, scope: str) -> str | None: ...
 
     def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None: ...
 
     def clear_watermark(self, connection: str, scope: str) -> None: ...
-
-    def record_written(
-        self, connection: str, account_id: str, values: dict[str, Any], now: dt.datetime
-    ) -> None: ...
-
-    def written(self, connection: str, account_id: str) -> dict[str, Any] | None: ...
 
     def record_tier_change(
         self,
@@ -205,8 +189,8 @@ class StateStore(Protocol):
         ...
 
     def rebind_org(self, connection: str, org_id: str) -> None:
-        """Forget everything the connection remembers of its old org (watermarks, written values, tier
-        history, tasks, results) and bind it to ``org_id``, in one transaction. The run log stays."""
+        """Forget everything the connection remembers of its old org (watermarks, tier history, tasks,
+        results) and bind it to ``org_id``, in one transaction. The run log stays."""
         ...
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]:
@@ -274,19 +258,19 @@ def _date(value: str | None) -> dt.date | None:
 
 class SqlStore(ABC):
     """The state in the SQL that SQLite and PostgreSQL both speak, written once so that the two
-    stores cannot drift apart. Statements use ``?`` placeholders; a subclass runs them and says how
-    its database orders rows by insertion and compares text byte by byte."""
+    stores cannot drift apart. Statements use ``?`` placeholders; a subclass runs them in its
+    :class:`~connector.sync.state_schema.Dialect`."""
 
-    INSERTION_ORDER = "rowid"
-    BYTEWISE = ""
-    """Appended to a text column to compare it as bytes (SQLite's default already does)."""
+    DIALECT: ClassVar[Dialect]
+    _held: list[tuple[str, Sequence[Any]]] | None = None
+    """The writes of the open page, in call order (None: no page is open)."""
 
     @abstractmethod
     def close(self) -> None: ...
 
     @abstractmethod
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one statement and commit it."""
+        """Run one statement; it commits at once unless an :meth:`_atomic` block is open."""
 
     @abstractmethod
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -296,22 +280,77 @@ class SqlStore(ABC):
         """Run an INSERT into a table with a generated ``id``; return that id."""
 
     @abstractmethod
-    def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """Run one statement for every row, in one transaction."""
+    def _executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        """Run one statement for every row, inside the open :meth:`_atomic` block."""
+
+    @abstractmethod
+    def _atomic(self) -> AbstractContextManager[Any]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
 
     @abstractmethod
     def _columns(self, table: str) -> set[str]: ...
 
-    def migrate(self) -> None:
-        """Bring an older store up to ``SCHEMA_VERSION`` in place: add what is missing, never drop."""
-        present = self._columns("tasks")
-        for column in TASK_ADDED_COLUMNS:
-            if column not in present:
-                self._exec(f"ALTER TABLE tasks ADD COLUMN {column} TEXT")
-        self._exec(
-            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(SCHEMA_VERSION),),
-        )
+    def _migrate(self, where: str) -> None:
+        """Apply the migrations this store lacks, in order. The caller holds one transaction and
+        keeps other openers out until it ends, so a failed step leaves the store as it was."""
+        self._exec(META_TABLE)
+        row = self._row("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,))
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state {where} has schema version {version}, newer than this tiersync's "
+                f"{SCHEMA_VERSION}: upgrade tiersync"
+            )
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                continue
+            for step in migration.steps:
+                if not isinstance(step, AddColumn):
+                    self._exec(self.DIALECT.ddl(step))
+                elif step.column not in self._columns(step.table):
+                    self._exec(step.statement)
+        if version != SCHEMA_VERSION:
+            self._exec(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (VERSION_KEY, str(SCHEMA_VERSION)),
+            )
+
+    # -- how writes reach the database ----------------------------------------------------------
+    @contextmanager
+    def page(self) -> Iterator[None]:
+        """Hold this page's writes and commit them as one transaction when it ends (see
+        :meth:`StateStore.page`); a page opened inside a page is part of the outer one."""
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            self._transaction(held)
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One write: held for the open page, else committed at once."""
+        if self._held is not None:
+            self._held.append((sql, params))
+        else:
+            self._exec(sql, params)
+
+    def _write_all(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """Writes that land together: held for the open page, else one transaction now."""
+        if self._held is not None:
+            self._held.extend(statements)
+        else:
+            self._transaction(statements)
+
+    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """Run ``statements`` as one transaction, each run of one statement as one ``executemany``."""
+        if not statements:
+            return
+        with self._atomic():
+            for sql, run in groupby(statements, key=lambda s: s[0]):
+                self._executemany(sql, [params for _, params in run])
 
     def _row(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         rows = self._rows(sql, params)
@@ -325,32 +364,16 @@ class SqlStore(ABC):
         return None if row is None else str(row[0])
 
     def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None:
-        self._exec(
+        self._write(
             "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (connection, scope) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (connection, scope, value, _iso(now)),
         )
 
     def clear_watermark(self, connection: str, scope: str) -> None:
-        self._exec("DELETE FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope))
+        self._write("DELETE FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope))
 
-    # -- written values and tier history -------------------------------------------------------
-    def record_written(
-        self, connection: str, account_id: str, values: dict[str, Any], now: dt.datetime
-    ) -> None:
-        self._exec(
-            "INSERT INTO written VALUES (?, ?, ?, ?) ON CONFLICT (connection, account_id) "
-            "DO UPDATE SET values_json = excluded.values_json, written_at = excluded.written_at",
-            (connection, account_id, _dumps(values), _iso(now)),
-        )
-
-    def written(self, connection: str, account_id: str) -> dict[str, Any] | None:
-        row = self._row(
-            "SELECT values_json FROM written WHERE connection = ? AND account_id = ?",
-            (connection, account_id),
-        )
-        return None if row is None else dict(json.loads(row[0]))
-
+    # -- tier history -------------------------------------------------------------------------
     def record_tier_change(
         self,
         connection: str,
@@ -362,7 +385,7 @@ class SqlStore(ABC):
         now: dt.datetime,
         run_id: int | None,
     ) -> None:
-        self._exec(
+        self._write(
             "INSERT INTO tier_history (connection, account_id, tier, computed_tier, previous_tier, changed_at, "
             "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (connection, account_id, tier, computed_tier, previous_tier, _iso(now), run_id),
@@ -372,7 +395,7 @@ class SqlStore(ABC):
         """(tier, previous tier, changed at) oldest first."""
         rows = self._rows(
             "SELECT tier, previous_tier, changed_at FROM tier_history WHERE connection = ? AND account_id = ? "
-            f"ORDER BY {self.INSERTION_ORDER}",
+            f"ORDER BY {self.DIALECT.insertion_order}",
             (connection, account_id),
         )
         return [(str(r[0]), r[1], str(r[2])) for r in rows]
@@ -400,8 +423,11 @@ class SqlStore(ABC):
         return None if row is None else _task_row(row)
 
     def tasks_pending(self, connection: str, tasks: Iterable[WantedTask], now: dt.datetime) -> None:
-        """Record task keys before the tasks are sent (write-ahead), in one transaction; a deferred
-        key becomes pending, any other known key keeps its row."""
+        """Record task keys before the tasks are sent (write-ahead), in one transaction committed at
+        once, inside a page too; a deferred key becomes pending, any other known key keeps its row.
+
+        The page's held writes may land after it: they never touch these keys' rows, since a page's
+        task decisions give each key one fate (sent, joined, deferred or dropped)."""
         rows = [
             (
                 connection,
@@ -419,14 +445,14 @@ class SqlStore(ABC):
             )
             for t in tasks
         ]
-        self._batch(
+        sql = (
             "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, due, crm_id, "
             "status, created_at, group_key, owner_id, sent_on) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) "
             "ON CONFLICT (connection, key) DO UPDATE SET status = excluded.status, due = excluded.due, "
             "group_key = excluded.group_key, owner_id = excluded.owner_id, sent_on = excluded.sent_on, "
-            f"defer_until = NULL WHERE tasks.status = '{TaskState.DEFERRED}'",
-            rows,
+            f"defer_until = NULL WHERE tasks.status = '{TaskState.DEFERRED}'"
         )
+        self._transaction([(sql, row) for row in rows])
 
     def tasks_deferred(
         self, connection: str, deferrals: Iterable[tuple[WantedTask, dt.date]], now: dt.datetime
@@ -448,13 +474,13 @@ class SqlStore(ABC):
             )
             for t, until in deferrals
         ]
-        self._batch(
+        sql = (
             "INSERT INTO tasks (connection, key, account_id, action, period_start, period_end, crm_id, "
             "status, created_at, owner_id, defer_until) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?) "
             "ON CONFLICT (connection, key) DO UPDATE SET defer_until = excluded.defer_until, "
-            f"owner_id = excluded.owner_id WHERE tasks.status = '{TaskState.DEFERRED}'",
-            rows,
+            f"owner_id = excluded.owner_id WHERE tasks.status = '{TaskState.DEFERRED}'"
         )
+        self._write_all([(sql, row) for row in rows])
 
     def tasks_finished_by_crm_id(
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
@@ -463,7 +489,7 @@ class SqlStore(ABC):
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            self._exec(
+            self._write(
                 "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND status IN (?, ?) "
                 f"AND crm_id IN ({marks})",
                 (status, _iso(now), connection, *TaskState.UNSENT, *chunk),
@@ -476,7 +502,7 @@ class SqlStore(ABC):
             "SELECT owner_id, account_id, COALESCE(group_key, key), crm_id, status, "
             "COALESCE(defer_until, sent_on) FROM tasks "
             "WHERE connection = ? AND owner_id IS NOT NULL AND (status IN (?, ?) OR status = ? "
-            f"OR (sent_on IS NOT NULL AND sent_on{self.BYTEWISE} >= ?))",
+            f"OR (sent_on IS NOT NULL AND sent_on{self.DIALECT.bytewise} >= ?))",
             (connection, *TaskState.UNSENT, TaskState.DEFERRED, _iso(week_start)),
         )
         return [TaskLoad(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), _date(r[5])) for r in rows]
@@ -490,20 +516,20 @@ class SqlStore(ABC):
         return sorted(str(r[0]) for r in rows)
 
     def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None:
-        self._exec(
+        self._write(
             "UPDATE tasks SET status = ?, crm_id = ? WHERE connection = ? AND key = ?",
             (TaskState.OPEN, crm_id, connection, key),
         )
 
     def task_forgotten(self, connection: str, key: str) -> None:
         """The CRM refused the task: forget the key so that a later run tries again."""
-        self._exec(
+        self._write(
             "DELETE FROM tasks WHERE connection = ? AND key = ? AND status = ?",
             (connection, key, TaskState.PENDING),
         )
 
     def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None:
-        self._exec(
+        self._write(
             "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND key = ?",
             (status, _iso(now), connection, key),
         )
@@ -513,7 +539,7 @@ class SqlStore(ABC):
         deferred task that has come due."""
         rows = self._rows(
             "SELECT DISTINCT account_id FROM tasks WHERE connection = ? AND ((renewed = 0 "
-            f"AND period_end{self.BYTEWISE} <= ?) OR (status = ? AND defer_until{self.BYTEWISE} <= ?))",
+            f"AND period_end{self.DIALECT.bytewise} <= ?) OR (status = ? AND defer_until{self.DIALECT.bytewise} <= ?))",
             (connection, _iso(today), TaskState.DEFERRED, _iso(today)),
         )
         return {str(r[0]) for r in rows}
@@ -523,8 +549,8 @@ class SqlStore(ABC):
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            self._exec(
-                f"UPDATE tasks SET renewed = 1 WHERE connection = ? AND period_end{self.BYTEWISE} <= ? "
+            self._write(
+                f"UPDATE tasks SET renewed = 1 WHERE connection = ? AND period_end{self.DIALECT.bytewise} <= ? "
                 f"AND account_id IN ({marks})",
                 (connection, _iso(today), *chunk),
             )
@@ -533,7 +559,7 @@ class SqlStore(ABC):
         """Every task tiersync created for a connection, for the playbook part of the report."""
         names = [name.strip() for name in _TASK_LIST_COLUMNS.split(",")]
         rows = self._rows(
-            f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? ORDER BY key{self.BYTEWISE}",
+            f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? ORDER BY key{self.DIALECT.bytewise}",
             (connection,),
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
@@ -549,21 +575,21 @@ class SqlStore(ABC):
         self, connection: str, rows: list[dict[str, Any]], run_id: int | None, now: dt.datetime
     ) -> None:
         """Each row is one account's latest result (``account_id`` plus anything JSON can hold)."""
-        self._batch(
+        sql = (
             "INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, account_id) DO UPDATE SET "
-            "run_id = excluded.run_id, classified_at = excluded.classified_at, payload_json = excluded.payload_json",
-            [(connection, row["account_id"], run_id, _iso(now), _dumps(row)) for row in rows],
+            "run_id = excluded.run_id, classified_at = excluded.classified_at, payload_json = excluded.payload_json"
         )
+        self._write_all([(sql, (connection, r["account_id"], run_id, _iso(now), _dumps(r))) for r in rows])
 
     def results(self, connection: str) -> list[dict[str, Any]]:
         rows = self._rows(
-            f"SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id{self.BYTEWISE}",
+            f"SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id{self.DIALECT.bytewise}",
             (connection,),
         )
         return [dict(json.loads(r[0])) for r in rows]
 
     def connections(self) -> list[str]:
-        rows = self._rows(f"SELECT DISTINCT connection{self.BYTEWISE} FROM results ORDER BY 1")
+        rows = self._rows(f"SELECT DISTINCT connection{self.DIALECT.bytewise} FROM results ORDER BY 1")
         return [str(r[0]) for r in rows]
 
     # -- the org the state belongs to -----------------------------------------------------------
@@ -572,7 +598,7 @@ class SqlStore(ABC):
         return None if row is None else str(row[0])
 
     def bind_org(self, connection: str, org_id: str) -> None:
-        self._exec(
+        self._write(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (_ORG_KEY + connection, org_id),
         )
@@ -580,17 +606,13 @@ class SqlStore(ABC):
     def rebind_org(self, connection: str, org_id: str) -> None:
         forget: list[tuple[str, Sequence[Any]]] = [
             (f"DELETE FROM {table} WHERE connection = ?", (connection,))
-            for table in ("watermarks", "written", "tier_history", "tasks", "results")
+            for table in ("watermarks", "tier_history", "tasks", "results")
         ]
         bind = (
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (_ORG_KEY + connection, org_id),
         )
-        self._transaction([*forget, bind])
-
-    @abstractmethod
-    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        """Run ``statements`` (``?`` placeholders) as one transaction."""
+        self._write_all([*forget, bind])
 
     # -- run log -------------------------------------------------------------------------------
     def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:
@@ -600,7 +622,7 @@ class SqlStore(ABC):
         )
 
     def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None:
-        self._exec(
+        self._write(
             "UPDATE runs SET ended_at = ?, status = ?, summary_json = ? WHERE id = ?",
             (_iso(now), status, _dumps(summary), run_id),
         )
@@ -624,17 +646,22 @@ class SqlStore(ABC):
 
 
 class State(SqlStore):
-    """The SQLite store: one file, shared by all connections of a config; every method commits."""
+    """The SQLite store: one file, shared by all connections of a config."""
+
+    DIALECT = SQLITE
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._atomic():
+                self._migrate(str(path))
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -648,19 +675,19 @@ class State(SqlStore):
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         return int(self._db.execute(sql, params).lastrowid or 0)
 
-    def _batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front: a reader's snapshot is never upgraded mid-way,
+        # which would fail at once (SQLITE_BUSY) instead of waiting the busy timeout
         with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(sql, rows)
+            self._db.execute("BEGIN IMMEDIATE")
+            yield
 
     def _columns(self, table: str) -> set[str]:
         return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
-
-    def _transaction(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        with self._db:
-            self._db.execute("BEGIN")
-            for sql, params in statements:
-                self._db.execute(sql, params)
 
 
 def open_state(settings: Settings) -> StateStore:

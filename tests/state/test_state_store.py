@@ -50,14 +50,6 @@ def test_watermarks_are_kept_per_connection_and_scope(store: StateStore) -> None
     assert store.watermark("emea", "changes") is not None
 
 
-def test_written_values_are_replaced_not_merged(store: StateStore) -> None:
-    assert store.written("default", "001A") is None
-    store.record_written("default", "001A", {"tier": "good", "traits": ["bully"], "score": 61.5}, NOW)
-    store.record_written("default", "001A", {"tier": "poor", "changed": NOW}, NOW)
-    assert store.written("default", "001A") == {"tier": "poor", "changed": "2026-11-01 09:00:00+00:00"}
-    assert store.written("other", "001A") is None
-
-
 def test_tier_history_is_oldest_first_per_account(store: StateStore) -> None:
     for tier, previous in (("good", None), ("poor", "good"), ("okay", "poor")):
         store.record_tier_change(
@@ -208,7 +200,9 @@ def test_a_connection_is_bound_to_one_org_and_rebinding_forgets_only_its_state(s
     for connection in ("emea", "us"):
         store.tasks_pending(connection, [wanted("001A", "review_relationship")], NOW)
         store.set_watermark(connection, "changes", NOW.isoformat(), NOW)
-        store.record_written(connection, "001A", {"tier": "good"}, NOW)
+        store.record_tier_change(
+            connection, "001A", tier="good", computed_tier="good", previous_tier=None, now=NOW, run_id=None
+        )
         store.save_results(connection, [{"account_id": "001A", "tier": "good"}], None, NOW)
     run = store.run_started("emea", "full", NOW)
 
@@ -216,7 +210,84 @@ def test_a_connection_is_bound_to_one_org_and_rebinding_forgets_only_its_state(s
 
     assert (store.bound_org("emea"), store.bound_org("us")) == ("00D000000000003AAA", "00D000000000002AAA")
     assert store.all_tasks("emea") == [] and store.watermark("emea", "changes") is None
-    assert store.written("emea", "001A") is None and store.results("emea") == []
+    assert store.tier_history("emea", "001A") == [] and store.results("emea") == []
     assert [r["id"] for r in store.runs("emea")] == [run], "the run log stays"
     assert len(store.all_tasks("us")) == 1 and store.watermark("us", "changes") == NOW.isoformat()
-    assert store.written("us", "001A") == {"tier": "good"}
+    assert store.tier_history("us", "001A") == [("good", None, NOW.isoformat())]
+
+
+def tier_change(store: StateStore, account: str, tier: str) -> None:
+    store.record_tier_change(
+        "default", account, tier=tier, computed_tier=tier, previous_tier=None, now=NOW, run_id=1
+    )
+
+
+def test_a_page_commits_its_writes_together_when_it_ends(settings: Settings, store: StateStore) -> None:
+    reader = open_state(settings)
+    try:
+        with store.page():
+            store.save_results("default", [{"account_id": "001A", "tier": "good"}], 1, NOW)
+            tier_change(store, "001A", "good")
+            store.task_finished("default", "nothing/yet", TaskState.DONE, NOW)
+            store.set_watermark("default", "backfill_cursor", "001A", NOW)
+            assert reader.results("default") == [] and reader.tier_history("default", "001A") == []
+            assert reader.watermark("default", "backfill_cursor") is None
+        assert reader.results("default") == [{"account_id": "001A", "tier": "good"}]
+        assert reader.tier_history("default", "001A") == [("good", None, NOW.isoformat())]
+        assert reader.watermark("default", "backfill_cursor") == "001A"
+    finally:
+        reader.close()
+
+
+def test_task_keys_are_durable_before_their_page_ends(settings: Settings, store: StateStore) -> None:
+    review = wanted("001A", "review_relationship")
+    reader = open_state(settings)
+    try:
+        with store.page():
+            store.save_results("default", [{"account_id": "001A"}], 1, NOW)
+            store.tasks_pending("default", [review], NOW)
+            seen = reader.task("default", review.spec.key)
+            assert seen is not None and seen.status == TaskState.PENDING, "written ahead of the send"
+            store.task_confirmed("default", review.spec.key, "00T1")
+            seen = reader.task("default", review.spec.key)
+            assert seen is not None and seen.status == TaskState.PENDING
+        seen = reader.task("default", review.spec.key)
+        assert seen is not None and (seen.status, seen.crm_id) == (TaskState.OPEN, "00T1")
+    finally:
+        reader.close()
+
+
+def test_a_page_ended_by_an_error_still_keeps_what_it_recorded(store: StateStore) -> None:
+    def page_that_fails() -> None:
+        with store.page():
+            tier_change(store, "001A", "good")
+            raise RuntimeError("the CRM went away after the tier was written")
+
+    with pytest.raises(RuntimeError):
+        page_that_fails()
+    assert [t for t, _, _ in store.tier_history("default", "001A")] == ["good"]
+
+
+def test_a_page_whose_writes_fail_keeps_none_of_them(store: StateStore) -> None:
+    def page_with_a_bad_row() -> None:
+        with store.page():
+            tier_change(store, "001A", "good")
+            store.save_results("default", [{"account_id": None}], 1, NOW)
+
+    with pytest.raises(DB_ERRORS):
+        page_with_a_bad_row()
+    assert store.tier_history("default", "001A") == [] and store.results("default") == []
+    tier_change(store, "001B", "okay")  # the store is usable afterwards
+    assert len(store.tier_history("default", "001B")) == 1
+
+
+def test_a_page_inside_a_page_is_part_of_it(settings: Settings, store: StateStore) -> None:
+    reader = open_state(settings)
+    try:
+        with store.page():
+            with store.page():
+                tier_change(store, "001A", "good")
+            assert reader.tier_history("default", "001A") == []
+        assert len(reader.tier_history("default", "001A")) == 1
+    finally:
+        reader.close()
