@@ -56,7 +56,7 @@ crm = "{crm.value}"
 # Which CRM object and field holds each fact; edit the copy beside this file.
 mapping = "{mapping_name}"
 
-# Watermarks, written values, task keys and the run log (relative to this file).
+# Watermarks, tier history, task keys, results and the run log (relative to this file).
 state_path = "tiersync-state.sqlite"
 
 {SECTIONS[crm]}"""

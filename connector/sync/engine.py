@@ -347,7 +347,7 @@ class SyncEngine:
         return done
 
     def _check_org(self, *, dry_run: bool, rebind: bool) -> None:
-        """The state remembers tasks, written values and watermarks of one org. Against another (a
+        """The state remembers tasks, tier history and watermarks of one org. Against another (a
         refreshed sandbox, a re-pointed URL) every old task would look deleted by a user and never be
         recreated: stop instead, unless told to start over."""
         org = self.adapter.org_id()

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from connector.sync.postgres import advisory_key, connect, redacted
-from connector.sync.state import SqlStore
+from connector.sync.state import SqlStore, StateError
 from connector.sync.state_schema import POSTGRES
 
 
@@ -34,6 +34,12 @@ class PostgresState(SqlStore):
             with self._db.transaction():
                 self._db.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key("schema"),))
                 self._migrate(redacted(url))
+        except psycopg.Error as exc:
+            self._db.close()
+            reason = " ".join(str(exc).split())
+            raise StateError(
+                f"cannot bring the state database {redacted(url)} up to date: {reason}"
+            ) from None
         except BaseException:
             self._db.close()
             raise
