@@ -164,8 +164,15 @@ DEFAULT_PRIORITY: list[PriorityRule] = [
     PriorityRule(name="poor_payment", tiers=[Tier.POOR], reasons=PAYMENT_REASONS),
     PriorityRule(
         name="revenue_at_risk",
-        actions=["review_relationship", "check_solvency", "move_to_paid_service_level"],
+        actions=[
+            "review_relationship",
+            "check_solvency",
+            "move_to_paid_service_level",
+            "plan_courteous_exit",
+        ],
     ),
+    # a poor client's growth-point or development action stands in for its relationship review
+    PriorityRule(name="poor_relationship", tiers=[Tier.POOR]),
     PriorityRule(name="referral_ask", actions=["ask_for_referral"]),
 ]
 """Everything no rule matches (routine touches, the other actions) comes after, in due-date order."""

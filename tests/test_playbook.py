@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from connector.classify.playbook import actions_by_code
 from connector.config import Settings
 from connector.model import Trait
@@ -9,10 +12,9 @@ from tests.roster_builder import Client
 from tests.test_tiers import one
 
 
-def test_poor_bully_gets_conduct_terms_and_relationship_review() -> None:
+def test_poor_bully_gets_conduct_terms_and_its_growth_point_not_the_generic_review() -> None:
     result = one(Client(abusive=2, complaints=7))
-    assert "set_conduct_terms" in result.actions
-    assert "review_relationship" in result.actions
+    assert result.actions == ("set_conduct_terms", "fix_communication")
 
 
 def test_bully_who_is_not_poor_gets_no_conduct_terms_action() -> None:
@@ -22,8 +24,49 @@ def test_bully_who_is_not_poor_gets_no_conduct_terms_action() -> None:
     assert "set_conduct_terms" not in result.actions
 
 
-def test_okay_complainer_gets_find_the_growth_point_and_its_communication_task() -> None:
-    assert one(Client(complaints=3)).actions == ("find_growth_point", "fix_communication")
+def test_okay_complainer_gets_its_communication_task_in_place_of_find_the_growth_point() -> None:
+    assert one(Client(complaints=3)).actions == ("fix_communication",)
+
+
+def test_a_specific_action_replaces_the_generic_one_only_where_it_applies() -> None:
+    actions = [
+        {"code": "find_it", "title": "Find it", "tiers": ["okay", "poor"], "replaced_by": ["talk_better"]},
+        {"code": "talk_better", "title": "Talk better", "growth_points": ["communication"]},
+    ]
+    custom = Settings.model_validate({"playbook": {"actions": actions}})
+    assert one(Client(complaints=3), custom).actions == ("talk_better",)
+    assert one(Client(on_time=8, late=2), custom).actions == ("find_it",), "no specific one: generic stays"
+    kept = Settings.model_validate({"playbook": {"actions": [{**actions[0], "replaced_by": []}, actions[1]]}})
+    assert one(Client(complaints=3), kept).actions == ("find_it", "talk_better")
+
+
+def test_every_okay_and_poor_client_gets_one_generic_or_specific_action_never_both() -> None:
+    s = Settings()
+    generic = {a.code: set(a.replaced_by) for a in s.playbook.actions if a.replaced_by}
+    assert set(generic) == {"find_growth_point", "review_relationship"}
+    clients = [
+        Client(complaints=3),
+        Client(on_time=8, late=2),
+        Client(complaints=7, on_time=4, late=8),
+        Client(public_complaints=2),
+        Client(nps=2),
+        Client(abusive=2, complaints=7),
+    ]
+    for client in clients:
+        got = set(one(client, s).actions)
+        for code, specific in generic.items():
+            assert not (code in got and got & specific), (client, got)
+
+
+def test_replaced_by_must_name_other_actions_that_are_not_replaced_themselves() -> None:
+    base = {"code": "aa", "title": "A", "tiers": ["okay"]}
+    other = {"code": "bb", "title": "B", "tiers": ["okay"]}
+    for bad in (["nope"], ["aa"]):
+        with pytest.raises(ValidationError, match="replaced_by names no other action"):
+            Settings.model_validate({"playbook": {"actions": [{**base, "replaced_by": bad}, other]}})
+    chain = [{**base, "replaced_by": ["bb"]}, {**other, "replaced_by": ["cc"]}, {**other, "code": "cc"}]
+    with pytest.raises(ValidationError, match="is itself replaced"):
+        Settings.model_validate({"playbook": {"actions": chain}})
 
 
 def test_late_payer_gets_a_solvency_check_but_a_complainer_does_not() -> None:

@@ -27,7 +27,16 @@ def _applies(action: Action) -> pl.Expr:
 
 
 def action_column(settings: ClassifierSettings) -> pl.Expr:
-    return labels([(_applies(a), a.code) for a in settings.playbook.actions]).alias("actions")
+    """Every action that applies, less the generic ones a more specific action replaces
+    (``Action.replaced_by``): one task says what to do, not two."""
+    applies = {a.code: _applies(a) for a in settings.playbook.actions}
+    kept = []
+    for action in settings.playbook.actions:
+        condition = applies[action.code]
+        for code in action.replaced_by:
+            condition &= ~applies[code]
+        kept.append((condition, action.code))
+    return labels(kept).alias("actions")
 
 
 def actions_by_code(settings: ClassifierSettings) -> dict[str, Action]:

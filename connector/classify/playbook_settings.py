@@ -13,7 +13,8 @@ class Action(Section):
     """A playbook action, recommended when every condition given holds: the tier is one of ``tiers``,
     the account carries every trait in ``traits``, and one of ``reasons`` (reason codes such as
     ``poor.unpaid_overdue``) explains its tier or traits, the decision is one of ``decisions``, and the
-    account has one of ``growth_points``."""
+    account has one of ``growth_points``. A generic action names in ``replaced_by`` the specific
+    actions that say more: when one of them applies, the generic one is left out."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     title: str = Field(min_length=1, max_length=255)
@@ -28,6 +29,10 @@ class Action(Section):
     cadence_days: int = Field(
         90, ge=1, description="A task for this action is created at most once per period."
     )
+    replaced_by: list[str] = Field(
+        default_factory=list,
+        description="Codes of more specific actions: when any of them applies, this one is left out.",
+    )
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> Action:
@@ -38,6 +43,9 @@ class Action(Section):
             )
         return self
 
+
+FIXES = [f"fix_{point.value}" for point in GrowthPoint]
+"""The growth-point actions (one per growth point): each says more than finding the growth point."""
 
 DEFAULT_ACTIONS: list[Action] = [
     Action(
@@ -58,6 +66,7 @@ DEFAULT_ACTIONS: list[Action] = [
         tiers=[Tier.OKAY],
         due_in_days=30,
         cadence_days=90,
+        replaced_by=FIXES,
     ),
     Action(
         code="review_relationship",
@@ -69,6 +78,8 @@ DEFAULT_ACTIONS: list[Action] = [
         tiers=[Tier.POOR],
         due_in_days=14,
         cadence_days=90,
+        # the decision answers the review's questions: its own action (fix, develop, exit) says what to do
+        replaced_by=[*FIXES, "develop_client", "plan_courteous_exit", "set_conduct_terms"],
     ),
     Action(
         code="check_solvency",
@@ -185,8 +196,18 @@ class PlaybookSettings(Section):
     @model_validator(mode="after")
     def _unique_codes(self) -> PlaybookSettings:
         seen: set[str] = set()
+        actions = {a.code: a for a in self.actions}
         for action in self.actions:
             if action.code in seen:
                 raise ValueError(f"duplicate action code {action.code!r}")
             seen.add(action.code)
+        for action in self.actions:
+            for code in action.replaced_by:
+                if code not in seen or code == action.code:
+                    raise ValueError(f"action {action.code!r}: replaced_by names no other action {code!r}")
+                if actions[code].replaced_by:
+                    raise ValueError(
+                        f"action {action.code!r}: {code!r} in replaced_by is itself replaced; "
+                        "name the most specific actions directly"
+                    )
         return self

@@ -102,9 +102,9 @@ def test_periods_are_fixed_windows_so_every_run_computes_the_same_key() -> None:
 def test_wanted_tasks_follow_the_playbook_with_owner_due_date_and_reason() -> None:
     c = one(Client(abusive=2, complaints=7))
     tasks = {w.action: w for w in wanted_tasks(c, Settings(), AS_OF)}
-    assert {"review_relationship", "set_conduct_terms", "fix_communication"} == {
-        a for a in tasks if not a.startswith("comms:")
-    }
+    assert {"set_conduct_terms", "fix_communication"} == {a for a in tasks if not a.startswith("comms:")}, (
+        "the specific actions replace the generic relationship review"
+    )
     spec = tasks["set_conduct_terms"].spec
     assert spec.owner_id == "owner-1"
     assert spec.due == AS_OF + dt.timedelta(days=7)

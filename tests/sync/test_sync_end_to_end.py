@@ -47,7 +47,16 @@ def test_full_sync_writes_tiers_and_tasks_then_a_rerun_writes_nothing(org: Org) 
     assert summary.tasks_created == len(tasks) > 0
     assert len({t.key for t in tasks}) == len(tasks)
     poor = next(a for a in accounts if a["tier"] == "poor" and a["id"] in {t.account_id for t in tasks})
-    assert any(t.account_id == poor["id"] and "Review the relationship" in t.subject + t.body for t in tasks)
+    titles = {a.code: a.title for a in Settings().playbook.actions}
+    carried = [r.action for r in org.task_rows() if r.account_id == poor["id"] and r.crm_id]
+    text = "".join(t.subject + t.body for t in tasks if t.account_id == poor["id"])
+    assert carried and all(titles[a] in text for a in carried if a in titles)
+    replaced = {a.code: set(a.replaced_by) for a in Settings().playbook.actions}
+    by_account: dict[str, set[str]] = {}
+    for r in org.task_rows():
+        by_account.setdefault(r.account_id, set()).add(r.action)
+    for account, mine in by_account.items():  # a specific action replaces the generic one: never both
+        assert not any(a in replaced and mine & replaced[a] for a in mine), (account, mine)
     state = State(org.workdir / "state.sqlite")
     saved = {r["account_id"]: r for r in state.results("default")}
     state.close()

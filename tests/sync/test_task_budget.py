@@ -144,3 +144,13 @@ def test_one_task_per_action_when_asked() -> None:
     (task,) = grouped.sends
     assert task.spec.subject == f"[tiersync] Client plan: {len(conduct.actions)} actions"
     assert {w.action for w in task.items} == set(conduct.actions)
+
+
+def test_a_poor_clients_growth_point_action_keeps_the_rank_of_the_review_it_replaces() -> None:
+    s = Settings()
+    poor = one(Client(id="E-poor", complaints=7))
+    assert poor.actions == ("fix_communication",)
+    okay = clients()["growth"]
+    assert rank_name(rank(poor, poor.actions, s), s) == "poor_relationship"
+    assert rank(poor, poor.actions, s) < rank(clients()["referral"], ["ask_for_referral"], s)
+    assert rank_name(rank(okay, okay.actions, s), s) == "routine"
