@@ -96,13 +96,37 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _cells(frame: pl.DataFrame, list_separator: str) -> pl.DataFrame:
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    joined = frame.with_columns(pl.col(lists).list.join(list_separator)) if lists else frame
+    return neutralise_frame(joined)
+
+
 def write_frame(frame: pl.DataFrame, path: Path, list_separator: str = ";") -> Path:
     """Write a polars ``frame`` to ``path`` as CSV, every text cell neutralised.
 
     A cell is text, so a list column (codes, reasons) is written joined with ``list_separator``; the
     frame itself keeps its lists."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
-    joined = frame.with_columns(pl.col(lists).list.join(list_separator)) if lists else frame
-    neutralise_frame(joined).write_csv(path)
+    _cells(frame, list_separator).write_csv(path)
     return path
+
+
+class FrameAppender:
+    """One CSV file written a frame at a time (the header once): the same file as one
+    :func:`write_frame` of all the frames, in bounded memory."""
+
+    def __init__(self, path: Path, list_separator: str = ";") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._separator = list_separator
+        self._handle: IO[bytes] = path.open("wb")
+        self._header = True
+
+    def append(self, frame: pl.DataFrame) -> None:
+        _cells(frame, self._separator).write_csv(self._handle, include_header=self._header)
+        self._header = False
+
+    def close(self) -> Path:
+        self._handle.close()
+        return self.path

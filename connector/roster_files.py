@@ -47,6 +47,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _LINE = "__line__"
+LINE_COLUMN = _LINE
+"""Each typed row's line in its file, while it is checked."""
 
 
 class RosterFileError(Exception):
@@ -80,7 +82,7 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def _read_csv(path: Path, kind: str | None = None) -> pl.DataFrame:
+def read_csv_file(path: Path, kind: str | None = None) -> pl.DataFrame:
     text = _decode(path)
     if not text.strip():
         raise RosterFileError(
@@ -145,13 +147,22 @@ def _code_key(value: str) -> str:
 
 def _validate(kind: str, name: str, frame: pl.DataFrame, problems: list[str]) -> pl.DataFrame:
     """Typed frame of ``kind``; adds one problem per bad cell and marks its row in ``__bad__``."""
+    return mark_repeats(name, check_rows(kind, name, frame, problems), problems)
+
+
+def check_rows(
+    kind: str, name: str, frame: pl.DataFrame, problems: list[str], first_line: int = 2
+) -> pl.DataFrame:
+    """Each row checked on its own (types, required values, ranges, codes): the typed frame with
+    its file line (``__line__``, the first row being ``first_line``) and ``__bad__``. A file read a
+    slice at a time (``roster_chunks``) checks each slice here and repeats across the whole file."""
     missing = [c for c in REQUIRED[kind] if c not in frame.columns]
     if missing:
         raise RosterFileError(
             [f"{name}: missing required column {', '.join(missing)} (has: {', '.join(frame.columns)})"]
         )
     schema = _schema(kind)
-    frame = frame.with_row_index(_LINE, offset=2)
+    frame = frame.with_row_index(_LINE, offset=first_line)
     checks: list[tuple[str, pl.Expr, str]] = []
     typed: list[pl.Expr] = []
     for column, dtype in schema.items():
@@ -184,10 +195,13 @@ def _validate(kind: str, name: str, frame: pl.DataFrame, problems: list[str]) ->
     bad_row = pl.any_horizontal(flags[f"__check{i}"] for i in range(len(checks))) if checks else pl.lit(False)
     extras = [c for c in frame.columns if c not in schema and c != _LINE]
     attrs = [pl.col(c).alias(f"attr_{c}") for c in extras] if kind == "accounts" else []
-    result = frame.select(_LINE, *typed, *attrs).with_columns(
+    return frame.select(_LINE, *typed, *attrs).with_columns(
         bad_row.alias("__bad__") if checks else pl.lit(False).alias("__bad__")
     )
-    # A repeated id keeps its first row; each later one is reported and left out.
+
+
+def mark_repeats(name: str, result: pl.DataFrame, problems: list[str]) -> pl.DataFrame:
+    """A repeated id keeps its first row; each later one is reported and marked ``__bad__``."""
     first = pl.col(_LINE).min().over("id")
     repeat = pl.col("id").is_not_null() & (pl.col(_LINE) != first)
     repeats = result.with_columns(first.alias("__first__")).filter(repeat)
@@ -242,7 +256,7 @@ def load_roster(source: Path, *, strict: bool = True) -> LoadedRoster:
     if source.is_dir():
         for kind in KINDS:
             path = source / f"{kind}.csv"
-            parts[kind] = (path.name, _read_csv(path)) if path.is_file() else None
+            parts[kind] = (path.name, read_csv_file(path)) if path.is_file() else None
     else:
         try:
             document = json.loads(_decode(source) or "null")
@@ -271,7 +285,7 @@ def load_accounts(path: Path, *, strict: bool = True) -> LoadedRoster:
     if not path.is_file():
         raise RosterFileError([f"{path}: no such file"])
     problems: list[str] = []
-    frame = _validate("accounts", path.name, _read_csv(path, "accounts"), problems)
+    frame = _validate("accounts", path.name, read_csv_file(path, "accounts"), problems)
     if frame.height == 0:
         raise RosterFileError([f"{path.name}: no accounts (only a header)"])
     if problems and strict:

@@ -107,8 +107,16 @@ LIST_COLUMNS = (
 output; only a CSV cell or a CRM field renders them as text, at the edge."""
 
 
-def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: dt.date) -> pl.DataFrame:
+def classify_frames(
+    frames: RosterFrames,
+    settings: ClassifierSettings,
+    as_of: dt.date,
+    fields_missing: list[tuple[str, str]] | None = None,
+) -> pl.DataFrame:
     """One result row per account (columns: ``RESULT_COLUMNS`` plus the account's own attributes).
+
+    ``fields_missing`` (optional fields no record holds) defaults to what ``frames`` show; a caller
+    classifying a roster a chunk at a time passes the whole roster's, so that no chunk differs.
 
     Code lists (``LIST_COLUMNS``) are lists of strings, in rule order (empty when none holds).
     """
@@ -124,7 +132,9 @@ def classify_frames(frames: RosterFrames, settings: ClassifierSettings, as_of: d
         .with_columns(score_column(settings), trend_column(settings))
     )
     gaps = gap_columns(
-        settings, [kind for kind in CHILD_KINDS if frames.child(kind) is None], _fields_missing(frames)
+        settings,
+        [kind for kind in CHILD_KINDS if frames.child(kind) is None],
+        _fields_missing(frames) if fields_missing is None else fields_missing,
     )
     # Each stage builds its sentences on its own rows (rules.by_group): it materialises the frame
     # once, so polars never re-runs the upstream plan once per branch of a split.

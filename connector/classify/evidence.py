@@ -116,12 +116,14 @@ def _invoices(frame: pl.LazyFrame, as_of: dt.date, start: dt.date, grace: int) -
         "_cost_known": cost_known,
         "_costed_revenue": costed,
     }
+    # rounded to cents like every sum (AMOUNT_COLUMNS): a float sum's last bit depends on the order
+    # the rows are added in, which a parallel group-by or a chunk of accounts may change
     return _grouped(frame.filter(in_window & ~void), rows, sums).select(
         "account_id",
         *(n for n in sums if not n.startswith("_")),
-        _known(pl.col("_discount_total"), pl.col("_discount_known")).alias("discount_total"),
-        _known(pl.col("_cost_total"), pl.col("_cost_known")).alias("cost_total"),
-        _known(pl.col("_costed_revenue"), pl.col("_cost_known")).alias("costed_revenue"),
+        _known(pl.col("_discount_total"), pl.col("_discount_known")).round(2).alias("discount_total"),
+        _known(pl.col("_cost_total"), pl.col("_cost_known")).round(2).alias("cost_total"),
+        _known(pl.col("_costed_revenue"), pl.col("_cost_known")).round(2).alias("costed_revenue"),
     )
 
 

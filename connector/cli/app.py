@@ -145,6 +145,29 @@ def tier_table(results: pl.DataFrame, limit: int, title: str) -> Table:
     return table
 
 
+class TopRows:
+    """The rows :func:`tier_table` shows, kept while results arrive a chunk at a time."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows: pl.DataFrame | None = None
+
+    def add(self, results: pl.DataFrame) -> None:
+        best = results.sort("score", "account_id", descending=[True, False]).head(self.limit)
+        both = best if self.rows is None else pl.concat([self.rows, best])
+        self.rows = both.sort("score", "account_id", descending=[True, False]).head(self.limit)
+
+
+Batch = Annotated[
+    int,
+    typer.Option(
+        "--batch",
+        min=1,
+        help="Accounts classified at a time: memory is bounded by it, whatever the roster's size.",
+    ),
+]
+
+
 def distribution(results: pl.DataFrame) -> str:
     counts = dict(results.group_by("tier").len().iter_rows())
     total = max(results.height, 1)

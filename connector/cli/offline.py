@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.markup import escape
 
 from connector.classify.classifier import classify_frames
 from connector.cli.app import (
     MAX_PROBLEMS_SHOWN,
+    Batch,
     CliState,
+    TopRows,
     app,
     config_app,
     console,
@@ -24,8 +28,8 @@ from connector.cli.app import (
     tier_table,
     user_errors,
 )
-from connector.results_output import write_results
-from connector.roster_files import load_roster
+from connector.results_output import ResultsWriter
+from connector.roster_chunks import DEFAULT_CHUNK_ACCOUNTS, staged_roster
 from connector.sample_data import generate, write_csv
 
 
@@ -64,24 +68,35 @@ def classify(
         bool, typer.Option("--strict/--lenient", help="Fail on any bad row, or skip bad rows and go on.")
     ] = True,
     limit: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal table.")] = 20,
+    batch: Batch = DEFAULT_CHUNK_ACCOUNTS,
 ) -> None:
     """Classify clients offline from files: no CRM needed."""
     s = settings()
-    with user_errors():
-        loaded = load_roster(source, strict=strict)
-    for problem in loaded.dropped[:MAX_PROBLEMS_SHOWN]:
-        err.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
-    if len(loaded.dropped) > MAX_PROBLEMS_SHOWN:
-        err.print(f"… and {len(loaded.dropped) - MAX_PROBLEMS_SHOWN} more skipped rows", highlight=False)
-    if loaded.frames.accounts.height == 0:
-        fail([f"{source}: no client left to classify: every account row was skipped (see above)"])
     day = as_of.date() if as_of else (s.evidence.as_of or dt.date.today())
-    results = classify_frames(loaded.frames, s, day)
-    console.print(tier_table(results, limit, f"{results.height} clients as of {day.isoformat()}"))
-    console.print(distribution(results))
-    if out is not None:
+    with ExitStack() as stack:
+        with user_errors():
+            staged = stack.enter_context(staged_roster(source, strict=strict, chunk_accounts=batch))
+        for problem in staged.dropped[:MAX_PROBLEMS_SHOWN]:
+            err.print(f"[yellow]skipped:[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
+        if len(staged.dropped) > MAX_PROBLEMS_SHOWN:
+            err.print(f"… and {len(staged.dropped) - MAX_PROBLEMS_SHOWN} more skipped rows", highlight=False)
+        if staged.accounts.height == 0:
+            fail([f"{source}: no client left to classify: every account row was skipped (see above)"])
         formats = ("csv", "json") if output_format is OutputFormat.BOTH else (output_format.value,)
-        for path in write_results(results, out, formats):
+        writer = ResultsWriter(out, formats) if out is not None else None
+        shown = TopRows(limit)
+        tiers = []
+        for chunk in staged.chunks():
+            results = classify_frames(chunk, s, day, staged.fields_missing)
+            shown.add(results)
+            tiers.append(results["tier"])
+            if writer is not None:
+                writer.write(results)
+        everyone = pl.DataFrame({"tier": pl.concat(tiers)})
+        assert shown.rows is not None  # at least one account, so at least one chunk
+        console.print(tier_table(shown.rows, limit, f"{everyone.height} clients as of {day.isoformat()}"))
+        console.print(distribution(everyone))
+        for path in writer.close() if writer is not None else []:
             console.print(f"wrote {path}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import ExitStack
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector.classify.classifier import classify_frames
-from connector.cli.app import app, console, err, fail, settings, user_errors
+from connector.cli.app import Batch, app, console, err, fail, settings, user_errors
 from connector.config import Settings
 from connector.csv_cells import write_frame
 from connector.insights.backtest import (
@@ -31,8 +32,9 @@ from connector.insights.backtest import backtest as run_backtest
 from connector.insights.fit import fit_scores
 from connector.insights.profile import learn_profile
 from connector.report import build_report_data, render_html, source_from_results, source_from_state
-from connector.report.sources import ReportSource
-from connector.roster_files import load_accounts, load_roster
+from connector.report.sources import UNREAD_COLUMNS, ReportSource
+from connector.roster_chunks import DEFAULT_CHUNK_ACCOUNTS, StagedRoster, staged_roster
+from connector.roster_files import load_accounts
 from connector.sync.state import StateError, open_state
 
 StatePath = Annotated[
@@ -69,15 +71,26 @@ def _day(s: Settings, as_of: dt.datetime | None) -> dt.date:
 
 
 def _source(
-    s: Settings, state_path: Path | None, input_path: Path | None, connection: str | None, day: dt.date
+    s: Settings,
+    state_path: Path | None,
+    input_path: Path | None,
+    connection: str | None,
+    day: dt.date,
+    batch: int = DEFAULT_CHUNK_ACCOUNTS,
 ) -> ReportSource:
     """The results to learn from: an offline classification of ``--input``, or the sync's state."""
     if state_path is not None and input_path is not None:
         fail(["pass --state or --input, not both"])
     if input_path is not None:
-        with user_errors():
-            loaded = load_roster(input_path)
-        return source_from_results(classify_frames(loaded.frames, s, day), f"input {input_path}")
+        with ExitStack() as stack:
+            with user_errors():
+                staged = stack.enter_context(staged_roster(input_path, chunk_accounts=batch))
+            # a chunk at a time, keeping only the columns a report reads
+            results = pl.concat(
+                classify_frames(chunk, s, day, staged.fields_missing).drop(UNREAD_COLUMNS)
+                for chunk in staged.chunks()
+            )
+        return source_from_results(results, f"input {input_path}")
     if state_path is not None:
         s = s.model_copy(update={"state_path": state_path, "state_url": None})
     where = "the state database" if s.state_url is not None else f"{s.state_path}"
@@ -116,11 +129,12 @@ def report_command(
         ReportFormat, typer.Option("--format", help="A static HTML page, or JSON for BI tools.")
     ] = ReportFormat.HTML,
     as_of: AsOf = None,
+    batch: Batch = DEFAULT_CHUNK_ACCOUNTS,
 ) -> None:
     """Write the tier report: tiers, headaches, traits, movements, ideal-client profile, playbook."""
     s = settings()
     day = _day(s, as_of)
-    data = build_report_data(_source(s, state_path, input_path, connection, day), s, day)
+    data = build_report_data(_source(s, state_path, input_path, connection, day, batch), s, day)
     target = out or Path(f"report.{output_format.value}")
     text = render_html(data) if output_format is ReportFormat.HTML else data.to_json()
     try:
@@ -213,6 +227,28 @@ def _decision_table(result: DecisionBacktest) -> Table:
     return table
 
 
+def _history(
+    staged: StagedRoster, input_path: Path, s: Settings, day: dt.date, horizon_days: int
+) -> pl.DataFrame:
+    """Tiers as of ``day`` and the outcomes after it, a chunk of accounts at a time."""
+    invoices = staged.records("invoices")
+    if invoices is None:
+        fail([f"{input_path}: no invoices; the backtest needs invoices before and after {day.isoformat()}"])
+    first = invoices.select(pl.coalesce("issued", "due").min()).collect().item()
+    if not isinstance(first, dt.date):
+        fail([f"{input_path}: no invoice has an issued or due date; the backtest needs dated invoices"])
+    if first > day:
+        fail(
+            [
+                f"{input_path}: history too short for --as-of {day.isoformat()}: the first invoice is of "
+                f"{first.isoformat()}; pass a later --as-of"
+            ]
+        )
+    return pl.concat(
+        build_history(chunk, s, day, horizon_days, staged.fields_missing) for chunk in staged.chunks()
+    )
+
+
 @app.command("backtest")
 def backtest_command(
     input_path: Annotated[
@@ -231,28 +267,16 @@ def backtest_command(
     output_format: Annotated[
         TextFormat, typer.Option("--format", help="A table, or JSON.")
     ] = TextFormat.TEXT,
+    batch: Batch = DEFAULT_CHUNK_ACCOUNTS,
 ) -> None:
     """Check the tiers against what clients did next: churn, late payment and expansion per tier."""
     s = settings()
     horizon = dt.timedelta(days=horizon_days)
     day = as_of.date() if as_of else (s.evidence.as_of or dt.date.today()) - horizon
-    with user_errors():
-        loaded = load_roster(input_path)
-    invoices = loaded.frames.invoices
-    if invoices is None:
-        fail([f"{input_path}: no invoices; the backtest needs invoices before and after {day.isoformat()}"])
-    dates = invoices.select(pl.coalesce("issued", "due").alias("day"))["day"]
-    first = dates.min()
-    if not isinstance(first, dt.date):
-        fail([f"{input_path}: no invoice has an issued or due date; the backtest needs dated invoices"])
-    if first > day:
-        fail(
-            [
-                f"{input_path}: history too short for --as-of {day.isoformat()}: the first invoice is of "
-                f"{first.isoformat()}; pass a later --as-of"
-            ]
-        )
-    history = build_history(loaded.frames, s, day, horizon_days)
+    with ExitStack() as stack:
+        with user_errors():
+            staged = stack.enter_context(staged_roster(input_path, chunk_accounts=batch))
+        history = _history(staged, input_path, s, day, horizon_days)
     result = run_backtest(history, s)
     decisions = backtest_decisions(history)
     if output_format is TextFormat.JSON:

@@ -128,14 +128,20 @@ def history_between(
 
 
 def build_history(
-    frames: RosterFrames, settings: Settings, as_of: dt.date, horizon_days: int
+    frames: RosterFrames,
+    settings: Settings,
+    as_of: dt.date,
+    horizon_days: int,
+    fields_missing: list[tuple[str, str]] | None = None,
 ) -> pl.DataFrame:
-    """Tiers as of ``as_of`` and outcomes over the ``horizon_days`` after it, from one roster."""
+    """Tiers as of ``as_of`` and outcomes over the ``horizon_days`` after it, from one roster (or one
+    chunk of accounts of it: each account's history is its own; ``fields_missing`` as in
+    ``classify_frames``)."""
     after_settings = settings.model_copy(
         update={"evidence": settings.evidence.model_copy(update={"window_days": horizon_days})}
     )
-    before = classify_frames(frames, settings, as_of)
-    after = classify_frames(frames, after_settings, as_of + dt.timedelta(days=horizon_days))
+    before = classify_frames(frames, settings, as_of, fields_missing)
+    after = classify_frames(frames, after_settings, as_of + dt.timedelta(days=horizon_days), fields_missing)
     return history_between(before, after, settings.insights, as_of)
 
 

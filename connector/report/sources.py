@@ -42,6 +42,23 @@ TASK_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+UNREAD_COLUMNS = (
+    "tier_codes",
+    "trait_codes",
+    "data_gaps",
+    "data_gaps_reason",
+    "growth_points",
+    "growth_point_codes",
+    *(growth_reason_column(p) for p in GrowthPoint),
+    "growth_reason",
+    "decision_codes",
+    "previous_tier",
+    "trend",
+)
+"""Result columns no part of the report or the insights reads: an offline classification of a large
+roster drops them chunk by chunk, so the report holds only what it shows (a third less memory)."""
+
+
 class ResultsStore(Protocol):
     """The part of the sync's state a report reads (``connector.sync.state.State`` has it)."""
 
