@@ -206,19 +206,6 @@ class Classification:
     previous_tier: Tier | None = None
     """The tier the client held one window earlier, from its own records (None: no record then)."""
 
-    @property
-    def reason(self) -> str:
-        """Tier reason, trait reasons and data gaps in one paragraph, for a CRM long-text field."""
-        parts = [f"{self.tier.value}: {self.tier_reason}" if self.tier_reason else self.tier.value]
-        parts += [f"{trait.value}: {text}" for trait, text in self.traits.items()]
-        if self.data_gaps_reason:
-            parts.append(f"data gaps: {self.data_gaps_reason}")
-        if self.growth_reason:
-            parts.append(f"growth points: {self.growth_reason}")
-        if self.decision_reason:
-            parts.append(f"next step: {self.decision_reason}")
-        return ". ".join(parts) + "."
-
 
 def to_classifications(frame: pl.DataFrame) -> list[Classification]:
     result = []
