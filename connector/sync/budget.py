@@ -65,15 +65,17 @@ class TaskBudget:
         settings: Settings,
         today: dt.date,
         load: list[TaskLoad],
-        refresh: Callable[[str], set[str]],
+        refresh: Callable[[list[str]], set[str]],
     ) -> None:
-        """``refresh(owner)`` reads the owner's open tasks back from the CRM and returns the CRM ids of
-        those users have completed or deleted."""
+        """``refresh(owners)`` reads the owners' open tasks back from the CRM (in one go: the call count
+        then does not grow with the owners of a page) and returns the CRM ids of those users have
+        completed or deleted."""
         self.max_new = settings.tasks.max_new_per_owner_per_week
         self.max_open = settings.tasks.max_open_per_owner
         self.week = week_of(today)
         self._refresh = refresh
         self._refreshed: set[str] = set()
+        self._expected: set[str] = set()
         self.finished: set[str] = set()
         self._sent: dict[str, set[str]] = defaultdict(set)
         self._open: dict[str, dict[str, str | None]] = defaultdict(dict)
@@ -102,13 +104,20 @@ class TaskBudget:
         self.refresh(owner)
         return crm_id is not None and crm_id in self.finished
 
+    def expect(self, owners: Iterable[str | None]) -> None:
+        """Owners a page may need read back: the first read-back of the page asks for all of them."""
+        self._expected.update(o for o in owners if o and o != NO_OWNER)
+
     def refresh(self, owner: str) -> None:
         if owner in self._refreshed or owner == NO_OWNER:
             return
-        self._refreshed.add(owner)
-        done = self._refresh(owner)
+        batch = sorted({owner, *self._expected} - self._refreshed)
+        self._refreshed.update(batch)
+        self._expected.clear()
+        done = self._refresh(batch)
         self.finished |= done
-        self._open[owner] = {k: i for k, i in self._open[owner].items() if i is None or i not in done}
+        for who in batch:
+            self._open[who] = {k: i for k, i in self._open[who].items() if i is None or i not in done}
 
     def _fits(self, owner: str) -> bool:
         new_ok = not self.max_new or len(self._sent[owner]) < self.max_new

@@ -184,7 +184,7 @@ class SyncEngine:
                 self.settings,
                 today,
                 self.state.task_load(self.connection, week_of(today)),
-                lambda owner: self._finished_tasks(owner, dry_run),
+                lambda owners: self._finished_tasks(owners, dry_run),
             )
             for batch in self._batches(mode, today):
                 self._guard_budget()
@@ -333,10 +333,11 @@ class SyncEngine:
             growth_points=tuple(self.settings.growth.label(p) for p in c.growth_points),
         )
 
-    def _finished_tasks(self, owner: str, dry_run: bool) -> set[str]:
-        """The CRM ids of the owner's open tasks that users completed or deleted in the CRM (the
-        workload budget counts only the open ones); recorded as done unless this is a dry run."""
-        crm_ids = self.state.open_crm_ids(self.connection, owner)
+    def _finished_tasks(self, owners: list[str], dry_run: bool) -> set[str]:
+        """The CRM ids of the owners' open tasks that users completed or deleted in the CRM (the
+        workload budget counts only the open ones), read in one go; recorded as done unless this is a
+        dry run."""
+        crm_ids = [i for owner in owners for i in self.state.open_crm_ids(self.connection, owner)]
         if not crm_ids:
             return set()
         self._guard_budget()

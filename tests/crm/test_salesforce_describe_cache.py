@@ -7,7 +7,16 @@ from pathlib import Path
 
 from connector.crm.salesforce import SalesforceAdapter
 from connector.crm.salesforce.describe_cache import DescribeCache
-from tests.crm.test_salesforce_adapter import LABELS, MAPPING, Box, Sleeps, mapping_with, set_up, settings
+from tests.crm.test_salesforce_adapter import (
+    LABELS,
+    MAPPING,
+    Box,
+    Sleeps,
+    full_roster,
+    mapping_with,
+    set_up,
+    settings,
+)
 
 
 def describes(box: Box) -> int:
@@ -114,3 +123,19 @@ def test_the_api_user_is_looked_up_once_per_ttl(box: Box, tmp_path: Path) -> Non
     adapter(box, cache, 3600).changed_account_ids(watermark)
     soql = box.ledger.calls()
     assert len(soql) == len({(s.object, s.account) for s in MAPPING.sources().values()})  # no user lookup
+
+
+def test_owner_names_are_kept_for_the_ttl_and_only_new_owners_are_asked(box: Box, tmp_path: Path) -> None:
+    cache = tmp_path / "describes.json"
+    box.sandbox.seed(full_roster())
+    users = sorted({r["OwnerId"] for r in box.sandbox.records("Account")})
+    assert len(users) >= 2
+    first = adapter(box, cache, 3600).owner_names(users[:1])
+    box.ledger.reset()
+    again = adapter(box, cache, 3600).owner_names(users)
+    assert again[users[0]] == first[users[0]]
+    assert set(again) == set(users)
+    assert len(box.ledger.calls()) == 1  # the new owners only, in one query
+    box.ledger.reset()
+    assert adapter(box, cache, 3600).owner_names(users) == again
+    assert box.ledger.calls() == []

@@ -1040,3 +1040,39 @@ def test_id_and_parent_filters_return_what_a_scan_returns_in_the_same_order(
     ]
     one = sf.query(format_soql("SELECT Id FROM Case WHERE AccountId = {}", accounts[2]))
     assert [r["Id"] for r in one["records"]] == [i for i, parent in scan() if parent == accounts[2]]
+
+
+def test_order_by_id_pages_walk_the_id_order_a_sort_gives(sf_sandbox: SalesforceSandboxFixture) -> None:
+    """``ORDER BY Id`` walks the store's sorted Ids (a ``LIMIT`` stops the walk, an ``Id >`` bound starts
+    it); the expectation is the unordered scan sorted here, after creates, a delete and a rolled-back
+    delete (its row back in the table, not at the end) keep the sorted Ids busy."""
+    ids = sf_sandbox.sandbox.seed(_accounts(6))
+    sf = sf_sandbox.client()
+    made = [sf.Account.create({"Name": f"New {n}"})["id"] for n in range(3)]
+    sf.Account.delete(made[1])
+    victim = sorted(ids.values())[2]
+    refused = sf.restful(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": f"{victim},001000000000000AAA", "allOrNone": "true"},
+    )
+    assert not any(r["success"] for r in refused)  # rolled back: the victim stays
+
+    def scan() -> list[str]:
+        return sorted(r["Id"] for r in sf.query("SELECT Id FROM Account")["records"])
+
+    every = scan()
+    assert victim in every and made[1] not in every
+    page = sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 3 OFFSET 1")
+    assert [r["Id"] for r in page["records"]] == every[1:4]
+    down = sf.query("SELECT Id FROM Account ORDER BY Id DESC LIMIT 4")
+    assert [r["Id"] for r in down["records"]] == every[::-1][:4]
+    after = sf.query(format_soql("SELECT Id FROM Account WHERE Id > {} ORDER BY Id LIMIT 3", every[2]))
+    assert [r["Id"] for r in after["records"]] == every[3:6]
+    since = sf.query(
+        format_soql("SELECT Id FROM Account WHERE Id >= {} AND Name != 'x' ORDER BY Id", every[2])
+    )
+    assert [r["Id"] for r in since["records"]] == every[2:]
+    assert since["totalSize"] == len(every) - 2
+    all_pages = sf.query_all("SELECT Id FROM Account ORDER BY Id")
+    assert [r["Id"] for r in all_pages["records"]] == every

@@ -94,16 +94,16 @@ def test_completed_tasks_read_back_from_the_crm_free_room() -> None:
         TaskLoad("owner-1", f"Y{i}", f"Y{i}/a/1", f"00T{i}", TaskState.OPEN, AS_OF - dt.timedelta(days=30))
         for i in range(3)
     ]
-    asked: list[str] = []
+    asked: list[list[str]] = []
 
-    def finished(owner: str) -> set[str]:
-        asked.append(owner)
+    def finished(owners: list[str]) -> set[str]:
+        asked.append(owners)
         return {"00T0", "00T1"}
 
     s = settings(max_new_per_owner_per_week=0, max_open_per_owner=3)
     results = sorted(clients().values(), key=lambda c: c.account_id)
     decisions = plan_tasks(results, [], s, AS_OF, TaskBudget(s, AS_OF, load, finished))
-    assert asked == ["owner-1"], "read back once per owner and run"
+    assert asked == [["owner-1"]], "read back once per owner and run"
     assert [x.spec.account_id for x in decisions.sends] == ["A-conduct", "B-payment"]
 
 
@@ -154,3 +154,23 @@ def test_a_poor_clients_growth_point_action_keeps_the_rank_of_the_review_it_repl
     assert rank_name(rank(poor, poor.actions, s), s) == "poor_relationship"
     assert rank(poor, poor.actions, s) < rank(clients()["referral"], ["ask_for_referral"], s)
     assert rank_name(rank(okay, okay.actions, s), s) == "routine"
+
+
+def test_the_owners_a_page_expects_are_read_back_in_one_go() -> None:
+    load = [
+        TaskLoad(owner, f"K{n}", f"K{n}/a/1", f"00T{n}", TaskState.OPEN, AS_OF - dt.timedelta(days=30))
+        for n, owner in enumerate(["owner-1", "owner-2", "owner-3"])
+    ]
+    asked: list[list[str]] = []
+
+    def finished(owners: list[str]) -> set[str]:
+        asked.append(owners)
+        return {"00T1"}
+
+    b = TaskBudget(settings(), AS_OF, load, finished)
+    b.expect(["owner-2", None, "owner-1"])
+    assert not b.is_finished("00T0", "owner-1")
+    assert b.is_finished("00T1", "owner-2")
+    assert b.open_count("owner-2") == 0
+    assert not b.is_finished("00T2", "owner-3")  # not expected: asked on its own
+    assert asked == [["owner-1", "owner-2"], ["owner-3"]]

@@ -120,7 +120,7 @@ class SalesforceAdapter:
         return self.client.usage()
 
     def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
-        return owners.owner_names(self.client, owner_ids)
+        return self._schema.owner_names(owner_ids, lambda ids: owners.owner_names(self.client, ids))
 
     def estimate_backfill(self, page_size: int) -> BackfillEstimate:
         """What a full backfill would cost (``BackfillPlanner``); see ``estimate.py``."""

@@ -127,6 +127,23 @@ class Schema:
                 self._cache.remember("api_user", known)
         return known
 
+    def owner_names(
+        self, owner_ids: list[str], look_up: Callable[[list[str]], dict[str, str]]
+    ) -> dict[str, str]:
+        """``{owner id: name}``: the cache's fresh names, ``look_up`` for the others (then kept)."""
+        if self._cache is None:
+            return look_up(owner_ids)
+        known = {
+            k.removeprefix("owner:"): v
+            for k, v in self._cache.facts([f"owner:{i}" for i in owner_ids]).items()
+        }
+        missing = [i for i in owner_ids if i not in known]
+        if missing:
+            found = look_up(missing)
+            self._cache.remember_all({f"owner:{i}": name for i, name in found.items()})
+            known.update(found)
+        return known
+
     @property
     def described(self) -> int:
         """Objects described so far (each one call, or none when cached; a missing object too)."""

@@ -8,8 +8,9 @@ hold only what :class:`~connector.crm.salesforce.describe.FieldInfo` reads.
 
 Beside each describe the mapping ``where`` conditions that a ``LIMIT 1`` query proved valid against it
 are kept (``checked``): they stay valid as long as that describe does, so a warm run re-checks none,
-and a new describe that differs drops them. The API user's Id is kept the same way (``fact``): a
-username names one user for good, so looking it up once per TTL is enough.
+and a new describe that differs drops them. The API user's Id and the owners' names are kept the same
+way (``fact``, ``facts``): a username names one user for good and a user is rarely renamed, so looking
+them up once per TTL is enough.
 """
 
 from __future__ import annotations
@@ -99,15 +100,29 @@ class DescribeCache:
 
     def fact(self, key: str) -> str | None:
         """A value looked up once per TTL (the API user's Id), or None when absent or stale."""
-        entry = self._load().get(self._scope, {}).get(f"@{key}")
-        if not isinstance(entry, dict) or self._clock() - float(entry.get("at", 0)) >= self._ttl:
-            return None
-        value = entry.get("value")
-        return str(value) if value else None
+        return self.facts([key]).get(key)
+
+    def facts(self, keys: list[str]) -> dict[str, str]:
+        """The fresh ones of ``keys`` (``owner:<Id>`` names, ``api_user``) with their values."""
+        entries = self._load().get(self._scope, {})
+        found: dict[str, str] = {}
+        for key in keys:
+            entry = entries.get(f"@{key}")
+            fresh = isinstance(entry, dict) and self._clock() - float(entry.get("at", 0)) < self._ttl
+            if fresh and entry.get("value"):
+                found[key] = str(entry["value"])
+        return found
 
     def remember(self, key: str, value: str) -> None:
+        self.remember_all({key: value})
+
+    def remember_all(self, values: dict[str, str]) -> None:
+        if not values:
+            return
         data = self._load()
-        data.setdefault(self._scope, {})[f"@{key}"] = {"at": self._clock(), "value": value}
+        entries = data.setdefault(self._scope, {})
+        for key, value in values.items():
+            entries[f"@{key}"] = {"at": self._clock(), "value": value}
         self._save(data)
 
     def clear(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .org import Org
@@ -35,6 +35,9 @@ class DataCatalog:
     def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
         return self.org.data.seek(obj.name, field, values)
 
+    def by_id(self, obj: ObjectDef, descending: bool, after: tuple[str, bool] | None) -> Iterator[Row]:
+        return self.org.data.by_id(obj.name, descending=descending, after=after)
+
     def today(self) -> dt.date:
         now = self.org.clock()
         return (now.astimezone(dt.UTC) if now.tzinfo else now).date()
@@ -60,3 +63,6 @@ class ToolingCatalog(DataCatalog):
 
     def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
         return self.org.tooling.seek(obj.name, field, values)
+
+    def by_id(self, obj: ObjectDef, descending: bool, after: tuple[str, bool] | None) -> Iterator[Row]:
+        return self.org.tooling.by_id(obj.name, descending=descending, after=after)

@@ -9,6 +9,7 @@ match null values, as SOQL does.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -72,6 +73,10 @@ class CompiledQuery:
     source: str
     seek: tuple[str, frozenset[Any]] | None = None
     """``(Id or reference field, ids)`` the WHERE requires (a top-level ``IN``/``=``): an index path."""
+    id_order: bool | None = None
+    """Descending or not when the only sort is ``ORDER BY Id`` (None otherwise): rows walk the Id index."""
+    id_after: tuple[str, bool] | None = None
+    """``(Id, inclusive)`` of a top-level ``Id >``/``>=`` in the WHERE: where an ascending walk starts."""
 
 
 def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
@@ -98,25 +103,51 @@ def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
     predicate = compiler.condition(query.where) if query.where is not None else None
     order = tuple(compiler.order_key(key) for key in query.order_by)
     seek = compiler.seek(query.where) if query.where is not None else None
+    id_order = None
+    if len(query.order_by) == 1:
+        sort = compiler.column(query.order_by[0].field)
+        if not sort.hops and sort.field.name == "Id":
+            id_order = query.order_by[0].descending
+    id_after = compiler.id_after(query.where) if query.where is not None else None
     return CompiledQuery(
-        obj, columns, query.count, predicate, order, query.limit, query.offset, query.source, seek
+        obj,
+        columns,
+        query.count,
+        predicate,
+        order,
+        query.limit,
+        query.offset,
+        query.source,
+        seek,
+        id_order,
+        id_after,
     )
 
 
 def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool = False) -> list[Row]:
     """Matching rows, ordered and sliced; rows are the stored dicts (a snapshot: stores never mutate rows)."""
     seek = getattr(catalog, "seek", None)
-    rows: Iterable[Row] = (
-        seek(compiled.obj, *compiled.seek)  # the same rows in the same order, without the scan
-        if compiled.seek is not None and seek is not None and not include_deleted
-        else catalog.rows(compiled.obj)
-    )
+    by_id = getattr(catalog, "by_id", None)
+    walk = compiled.seek is None and compiled.id_order is not None and by_id is not None
+    rows: Iterable[Row]
+    if compiled.seek is not None and seek is not None and not include_deleted:
+        rows = seek(compiled.obj, *compiled.seek)  # the same rows in the same order, without the scan
+    elif walk:
+        assert by_id is not None
+        # already in the order asked: no sort, and a LIMIT stops the walk (a page costs the page)
+        rows = by_id(compiled.obj, bool(compiled.id_order), None if compiled.id_order else compiled.id_after)
+    else:
+        rows = catalog.rows(compiled.obj)
     if not include_deleted:
         # query hides deleted rows and archived activities; queryAll returns both
         rows = (r for r in rows if not r.get("IsDeleted") and not r.get("IsArchived"))
     if compiled.predicate is not None:
         predicate = compiled.predicate
         rows = (r for r in rows if predicate(r))
+    start = compiled.offset or 0
+    end = start + compiled.limit if compiled.limit is not None else None
+    if walk:
+        return _single_row_check(compiled, catalog, list(itertools.islice(rows, start, end)))
     result = list(rows)
     for get, descending, nulls_first in reversed(compiled.order):
         null_rank = 0 if nulls_first != descending else 2
@@ -126,9 +157,10 @@ def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool 
             return (null_rank, 0) if value is None else (1, value)
 
         result.sort(key=sort_key, reverse=descending)
-    start = compiled.offset or 0
-    end = start + compiled.limit if compiled.limit is not None else None
-    result = result[start:end]
+    return _single_row_check(compiled, catalog, result[start:end])
+
+
+def _single_row_check(compiled: CompiledQuery, catalog: Catalog, result: list[Row]) -> list[Row]:
     single = [c for c in compiled.columns if not c.hops and c.field.name in catalog.single_row_fields]
     if single and len(result) > 1:
         raise ApiError(
@@ -285,6 +317,20 @@ class _Compiler:
         if _kind(column.field) != "id" or any(lit.kind != "string" for lit in literals):
             return None
         return column.field.name, frozenset(self._literal(column, lit) for lit in literals)
+
+    def id_after(self, node: soql.Condition) -> tuple[str, bool] | None:
+        """``(Id, inclusive)`` when ``node`` requires ``Id >``/``>=`` a literal at its top level (call
+        after :meth:`condition`, which raises the errors)."""
+        if isinstance(node, soql.Junction):
+            if node.op != "AND":
+                return None
+            return next((found for op in node.operands if (found := self.id_after(op)) is not None), None)
+        if not isinstance(node, soql.Comparison) or node.op not in (">", ">=") or len(node.field.path) != 1:
+            return None
+        column = self.column(node.field)
+        if column.field.name != "Id" or isinstance(node.value, tuple) or node.value.kind != "string":
+            return None
+        return str(self._literal(column, node.value)), node.op == ">="
 
     def condition(self, node: soql.Condition) -> Predicate:
         if isinstance(node, soql.Junction):

@@ -2,10 +2,13 @@
 
 Callers hold the sandbox lock. Rows are replaced, never mutated in place, so a query cursor holding
 row references keeps the snapshot it was opened on. A journal makes ``allOrNone`` rollbacks exact.
+Each table also keeps its Ids sorted (new Ids grow, so that is an append), so that ``ORDER BY Id``
+walks them instead of sorting the table, and a ``LIMIT`` or an ``Id >`` bound stops or starts the walk.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +37,8 @@ class Store:
         self._journal: list[tuple[str, str, Row | None]] | None = None
         self._position: dict[str, dict[str, int]] = {name: {} for name in objects}
         """Per table, each Id's place in the table's order, so a seek returns rows in scan order."""
+        self._sorted: dict[str, list[str]] = {name: [] for name in objects}
+        """Per table, its Ids in ascending order (how ``ORDER BY Id`` compares them)."""
         self._inserted = 0
         for obj in objects.values():
             for fd in obj.fields.values():
@@ -83,12 +88,39 @@ class Store:
             if self._journal is not None:
                 self._journal.append((obj, record_id, old))
             self._reindex(obj, record_id, old, None)
-            self._position.get(obj, {}).pop(record_id, None)
+            self._unplace(obj, record_id)
             self.versions[obj] += 1
 
     def _place(self, obj: str, record_id: str) -> None:
         self._inserted += 1
         self._position.setdefault(obj, {})[record_id] = self._inserted
+        ids = self._sorted.setdefault(obj, [])
+        if not ids or record_id > ids[-1]:
+            ids.append(record_id)
+        else:
+            bisect.insort(ids, record_id)
+
+    def _unplace(self, obj: str, record_id: str) -> None:
+        self._position.get(obj, {}).pop(record_id, None)
+        ids = self._sorted.get(obj, [])
+        at = bisect.bisect_left(ids, record_id)
+        if at < len(ids) and ids[at] == record_id:
+            del ids[at]
+
+    def by_id(
+        self, obj: str, *, descending: bool = False, after: tuple[str, bool] | None = None
+    ) -> Iterator[Row]:
+        """Every row (deleted ones too, as ``rows``) in Id order; ``after``: ``(Id, inclusive)``, the
+        ascending walk starts there (an ``Id >``/``>=`` bound of the query)."""
+        table = self.tables[obj]
+        ids = self._sorted.get(obj, [])
+        if descending:
+            return (table[i] for i in reversed(ids))
+        start = 0
+        if after is not None:
+            bound, inclusive = after
+            start = (bisect.bisect_left if inclusive else bisect.bisect_right)(ids, bound)
+        return (table[ids[at]] for at in range(start, len(ids)))
 
     def seek(self, obj: str, field: str, values: frozenset[Any]) -> list[Row]:
         """Live rows whose ``field`` (``Id`` or a reference) is one of ``values``, in scan order: the
@@ -164,8 +196,8 @@ class Store:
             current = self.tables[obj].get(record_id)
             self._reindex(obj, record_id, current, old)
             if old is None:
-                self.tables[obj].pop(record_id, None)
-                self._position.get(obj, {}).pop(record_id, None)
+                if self.tables[obj].pop(record_id, None) is not None:
+                    self._unplace(obj, record_id)
             else:
                 if current is None:
                     self._place(obj, record_id)
