@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -135,12 +135,42 @@ class RetriableError(CrmError):
     """Worth retrying after a pause: 429, 5xx, dropped connection, a locked row."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """``retry_after``: the pause in seconds the CRM asked for (None: the backoff decides)."""
         super().__init__(message)
         self.retry_after = retry_after
 
 
 class FatalError(CrmError):
     """Retrying will not help: bad request, validation, permissions."""
+
+
+class RequestRejectedError(FatalError):
+    """The CRM refused the request itself (400, 404, 409, …): sending it again will not help.
+
+    One class for every CRM, so that callers branch on the same fields: ``code`` is the CRM's error code
+    for the request (Salesforce ``errorCode``, HubSpot ``category``), ``fields`` the fields it names
+    (Salesforce ``fields``, HubSpot ``errors[].context.propertyName``), ``field_codes`` the per-field
+    codes where the CRM gives them (HubSpot ``errors[].code``; Salesforce gives none)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        fields: Sequence[str] = (),
+        field_codes: Sequence[str] = (),
+    ) -> None:
+        """``message`` is the one line a user reads; the rest is for callers that branch on it."""
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.fields = tuple(fields)
+        self.field_codes = tuple(field_codes)
+
+
+class NotFoundError(RequestRejectedError):
+    """404: no such object, record, property or endpoint."""
 
 
 class AuthError(FatalError):
@@ -165,6 +195,7 @@ class MappingError(FatalError):
     """The mapping names objects or fields the CRM does not have; one problem per line."""
 
     def __init__(self, problems: list[str]) -> None:
+        """One message of all ``problems``; the list itself stays in ``problems`` for line-by-line output."""
         super().__init__("; ".join(problems))
         self.problems = problems
 

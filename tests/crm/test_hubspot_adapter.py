@@ -32,13 +32,13 @@ from connector.crm.base import (
     LimitExhaustedError,
     MappingError,
     ReadBatch,
+    RequestRejectedError,
     RetriableError,
     TaskClose,
     TaskSpec,
     TaskStatus,
 )
 from connector.crm.hubspot import HubSpotAdapter
-from connector.crm.hubspot.errors import RequestRejectedError
 from connector.crm.mapping import Mapping, default_mapping, load_mapping
 from connector.frames import to_roster
 from connector.model import (
@@ -954,7 +954,7 @@ def test_a_permanent_400_is_not_retried(box: Box) -> None:
     client = make(box, sleeps=sleeps).client
     with pytest.raises(RequestRejectedError) as error:
         client.call("list", client.objects_basic.get_page_with_http_info, "companies", limit=500)
-    assert (error.value.status, error.value.category) == (400, "VALIDATION_ERROR")
+    assert (error.value.status, error.value.code) == (400, "VALIDATION_ERROR")
     assert len(box.ledger.calls()) == 1 and sleeps == []
 
 

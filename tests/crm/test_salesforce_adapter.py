@@ -31,6 +31,7 @@ from connector.crm.base import (
     LimitExhaustedError,
     MappingError,
     ReadBatch,
+    RequestRejectedError,
     RetriableError,
     TaskClose,
     TaskSpec,
@@ -38,7 +39,6 @@ from connector.crm.base import (
 )
 from connector.crm.mapping import Mapping, default_mapping, load_mapping
 from connector.crm.salesforce import SalesforceAdapter, soql
-from connector.crm.salesforce.errors import RequestRejectedError
 from connector.frames import to_roster
 from connector.model import (
     Account,

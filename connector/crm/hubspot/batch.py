@@ -27,9 +27,9 @@ from hubspot.crm.objects import (
     BatchReadInputSimplePublicObjectId,
 )
 
-from connector.crm.base import Outcome
+from connector.crm.base import Outcome, RequestRejectedError
 from connector.crm.hubspot.client import HubSpotClient, Json
-from connector.crm.hubspot.errors import RETRIABLE_ITEM_CATEGORIES, RequestRejectedError
+from connector.crm.hubspot.errors import RETRIABLE_ITEM_CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,12 @@ def _failure(ref: str, crm_id: str | None, error: Json) -> Outcome:
 
 
 def _rejected(ref: str, crm_id: str | None, error: RequestRejectedError, label: Label) -> Outcome:
-    named = f" (property: {', '.join(label(p) for p in error.properties)})" if error.properties else ""
+    named = f" (property: {', '.join(label(p) for p in error.fields)})" if error.fields else ""
     return Outcome(
         ref=ref,
         ok=False,
         crm_id=crm_id,
-        error_code=error.codes[0] if error.codes else error.category,
+        error_code=error.field_codes[0] if error.field_codes else error.code,
         message=f"{error}{named}",
     )
 
@@ -151,7 +151,7 @@ class _Isolation:
         try:
             return send(chunk)
         except RequestRejectedError as error:
-            if error.status != 400 or not error.properties:
+            if error.status != 400 or not error.fields:
                 raise
             if len(chunk) == 1 or self.left < 2:
                 return {index: reject(item, error) for index, item in chunk}

@@ -17,12 +17,11 @@ from typing import Any
 
 from hubspot.crm.objects import BatchInputSimplePublicObjectId
 
-from connector.crm.base import ApiUsage, Outcome, TaskClose
+from connector.crm.base import ApiUsage, Outcome, RequestRejectedError, TaskClose
 from connector.crm.cleanup import AccountClear, CrmTask, MarkedAccount
 from connector.crm.hubspot import batch, search, tasks
 from connector.crm.hubspot.batch import OBJECT_ID
 from connector.crm.hubspot.client import HubSpotClient
-from connector.crm.hubspot.errors import RequestRejectedError
 from connector.crm.hubspot.schema import PropertyInfo, Schema
 from connector.crm.hubspot.setup import GROUP, PropertySpec, property_specs
 from connector.crm.mapping import Mapping

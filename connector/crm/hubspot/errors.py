@@ -10,7 +10,7 @@ contain the access token (it travels only in the request's ``Authorization`` hea
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import urllib3
@@ -23,6 +23,8 @@ from connector.crm.base import (
     CrmError,
     FatalError,
     LimitExhaustedError,
+    NotFoundError,
+    RequestRejectedError,
     RetriableError,
     SettingError,
     UnreachableError,
@@ -45,31 +47,6 @@ RETRIABLE_ITEM_CATEGORIES = frozenset({"LOCKED", "RATE_LIMIT", "RATE_LIMITS"})
 """Per-input categories in a 207 that may succeed when the input is sent again."""
 
 DAILY_POLICY = "DAILY"
-
-
-class RequestRejectedError(FatalError):
-    """HubSpot refused the request itself (400, 404, 409, …): sending it again will not help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        category: str,
-        properties: Sequence[str] = (),
-        codes: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.category = category
-        self.properties = tuple(properties)
-        """Property names the error names (``errors[].context.propertyName``)."""
-        self.codes = tuple(codes)
-        """Per-property codes (``INVALID_OPTION``, ``PROPERTY_DOESNT_EXIST``, …)."""
-
-
-class NotFoundError(RequestRejectedError):
-    """404: no such object type, record or property."""
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -164,9 +141,9 @@ def from_status(status: int, body: dict[str, Any], headers: Mapping[str, str] | 
     return kind(
         f"HubSpot {status} {category}: {message}",
         status=status,
-        category=category,
-        properties=names,
-        codes=codes,
+        code=category,
+        fields=names,
+        field_codes=codes,
     )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from connector.crm.base import RequestRejectedError
 from connector.crm.hubspot.client import HubSpotClient
-from connector.crm.hubspot.errors import RequestRejectedError
 
 MULTI_VALUE_FIELD_TYPE = "checkbox"
 """An enumeration shown as checkboxes holds many values (``a;b``); select and radio hold one."""

@@ -18,8 +18,8 @@ from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCre
 from connector.classify.decision_settings import DEFAULT_DECISION_LABELS
 from connector.classify.growth_settings import DEFAULT_GROWTH_LABELS
 from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
+from connector.crm.base import RequestRejectedError
 from connector.crm.hubspot.client import HubSpotClient
-from connector.crm.hubspot.errors import RequestRejectedError
 from connector.crm.hubspot.schema import MULTI_VALUE_FIELD_TYPE, PropertyInfo, Schema
 from connector.crm.mapping import Mapping
 from connector.model import Decision, GrowthPoint, Tier, Trait

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from connector.crm import paging
-from connector.crm.base import CrmError, FatalError, RetriableError
+from connector.crm.base import CrmError, FatalError, RequestRejectedError, RetriableError
 from connector.crm.salesforce.client import SalesforceClient
-from connector.crm.salesforce.errors import RequestRejectedError
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,12 @@ from typing import Any
 
 from simple_salesforce.format import format_soql
 
-from connector.crm.base import ApiUsage, Outcome, TaskClose
+from connector.crm.base import ApiUsage, NotFoundError, Outcome, RequestRejectedError, TaskClose
 from connector.crm.cleanup import AccountClear, CrmTask, MarkedAccount
 from connector.crm.mapping import Mapping
 from connector.crm.salesforce import composite, tasks
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
-from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError
 from connector.crm.salesforce.identity import PERMISSION_SET
 from connector.crm.salesforce.setup import LAYOUT_SECTION, FieldSpec, definition_object, field_specs
 from connector.crm.salesforce.soql import in_list, select

@@ -22,10 +22,10 @@ from simple_salesforce.bulk2 import SFBulk2Type
 
 from connector.config import SalesforceSettings
 from connector.crm import paging
-from connector.crm.base import ApiUsage
+from connector.crm.base import ApiUsage, NotFoundError, RequestRejectedError
 from connector.crm.retry import RetryPolicy, retrying
 from connector.crm.salesforce.auth import connect, http_session
-from connector.crm.salesforce.errors import NotFoundError, RequestRejectedError, RetryAfterWatch, translated
+from connector.crm.salesforce.errors import RetryAfterWatch, translated
 from connector.crm.salesforce.soql import chunked
 
 T = TypeVar("T")

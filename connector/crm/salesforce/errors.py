@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
@@ -26,6 +26,8 @@ from connector.crm.base import (
     CrmError,
     FatalError,
     LimitExhaustedError,
+    NotFoundError,
+    RequestRejectedError,
     RetriableError,
     SettingError,
     UnreachableError,
@@ -37,20 +39,6 @@ T = TypeVar("T")
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRIABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
 """Per-record failures in a 200 collection answer that may succeed when the record is sent again."""
-
-
-class RequestRejectedError(FatalError):
-    """Salesforce refused the request itself (400, 404, …): sending it again will not help."""
-
-    def __init__(self, message: str, *, status: int, code: str, fields: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.fields = tuple(fields)
-
-
-class NotFoundError(RequestRejectedError):
-    """404: no such object, record or endpoint."""
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:

@@ -20,11 +20,10 @@ from simple_salesforce.format import format_soql
 from connector.classify.decision_settings import DEFAULT_DECISION_LABELS
 from connector.classify.growth_settings import DEFAULT_GROWTH_LABELS
 from connector.classify.trait_settings import DEFAULT_TRAIT_LABELS
-from connector.crm.base import OVERRIDE_FIELDS, WRITEBACK_FIELDS, FatalError
+from connector.crm.base import OVERRIDE_FIELDS, WRITEBACK_FIELDS, FatalError, RequestRejectedError
 from connector.crm.mapping import Mapping
 from connector.crm.salesforce import composite
 from connector.crm.salesforce.client import SalesforceClient
-from connector.crm.salesforce.errors import RequestRejectedError
 from connector.crm.salesforce.identity import PERMISSION_SET, api_user_id
 from connector.crm.salesforce.soql import in_list, select
 from connector.model import Decision, GrowthPoint, Tier, Trait
