@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from connector.classify.classifier import classify_batches
 from connector.config import Settings
-from connector.frames import RosterFrames
+from connector.frames import CHILD_SCHEMAS, RosterFrames
 from connector.sample_data import generate
 
 AS_OF = dt.date(2026, 11, 1)
@@ -234,12 +239,155 @@ def naive_classify(frames: RosterFrames, settings: Settings) -> dict[str, str]:
     return result
 
 
+def write_roster(directory: Path, accounts: int, invoices: int, batch: int = 50_000) -> tuple[int, int]:
+    """At least ``accounts`` accounts and ``invoices`` invoices as CSV files, generated and appended a
+    batch at a time (memory stays at one batch). Returns the counts written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handles: dict[str, Any] = {}
+    written_accounts = written_invoices = 0
+    number = 0
+    while written_accounts < accounts or written_invoices < invoices:
+        frames = generate(batch, seed=2000 + number, as_of=AS_OF, id_prefix=f"M{number:04d}-").frames
+        for kind in ("accounts", *CHILD_SCHEMAS):
+            frame = frames.accounts if kind == "accounts" else frames.child(kind)
+            if frame is None:
+                continue
+            first = kind not in handles
+            if first:
+                handles[kind] = (directory / f"{kind}.csv").open("wb")
+            frame.write_csv(handles[kind], include_header=first)
+        written_accounts += frames.accounts.height
+        written_invoices += frames.invoices.height if frames.invoices is not None else 0
+        number += 1
+    for handle in handles.values():
+        handle.close()
+    return written_accounts, written_invoices
+
+
+def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float]:
+    """(exit code, peak RSS in MB, seconds) of one child process (its own ru_maxrss, from wait4)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        print(errors.decode(errors="replace")[-2000:], file=sys.stderr)
+    return child.returncode, usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def memory(args: argparse.Namespace) -> None:
+    """Each entry point in its own process on one big roster on disk; prints each one's peak RSS."""
+    tiersync = [sys.executable, "-m", "connector"]
+    with tempfile.TemporaryDirectory(prefix="classify-memory-") as tmp:
+        work = Path(tmp)
+        roster = work / "roster"
+        t0 = time.perf_counter()
+        accounts, invoices = write_roster(roster, args.accounts, args.invoices)
+        size = sum(p.stat().st_size for p in roster.glob("*.csv")) / 1e9
+        print(
+            f"wrote {accounts:,} accounts / {invoices:,} invoices ({size:.1f} GB of CSV) "
+            f"in {time.perf_counter() - t0:.0f} s"
+        )
+        day = AS_OF.isoformat()
+        back = (AS_OF - dt.timedelta(days=180)).isoformat()
+        batch = ["--batch", str(args.batch)] if args.batch else []
+        runs = {
+            "classify": [
+                *tiersync,
+                "classify",
+                str(roster),
+                "--out",
+                str(work / "out"),
+                "--format",
+                "csv",
+                "--as-of",
+                day,
+                *batch,
+            ],
+            "report": [
+                *tiersync,
+                "report",
+                "--input",
+                str(roster),
+                "--out",
+                str(work / "report.html"),
+                "--as-of",
+                day,
+                *batch,
+            ],
+            "backtest": [
+                *tiersync,
+                "backtest",
+                "--input",
+                str(roster),
+                "--as-of",
+                back,
+                "--horizon-days",
+                "180",
+                "--format",
+                "json",
+                *batch,
+            ],
+        }
+        for name, command in runs.items():
+            code, peak, seconds = run_child(command)
+            verdict = (
+                "ok" if peak < 2048 and code in (0, 1) else "OVER" if code in (0, 1) else f"FAILED ({code})"
+            )
+            print(
+                f"{name:9s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  (goal < 2,048 MB) {verdict}"
+            )
+        for count in args.sync_accounts:
+            code, peak, seconds = sync_child(work / f"sync-{count}", count)
+            print(
+                f"sync      peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  at {count:,} accounts (sandbox)"
+            )
+
+
+def sync_child(directory: Path, accounts: int) -> tuple[int, float, float]:
+    """A full ``tiersync sync`` in its own process against a sandbox org served from this one."""
+    from connector.sandbox.runtime import start
+
+    directory.mkdir(parents=True)
+    sandbox = start("salesforce", accounts=accounts, as_of=AS_OF, workdir=directory)
+    try:
+        config = directory / "tiersync.toml"
+        config.write_text(
+            f'crm = "salesforce"\nstate_path = "{directory / "state.sqlite"}"\n', encoding="utf-8"
+        )
+        env = dict(os.environ)
+        for key, value in sandbox.salesforce_settings().items():
+            env[f"TIERSYNC_SALESFORCE__{key.upper()}"] = value
+        tiersync = [sys.executable, "-m", "connector", "--config", str(config)]
+        run_child([*tiersync, "setup-fields"], env)
+        return run_child([*tiersync, "sync", "--full", "--quiet"], env)
+    finally:
+        sandbox.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=100_000, help="accounts per batch (memory bound)")
     parser.add_argument("--baseline-accounts", type=int, default=50_000, help="subset for the naive baseline")
+    parser.add_argument(
+        "--memory", action="store_true", help="peak RSS of each entry point in its own process (see memory())"
+    )
+    parser.add_argument(
+        "--invoices", type=int, default=10_000_000, help="--memory: at least this many invoices"
+    )
+    parser.add_argument(
+        "--sync-accounts",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[2000, 8000],
+        help="--memory: sandbox sizes for the sync's peak (comma-separated; empty to skip)",
+    )
     args = parser.parse_args()
+    if args.memory:
+        memory(args)
+        return
     settings = Settings()
 
     generating = classifying = 0.0

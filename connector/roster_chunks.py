@@ -34,6 +34,8 @@ from connector.roster_files import (
 
 DEFAULT_CHUNK_ACCOUNTS = 50_000
 """Accounts classified at a time: with ten records each, a chunk's frames and results stay near 100 MB."""
+MAX_CHUNK_ACCOUNTS = 100_000
+"""The most accounts a chunk may hold, whatever is asked: the bound on memory stays a bound."""
 SLICE_ROWS = 500_000
 """CSV rows parsed and checked at a time."""
 WHOLE_FILE_BYTES = 32 * 1024 * 1024
@@ -194,6 +196,7 @@ def staged_roster(
     Raises ``RosterFileError`` as ``load_roster`` does, before any chunk is read."""
     if chunk_accounts < 1:
         raise ValueError("chunk_accounts must be at least 1")
+    chunk_accounts = min(chunk_accounts, MAX_CHUNK_ACCOUNTS)
     if not source.is_dir():
         loaded = load_roster(source, strict=strict)
         with _staged_frames(loaded.frames, loaded.dropped, chunk_accounts) as staged:

@@ -120,9 +120,7 @@ def classify_frames(
 
     Code lists (``LIST_COLUMNS``) are lists of strings, in rule order (empty when none holds).
     """
-    if not frames.accounts["id"].is_sorted():
-        # every stage keeps the accounts' order, so sorting the narrow input sorts the wide output
-        frames = dataclasses.replace(frames, accounts=frames.accounts.sort("id"))
+    frames = _in_id_order(frames)
     evidence = evidence_plan(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
     tiered = (
@@ -145,8 +143,24 @@ def classify_frames(
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
         .with_columns(as_lists(LIST_COLUMNS))
-        .collect()
+        .collect(engine="in-memory")
     )
+
+
+def _in_id_order(frames: RosterFrames) -> RosterFrames:
+    """Accounts sorted by id: every stage keeps their order, so sorting the narrow input sorts the
+    wide output. Records already in account order (a CRM read, generated data) are marked so, and
+    polars groups and joins them without hashing every key."""
+    accounts = frames.accounts
+    ids = accounts["id"]
+    accounts = accounts.with_columns(ids.set_sorted()) if ids.is_sorted() else accounts.sort("id")
+    children: dict[str, pl.DataFrame | None] = {}
+    for kind in CHILD_KINDS:
+        frame = frames.child(kind)
+        if frame is not None and frame.height and frame["account_id"].is_sorted():
+            frame = frame.with_columns(frame["account_id"].set_sorted())
+        children[kind] = frame
+    return RosterFrames(accounts=accounts, **children)
 
 
 def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:

@@ -163,7 +163,8 @@ Batch = Annotated[
     typer.Option(
         "--batch",
         min=1,
-        help="Accounts classified at a time: memory is bounded by it, whatever the roster's size.",
+        max=100_000,
+        help="Accounts classified at a time (at most 100,000): memory is bounded by it, whatever the roster's size.",
     ),
 ]
 
