@@ -6,7 +6,6 @@ the same roster and thresholds always give the same result whatever the input or
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
