@@ -123,16 +123,24 @@ def _accounts(path: Path, problems: list[str]) -> pl.DataFrame:
 
 
 def _repeated_lines(directory: Path, name: str, problems: list[str]) -> pl.Series:
-    """Repeated ids across all slices of a file: reported in line order, their lines returned."""
-    ids = pl.scan_parquet(sorted(directory.glob("ids-*.parquet")))
-    first = (
-        ids.filter(pl.col("id").is_not_null()).group_by("id").agg(pl.col(LINE_COLUMN).min().alias("first"))
+    """Repeated ids across all slices of a file: reported in line order, their lines returned.
+
+    Ten million ids would take a gigabyte to group as text: they are grouped by a 64-bit hash first
+    (streaming), and only the ids whose hash repeats are compared as text."""
+    ids = pl.scan_parquet(sorted(directory.glob("ids-*.parquet"))).filter(pl.col("id").is_not_null())
+    hashed = ids.select(pl.col("id").hash(seed=7).alias("h"))
+    repeated = hashed.group_by("h").agg(pl.len().alias("n")).filter(pl.col("n") > 1).select("h")
+    candidates = (
+        ids.with_columns(pl.col("id").hash(seed=7).alias("h"))
+        .join(repeated, on="h", how="semi")
+        .drop("h")
+        .collect(engine="streaming")
     )
+    first = candidates.group_by("id").agg(pl.col(LINE_COLUMN).min().alias("first"))
     repeats = (
-        ids.join(first, on="id", how="inner")
+        candidates.join(first, on="id", how="inner")
         .filter(pl.col(LINE_COLUMN) != pl.col("first"))
         .sort(LINE_COLUMN)
-        .collect()
     )
     for line, ident, kept in repeats.select(LINE_COLUMN, "id", "first").iter_rows():
         problems.append(
@@ -209,7 +217,8 @@ def staged_roster(
     orphans: list[str] = []
     typed = _accounts(path, problems)
     good = typed.filter(~pl.col(_BAD)).drop(LINE_COLUMN, _BAD).sort("id")
-    known = good["id"].unique()
+    del typed  # only the good accounts are kept: a million rows are held once, not twice
+    known = good["id"]
     with tempfile.TemporaryDirectory(prefix="tiersync-roster-") as tmp:
         staged = StagedRoster(good, [], [], chunk_accounts, Path(tmp))
         boundaries = good["id"].gather_every(chunk_accounts)

@@ -19,7 +19,7 @@ from connector.classify.evidence import evidence_plan
 from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.growth import with_growth_points
-from connector.classify.playbook import action_column
+from connector.classify.playbook import with_actions
 from connector.classify.rules import as_lists
 from connector.classify.tiers import explained, score_column, tier_column
 from connector.classify.traits import reason_column, with_traits
@@ -137,8 +137,7 @@ def classify_frames(
     # once, so polars never re-runs the upstream plan once per branch of a split.
     traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
     return (
-        with_decision(with_growth_points(traited, settings), settings)
-        .with_columns(action_column(settings))
+        with_actions(with_decision(with_growth_points(traited, settings), settings), settings)
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
         .with_columns(as_lists(LIST_COLUMNS))

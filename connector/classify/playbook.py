@@ -26,17 +26,23 @@ def _applies(action: Action) -> pl.Expr:
     return condition
 
 
-def action_column(settings: ClassifierSettings) -> pl.Expr:
-    """Every action that applies, less the generic ones a more specific action replaces
-    (``Action.replaced_by``): one task says what to do, not two."""
-    applies = {a.code: _applies(a) for a in settings.playbook.actions}
+def with_actions(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
+    """Adds ``actions``: every action that applies, less the generic ones a more specific action
+    replaces (``Action.replaced_by``): one task says what to do, not two. Whether each action applies
+    is computed once, as a column, and read by the actions it replaces."""
+    actions = settings.playbook.actions
+    applies = {a.code: f"_applies_{i}" for i, a in enumerate(actions)}
     kept = []
-    for action in settings.playbook.actions:
-        condition = applies[action.code]
+    for action in actions:
+        condition = pl.col(applies[action.code])
         for code in action.replaced_by:
-            condition &= ~applies[code]
+            condition &= ~pl.col(applies[code])
         kept.append((condition, action.code))
-    return labels(kept).alias("actions")
+    return (
+        frame.with_columns(_applies(a).alias(applies[a.code]) for a in actions)
+        .with_columns(labels(kept).alias("actions"))
+        .drop(applies.values())
+    )
 
 
 def actions_by_code(settings: ClassifierSettings) -> dict[str, Action]:

@@ -6,6 +6,7 @@ backfill. A condition that is null (evidence missing) does not hold: missing dat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -54,8 +55,8 @@ def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARAT
 def has_label(column: str, label: str) -> pl.Expr:
     """Whether a ';'-joined label column (inside the classifier) holds ``label`` exactly (not as part
     of a longer code)."""
-    sep = LABEL_SEPARATOR
-    return (pl.lit(sep) + pl.col(column) + pl.lit(sep)).str.contains(f"{sep}{label}{sep}", literal=True)
+    sep = re.escape(LABEL_SEPARATOR)
+    return pl.col(column).str.contains(f"(?:^|{sep}){re.escape(label)}(?:{sep}|$)")
 
 
 def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
