@@ -26,6 +26,7 @@ from connector.crm.hubspot.client import HubSpotClient, Json
 from connector.crm.hubspot.links import default_association_type, parse_link
 from connector.crm.hubspot.values import iso_datetime
 from connector.crm.mapping import TaskMapping
+from connector.crm.task_close import earlier_due, with_comment
 
 log = logging.getLogger(__name__)
 
@@ -101,19 +102,6 @@ def task_status(client: HubSpotClient, tasks: TaskMapping, crm_ids: list[str]) -
     return result
 
 
-def with_comment(existing: str | None, comment: str, limit: int = BODY_LIMIT) -> str:
-    """The body with ``comment`` appended (once), cut from the original text when too long."""
-    text = existing or ""
-    comment = comment.strip()
-    if not comment or text.rstrip().endswith(comment):
-        return text
-    separator = "\n\n" if text else ""
-    room = limit - len(comment) - len(separator)
-    if room < 0:
-        return comment[:limit]
-    return text[:room] + separator + comment
-
-
 def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClose]) -> list[Outcome]:
     if not closes:
         return []
@@ -140,11 +128,11 @@ def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClos
             )
             continue
         outcomes.append(None)
-        body = with_comment(bodies[close.crm_id], close.comment)
+        body = with_comment(bodies[close.crm_id], close.comment, BODY_LIMIT)
         properties = {tasks.description: body}
         if close.close:
             properties[tasks.status] = tasks.closed_status
-        if close.due is not None and (not dues[close.crm_id] or close.due.isoformat() < dues[close.crm_id]):
+        if close.due is not None and earlier_due(close.due, dues[close.crm_id]):
             properties[tasks.due] = iso_datetime(dt.datetime.combine(close.due, DUE_TIME, tzinfo=dt.UTC))
         inputs.append(batch.UpdateInput(ref=close.key, id=close.crm_id, properties=properties))
     sent = iter(batch.update(client, tasks.object, inputs))

@@ -27,6 +27,7 @@ from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.soql import in_list, is_record_id, select
 from connector.crm.salesforce.values import to_bool, to_text
 from connector.crm.salesforce.writeback import fit
+from connector.crm.task_close import earlier_due, with_comment
 
 CLOSED_FLAG = "IsClosed"
 """Salesforce's derived Task field; used when the task object has it, besides ``closed_status``."""
@@ -158,19 +159,6 @@ def task_status(
     return result
 
 
-def _with_comment(existing: str | None, comment: str, limit: int) -> str:
-    """The description with ``comment`` appended (once), cut from the original text when too long."""
-    text = existing or ""
-    comment = comment.strip()
-    if not comment or text.rstrip().endswith(comment):
-        return text
-    separator = "\n\n" if text else ""
-    room = limit - len(comment) - len(separator)
-    if room < 0:
-        return comment[:limit]
-    return text[:room] + separator + comment
-
-
 def close_tasks(
     client: SalesforceClient, schema: Schema, tasks: TaskMapping, closes: list[TaskClose]
 ) -> list[Outcome]:
@@ -207,11 +195,11 @@ def close_tasks(
         record = {
             "attributes": {"type": tasks.object},
             "Id": close.crm_id,
-            tasks.description: _with_comment(descriptions[short], close.comment, limit),
+            tasks.description: with_comment(descriptions[short], close.comment, limit),
         }
         if close.close:
             record[tasks.status] = tasks.closed_status
-        if close.due is not None and (not dues[short] or close.due.isoformat() < dues[short]):
+        if close.due is not None and earlier_due(close.due, dues[short]):
             record[tasks.due] = close.due.isoformat()  # joined by an earlier action: due at the earliest
         records.append(record)
         refs.append(close.key)
