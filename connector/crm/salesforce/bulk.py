@@ -206,9 +206,22 @@ class BulkGate:
         """Why Bulk was given up for this run (None while it works)."""
 
     def wanted(self, records: int) -> bool:
+        """Whether an operation on ``records`` records goes through Bulk in this run."""
         return self.refused is None and records > self.threshold
 
+    def either(self, records: int, bulk: Callable[[], T], rest: Callable[[], T]) -> T:
+        """The one Bulk-or-REST choice of reads and writes: ``bulk()`` when ``records`` want Bulk, else
+        ``rest()``. A refusal (:class:`BulkUnavailableError`) gives Bulk up for the run (:meth:`refuse`)
+        and the same operation goes through ``rest()`` instead."""
+        if self.wanted(records):
+            try:
+                return bulk()
+            except BulkUnavailableError as error:
+                self.refuse(str(error))
+        return rest()
+
     def refuse(self, reason: str) -> None:
+        """Give Bulk up for the rest of this run (logged once, with the first reason)."""
         if self.refused is None:
             log.warning("Bulk API 2.0 unavailable; using REST for the rest of this run: %s", reason)
             self.refused = reason

@@ -66,12 +66,14 @@ def ingest(
     need_ids: bool = True,
     limit: int = MAX_UPLOAD_BYTES,
 ) -> list[Outcome]:
-    """Send ``records`` (Salesforce JSON values, no ``attributes``) as ingest jobs; one Outcome per record.
+    """Send ``records`` (Salesforce JSON values; an sObject Collections record's ``attributes`` are left
+    out) as ingest jobs; one Outcome per record.
 
     ``need_ids``: an update's id is its reference, so when every record succeeded the successful-results
     file is not fetched (a call saved per job). Raises :class:`BulkUnavailableError` when Salesforce
     refuses the job or fails it before processing any record: the caller writes through REST instead."""
-    header = list(dict.fromkeys([ref_column, *(name for record in records for name in record)]))
+    names = (name for record in records for name in record if name != "attributes")
+    header = list(dict.fromkeys([ref_column, *names]))
     found: dict[str, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="tiersync-ingest-") as directory:
         for text, chunk_refs in _chunks(header, records, refs, limit):

@@ -25,7 +25,7 @@ from simple_salesforce.format import format_soql
 from connector.crm import paging
 from connector.crm.base import CurrentValues, MappingError, ReadBatch
 from connector.crm.mapping import Mapping, SourceMapping
-from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
+from connector.crm.salesforce.bulk import BulkGate
 from connector.crm.salesforce.bulk_read import ACCOUNTS, BulkExtract, Extraction
 from connector.crm.salesforce.check import source_problems
 from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, SalesforceClient
@@ -199,18 +199,17 @@ class Reader:
         )
         api_pages = iter(pager)
         first = next(api_pages, [])
-        if self._bulk.wanted(pager.total or 0):
-            extract = self._bulk_extract(fields, after)
-            if extract is not None:
-                with extract:
-                    yield from extract.pages(max(page_size, self._bulk.page_size))
-                return
+        extract = self._bulk.either(pager.total or 0, lambda: self._bulk_extract(fields, after), lambda: None)
+        if extract is not None:
+            with extract:
+                yield from extract.pages(max(page_size, self._bulk.page_size))
+            return
         for rows in paging.rechunk(itertools.chain([first], api_pages), page_size):
             yield rows, None
 
-    def _bulk_extract(self, fields: list[str], after: str | None) -> BulkExtract | None:
-        """Every account and every evidence row (after ``after``) on disk, or None when Salesforce refused
-        Bulk (then the read goes on through REST)."""
+    def _bulk_extract(self, fields: list[str], after: str | None) -> BulkExtract:
+        """Every account and every evidence row (after ``after``) on disk; :class:`BulkUnavailableError`
+        when Salesforce refused Bulk (then the read goes on through REST)."""
         accounts = self._mapping.accounts
         extractions = [
             Extraction(
@@ -230,10 +229,6 @@ class Reader:
         extract = BulkExtract(self._bulk.jobs, self._schema)
         try:
             extract.run(extractions)
-        except BulkUnavailableError as error:
-            extract.close()
-            self._bulk.refuse(str(error))
-            return None
         except BaseException:
             extract.close()
             raise

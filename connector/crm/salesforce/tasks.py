@@ -21,7 +21,7 @@ from typing import Any
 from connector.crm.base import Outcome, RetriableError, TaskClose, TaskSpec, TaskStatus
 from connector.crm.mapping import TaskMapping
 from connector.crm.salesforce import bulk_write, composite
-from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
+from connector.crm.salesforce.bulk import BulkGate
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.soql import in_list, is_record_id, select
@@ -57,7 +57,7 @@ def upsert_tasks(
     schema: Schema,
     tasks: TaskMapping,
     specs: list[TaskSpec],
-    bulk: BulkGate | None = None,
+    bulk: BulkGate,
 ) -> list[Outcome]:
     unique: dict[str, TaskSpec] = {}
     for spec in specs:
@@ -91,20 +91,16 @@ def _create(
     tasks: TaskMapping,
     records: list[dict[str, Any]],
     refs: list[str],
-    bulk: BulkGate | None,
+    bulk: BulkGate,
 ) -> list[Outcome]:
-    if bulk is not None and bulk.wanted(len(records)):
-        try:
-            return bulk_write.ingest(
-                bulk.jobs,
-                tasks.object,
-                "insert",
-                [{k: v for k, v in r.items() if k != "attributes"} for r in records],
-                refs,
-                ref_column=tasks.key,
-            )
-        except BulkUnavailableError as error:
-            bulk.refuse(str(error))
+    return bulk.either(
+        len(records),
+        lambda: bulk_write.ingest(bulk.jobs, tasks.object, "insert", records, refs, ref_column=tasks.key),
+        lambda: _create_rest(client, records, refs),
+    )
+
+
+def _create_rest(client: SalesforceClient, records: list[dict[str, Any]], refs: list[str]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for start in range(0, len(records), composite.MAX_RECORDS):
         chunk, chunk_refs = (

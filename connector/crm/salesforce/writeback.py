@@ -13,7 +13,7 @@ from typing import Any
 from connector.crm.base import WRITEBACK_FIELDS, AccountUpdate, Outcome
 from connector.crm.mapping import WritebackMapping
 from connector.crm.salesforce import bulk_write, composite
-from connector.crm.salesforce.bulk import BulkGate, BulkUnavailableError
+from connector.crm.salesforce.bulk import BulkGate
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.values import to_salesforce
@@ -36,7 +36,7 @@ def write_accounts(
     schema: Schema,
     writeback: WritebackMapping,
     updates: list[AccountUpdate],
-    bulk: BulkGate | None = None,
+    bulk: BulkGate,
 ) -> list[Outcome]:
     names = {writeback.field(name).lower(): f"{writeback.field(name)} ({name})" for name in WRITEBACK_FIELDS}
 
@@ -53,18 +53,10 @@ def write_accounts(
             record[crm_field] = fit(schema, writeback.object, crm_field, to_salesforce(value))
         records.append(record)
     refs = [u.account_id for u in updates]
-    if bulk is not None and bulk.wanted(len(records)):
-        try:
-            return bulk_write.ingest(
-                bulk.jobs,
-                writeback.object,
-                "update",
-                [{k: v for k, v in r.items() if k != "attributes"} for r in records],
-                refs,
-                ref_column="Id",
-                label=label,
-                need_ids=False,
-            )
-        except BulkUnavailableError as error:
-            bulk.refuse(str(error))
-    return composite.send(client, "composite/sobjects", "PATCH", records, refs, label=label)
+    return bulk.either(
+        len(records),
+        lambda: bulk_write.ingest(
+            bulk.jobs, writeback.object, "update", records, refs, ref_column="Id", label=label, need_ids=False
+        ),
+        lambda: composite.send(client, "composite/sobjects", "PATCH", records, refs, label=label),
+    )
