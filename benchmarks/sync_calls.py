@@ -345,7 +345,8 @@ def one_path(crm: str, accounts: int, bulk: bool) -> None:
     rows = sum(c.records for c in calls if not c.write)
     print(
         f"no-change re-sync: {again.status}, {again.accounts_read:,} accounts re-read, {len(calls):,} API calls, "
-        f"{rows:,} rows read, {writes} writes, {time.perf_counter() - t0:.1f} s"
+        f"{rows:,} rows read ({rows / accounts:.1%} of {accounts:,} accounts), {writes} writes "
+        f"(must be 0), {time.perf_counter() - t0:.1f} s"
     )
     state.close()
     one_percent(sandbox, crm, settings, workdir, "Bulk 2.0 path" if bulk else "REST", bulk)

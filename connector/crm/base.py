@@ -55,6 +55,9 @@ class ReadBatch:
 
     roster: Roster
     current: dict[str, CurrentValues] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    """Each account's last-modified stamp as read (Salesforce ``SystemModstamp``), when the adapter
+    keeps one: the write sends it back so that the adapter can tell an edit made since the read."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,14 @@ class AccountUpdate:
     account_id: str
     values: dict[str, Any]
     """Write-back field name -> value (str, float, list[str] for traits, dt.datetime, or None to clear)."""
+    read_version: str | None = None
+    """The account's ``ReadBatch.versions`` stamp: the values were computed from the record as it was then."""
+
+
+CHANGED_SINCE_READ = "CHANGED_SINCE_READ"
+"""The ``Outcome.error_code`` of an account left unwritten because someone changed it after it was read:
+its values came from the record before that change. Not a failure: the change is the account's last
+one, not tiersync's own, so the next run's change query finds it and classifies it again."""
 
 
 @dataclass(frozen=True)

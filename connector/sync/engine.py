@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from connector.classify.classifier import Classification, classify
 from connector.config import Settings
 from connector.crm.base import (
+    CHANGED_SINCE_READ,
     AccountUpdate,
     ApiUsage,
     AuthError,
@@ -77,6 +78,9 @@ class RunSummary:
     tasks_deferred: int = 0
     tasks_joined: int = 0
     """Open tiersync tasks that gained actions (``tasks.coalesce_days``)."""
+    accounts_changed_meanwhile: int = 0
+    """Accounts left unwritten because a user changed them while the run classified them: the next run
+    reads them again (``CHANGED_SINCE_READ``)."""
     failures: list[dict[str, str | None]] = field(default_factory=list)
     api_calls: int | None = None
     api_used: int | None = None
@@ -297,7 +301,7 @@ class SyncEngine:
             if dry_run or self.keep_plan:  # only a kept plan is read by people
                 plan.accounts[c.account_id] = self._account_plan(c, current, values)
             if values:
-                updates.append((c, AccountUpdate(c.account_id, values)))
+                updates.append((c, AccountUpdate(c.account_id, values, batch.versions.get(c.account_id))))
                 plan.fields += diff
         known = self.state.tasks_for(self.connection, [c.account_id for c in results])
         decisions = plan_tasks(results, known, self.settings, today, self._workload)
@@ -458,6 +462,9 @@ class SyncEngine:
             self.adapter.write_accounts, [u for _, u in updates], lambda u: u.account_id
         )
         for (c, update), outcome in zip(updates, outcomes, strict=True):
+            if outcome.error_code == CHANGED_SINCE_READ:
+                summary.accounts_changed_meanwhile += 1
+                continue
             if not outcome.ok:
                 self._fail(summary, outcome, "account update")
                 continue

@@ -53,6 +53,10 @@ class SalesforceSandboxFixture:
             **kwargs,
         )
 
+    def editor(self) -> simple_salesforce.Salesforce:
+        """The client of the org's second user, a person: its edits are not tiersync's own writes."""
+        return self.client(session_id=self.sandbox.editor_session_id)
+
 
 SF_SESSION_ID = "test-session-token"
 

@@ -352,7 +352,7 @@ def test_oauth_client_credentials_and_jwt_bearer_flows(sf_sandbox: SalesforceSan
 
     for sf in (by_client, by_jwt):
         assert sf.sf_instance == sf_sandbox.url.removeprefix("https://")
-        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 1
+        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 2  # the API user and the editor
 
 
 # -- sObject CRUD and validation ----------------------------------------------------------------------
@@ -946,7 +946,7 @@ def test_seed_maps_the_roster_into_the_documented_shapes(sf_sandbox: SalesforceS
         4.5,
         False,
     )
-    assert len(sf_sandbox.sandbox.records("User")) == 2
+    assert len(sf_sandbox.sandbox.records("User")) == 3, "the API user, the editor and one owner"
 
 
 def test_system_modstamp_drives_incremental_reads(sf_sandbox: SalesforceSandboxFixture) -> None:

@@ -276,12 +276,16 @@ class Org:
 
     # -- edits a CRM user makes between syncs, through the CRM's own client library ---------------------
     def _sf_client(self) -> simple_salesforce.Salesforce:
+        """Signed in as the org's editor, a person: not the API user tiersync writes as."""
         info = self.sandbox.salesforce_settings()
         session = requests.Session()
         session.trust_env = False
         session.verify = info["ca_bundle"]
         return simple_salesforce.Salesforce(
-            instance_url=info["instance_url"], session_id=info["session_id"], session=session, version="60.0"
+            instance_url=info["instance_url"],
+            session_id=self.sandbox.salesforce.editor_session_id,
+            session=session,
+            version="60.0",
         )
 
     def _hs_client(self) -> hubspot.HubSpot:

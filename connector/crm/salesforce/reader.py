@@ -32,13 +32,14 @@ from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, Salesfor
 from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.records import CurrentValuesReader, RecordBuilder
 from connector.crm.salesforce.soql import (
+    MODSTAMP,
     datetime_literal,
     in_list,
     is_record_id,
     select,
     unique_fields,
 )
-from connector.crm.salesforce.values import to_datetime, to_text, value_at
+from connector.crm.salesforce.values import to_text, value_at
 from connector.model import CHILD_KINDS, Account, Roster
 
 MIN_BATCH_SIZE = 200
@@ -172,11 +173,17 @@ class Reader:
         )
 
     def _account_fields(self, selected: set[str]) -> list[str]:
+        accounts = self._mapping.accounts
+        # the stamp goes back with the write (``writeback.changed_since_read``): only when it is the
+        # written object's own
+        same = self._mapping.writeback.object.lower() == accounts.object.lower()
+        stamp = [MODSTAMP] if same and self._schema.field(accounts.object, MODSTAMP) is not None else []
         return unique_fields(
             [
-                *self._mapping.accounts.crm_fields(),
+                *accounts.crm_fields(),
                 *(name for child in self._folded for name in child.source.crm_fields()),
                 *(f for f in self._mapping.writeback.all_fields().values() if f.lower() in selected),
+                *stamp,
             ]
         )
 
@@ -282,7 +289,12 @@ class Reader:
         values: dict[str, CurrentValues] = {
             a.id: current.read(row) for a, row in zip(accounts, rows, strict=True)
         }
-        return ReadBatch(roster=roster, current=values)
+        versions = {
+            a.id: stamp
+            for a, row in zip(accounts, rows, strict=True)
+            if (stamp := to_text(row.get(MODSTAMP)))
+        }
+        return ReadBatch(roster=roster, current=values, versions=versions)
 
     def _children(self, child: _Child, account_ids: list[str]) -> Iterator[Any]:
         source = child.source
@@ -322,13 +334,13 @@ class Reader:
         stopped matching it (a won deal reopened, a case retyped) changed its account's evidence too.
         The extra ids only cost a read; ``read`` applies the accounts' ``where``.
 
-        A write-back row whose last change is tiersync's own write is left out, or every run would
-        re-read what the one before it wrote: last modified by the API user, within
-        :data:`OWN_WRITE_WINDOW` of the ``last_synced_at`` that write set. Anyone else's edit always
-        counts; the API user's own other edits count once they are that far from a sync.
+        Rows of the write-back object whose last change is tiersync's own write are left out in the
+        query itself (:meth:`_not_own_write`), or every run would re-read what the one before it wrote.
+        Evidence objects are never filtered so: tiersync does not write them, and the same API user may
+        well load them (an ERP integration), so each of their changes counts whoever made it.
         """
         self.validate()
-        stamp = f"SystemModstamp >= {datetime_literal(since)}"
+        stamp = f"{MODSTAMP} >= {datetime_literal(since)}"
         accounts = self._mapping.accounts
         writeback = self._mapping.writeback
         queries: dict[tuple[str, str], tuple[str, str, str | None]] = {}
@@ -343,42 +355,27 @@ class Reader:
             )
         changed: set[str] = set()
         for sobject, link, not_null in queries.values():
-            own_writes = self._own_writes() if sobject.lower() == writeback.object.lower() else None
-            fields = [link, *(own_writes.fields if own_writes else [])]
-            for row in self._client.records(select(sobject, fields, [stamp, not_null]), include_deleted=True):
+            others = self._not_own_write(since) if sobject.lower() == writeback.object.lower() else None
+            soql = select(sobject, [link], [stamp, not_null, others])
+            for row in self._client.records(soql, include_deleted=True):
                 account_id = to_text(value_at(row, link))
-                if account_id and not (own_writes and own_writes.matches(row)):
+                if account_id:
                     changed.add(account_id)
         return changed
 
-    def _own_writes(self) -> _OwnWrites | None:
-        """How to recognise tiersync's writes: None before setup (no field, no writes) or without a
-        known API user (then nothing is left out)."""
+    def _not_own_write(self, since: dt.datetime) -> str | None:
+        """The condition that keeps a write-back row out of the change query when its last change is
+        tiersync's own: ``LastModifiedById`` is the API user and the ``last_synced_at`` that write set
+        is inside the window (every tiersync write sets it to its page's start, which is at or after
+        the watermark). A row the API user changed otherwise (``last_synced_at`` older or empty) still
+        counts. None before setup (no field, nothing written) or without a known API user."""
         writeback = self._mapping.writeback
         synced = writeback.field("last_synced_at")
         if self._schema.field(writeback.object, synced) is None:
             return None
         user = self._api_user()
-        return _OwnWrites(user, synced) if user else None
-
-
-OWN_WRITE_WINDOW = dt.timedelta(minutes=2)
-"""How far a row's ``SystemModstamp`` may be from the ``last_synced_at`` tiersync wrote into it for the
-change to count as that write (the engine stamps the run's start; a later page is written later)."""
-
-
-@dataclass(frozen=True)
-class _OwnWrites:
-    user: str
-    synced: str
-
-    @property
-    def fields(self) -> list[str]:
-        return ["LastModifiedById", "SystemModstamp", self.synced]
-
-    def matches(self, row: Record) -> bool:
-        if to_text(row.get("LastModifiedById")) != self.user:
-            return False
-        stamp = to_datetime(row.get("SystemModstamp"))
-        mark = to_datetime(value_at(row, self.synced))
-        return stamp is not None and mark is not None and abs(stamp - mark) <= OWN_WRITE_WINDOW
+        if not user:
+            return None
+        return format_soql(
+            f"LastModifiedById != {{}} OR {synced} < {datetime_literal(since)} OR {synced} = null", user
+        )

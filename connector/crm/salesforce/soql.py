@@ -18,6 +18,10 @@ from simple_salesforce.format import format_soql
 MAX_ENCODED_QUERY = 12_000
 """URL-encoded query length per request, leaving room for the path and headers (about 430 Ids)."""
 
+MODSTAMP = "SystemModstamp"
+"""Set by every change to a record, a user's or an automated one (Object Reference, "System Fields"):
+the stamp change queries filter on and a write compares with the one it read."""
+
 _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 

@@ -30,6 +30,8 @@ from .tooling import ToolingApi
 from .web import MAX_URI_AND_HEADERS, Reply, Request, Router, error_reply, oversized_reply
 
 CRM = "salesforce"
+EDITOR_SESSION_ID = "sandbox-editor-token"
+"""The session id of the org's second user (``Org.editor_user_id``): a person editing records."""
 
 
 def _utc_now() -> dt.datetime:
@@ -45,6 +47,7 @@ class SalesforceSandbox:
         faults: FaultInjector,
         *,
         session_id: str = "sandbox-session-token",
+        editor_session_id: str = EDITOR_SESSION_ID,
         daily_api_limit: int = 1_000_000,
         username: str = "sandbox@tiersync.local",
         password: str = "sandbox",  # noqa: S107  # the sandbox's own, documented credentials
@@ -70,6 +73,8 @@ class SalesforceSandbox:
             org_id=self.org.org_id,
             user_id=self.org.api_user_id,
         )
+        self.auth.other_sessions[editor_session_id] = self.org.editor_user_id
+        self.editor_session_id = editor_session_id
         self.router = Router()
         self.router.add("POST", "/services/Soap/u/{version}", self.auth.soap_login, api=False)
         self.router.add("POST", "/services/oauth2/token", self.auth.oauth_token, api=False)
@@ -148,6 +153,7 @@ class SalesforceSandbox:
         with self._lock:
             self._api_used = persistence.load(self.org, Path(path))
             self.auth.org_id, self.auth.user_id = self.org.org_id, self.org.api_user_id
+            self.auth.other_sessions[self.editor_session_id] = self.org.editor_user_id
 
     # -- WSGI -----------------------------------------------------------------------------------
     def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -168,9 +174,12 @@ class SalesforceSandbox:
                 raise ApiError(
                     404, "NOT_FOUND", f"API version {version} is not served by the tiersync sandbox"
                 )
+            user = self.org.api_user_id
             if route.api:
-                if not self.auth.valid(request.headers.get("authorization")):
+                found = self.auth.user_for(request.headers.get("authorization"))
+                if found is None:
                     raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                user = found
                 with self._lock:
                     if self._api_used >= self._daily_api_limit:
                         raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
@@ -184,7 +193,11 @@ class SalesforceSandbox:
                 elif fault is not None:
                     raise self._fault_error(fault)
             with self._lock:
-                reply = route.handler(request, params)
+                self.org.acting_user_id = user
+                try:
+                    reply = route.handler(request, params)
+                finally:
+                    self.org.acting_user_id = self.org.api_user_id
         except ApiError as error:
             reply = error_reply(error)
         if request.path.startswith("/services/data/"):

@@ -79,12 +79,20 @@ class Authenticator:
         self.org_id = org_id
         self.user_id = user_id
         self._minted: set[str] = set()
+        self.other_sessions: dict[str, str] = {}
+        """Session ids of other users (token -> ``User`` Id): the org's people, whose edits a test makes."""
 
     def valid(self, authorization: str | None) -> bool:
+        return self.user_for(authorization) is not None
+
+    def user_for(self, authorization: str | None) -> str | None:
+        """The ``User`` Id a bearer token acts as (logins mint tokens for the API user), or None."""
         if not authorization or not authorization.startswith(("Bearer ", "OAuth ")):
-            return False
+            return None
         token = authorization.split(" ", 1)[1].strip()
-        return token == self.session_id or token in self._minted
+        if token == self.session_id or token in self._minted:
+            return self.user_id
+        return self.other_sessions.get(token)
 
     def expire_sessions(self) -> None:
         """Invalidate every minted token (the configured session id stays valid), to test re-login."""

@@ -23,6 +23,9 @@ from .values import coerce, format_datetime
 
 Clock = Callable[[], dt.datetime]
 
+EDITOR_USERNAME = "editor@tiersync.local"
+"""A second, human user of the org: tests sign in as it to edit records the way a person would."""
+
 REQUEST_LEVEL_CODES = frozenset({"INVALID_FIELD", "JSON_PARSER_ERROR"})
 """Per-record errors that Salesforce raises while reading the request, failing the whole collection call."""
 
@@ -39,7 +42,9 @@ _FAULT_ERRORS = {
 
 
 class Org:
-    def __init__(self, *, clock: Clock, faults: FaultInjector, username: str) -> None:
+    def __init__(
+        self, *, clock: Clock, faults: FaultInjector, username: str, editor_username: str = EDITOR_USERNAME
+    ) -> None:
         self.clock = clock
         self.faults = faults
         self.username = username
@@ -61,6 +66,19 @@ class Org:
             },
             created=now,
         )
+        self.editor_user_id = self.insert_raw(
+            "User",
+            {
+                "Name": "Casey Editor",
+                "Username": editor_username,
+                "Email": editor_username,
+                "IsActive": True,
+            },
+            created=now,
+        )
+        self.acting_user_id = self.api_user_id
+        """The ``User`` the current request authenticated as: every DML stamps it into ``CreatedById`` /
+        ``LastModifiedById`` (and a new record's default ``OwnerId``), as Salesforce does."""
         self.insert_raw(
             "Organization", {"Id": self.org_id, "Name": "Tiersync Sandbox", "IsSandbox": True}, created=now
         )
@@ -211,7 +229,7 @@ class Org:
                 "IsDeleted": True,
                 "LastModifiedDate": now,
                 "SystemModstamp": now,
-                "LastModifiedById": self.api_user_id,
+                "LastModifiedById": self.acting_user_id,
             },
         )
 
@@ -298,7 +316,7 @@ class Org:
                 if fd.default is not None and fd.name not in row:
                     row[fd.name] = fd.default
             if "OwnerId" in obj.fields and "OwnerId" not in row:
-                row["OwnerId"] = self.api_user_id
+                row["OwnerId"] = self.acting_user_id
         missing = [fd.name for fd in obj.fields.values() if fd.required and row.get(fd.name) in (None, "")]
         if missing:
             raise RecordError(
@@ -311,8 +329,8 @@ class Org:
             obj.derive(row)
         now = self.now()
         if creating:
-            row.update(Id=record_id, IsDeleted=False, CreatedDate=now, CreatedById=self.api_user_id)
-        row.update(LastModifiedDate=now, LastModifiedById=self.api_user_id, SystemModstamp=now)
+            row.update(Id=record_id, IsDeleted=False, CreatedDate=now, CreatedById=self.acting_user_id)
+        row.update(LastModifiedDate=now, LastModifiedById=self.acting_user_id, SystemModstamp=now)
         return row
 
     def _check_unique(self, obj: ObjectDef, row: Row, record_id: str) -> None:

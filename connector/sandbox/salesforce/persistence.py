@@ -24,7 +24,12 @@ def save(org: Org, path: Path, *, api_used: int) -> None:
     path.unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        meta = {"api_used": str(api_used), "org_id": org.org_id, "api_user_id": org.api_user_id}
+        meta = {
+            "api_used": str(api_used),
+            "org_id": org.org_id,
+            "api_user_id": org.api_user_id,
+            "editor_user_id": org.editor_user_id,
+        }
         db.executemany("INSERT INTO _meta VALUES (?, ?)", meta.items())
         for prefix, store in (("", org.data), (_TOOLING_PREFIX, org.tooling)):
             for name, table in store.tables.items():
@@ -74,6 +79,8 @@ def load(org: Org, path: Path) -> int:
                 data.ensure_index(target, fd)
     org.data, org.tooling = data, tooling
     org.org_id, org.api_user_id = meta["org_id"], meta["api_user_id"]
+    org.editor_user_id = meta.get("editor_user_id", org.api_user_id)
+    org.acting_user_id = org.api_user_id
     org.id_factory.skip_past(highest)
     org.reset_caches()
     return int(meta["api_used"])
