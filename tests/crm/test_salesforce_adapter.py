@@ -180,7 +180,9 @@ def test_jwt_bearer_and_client_credentials_flows_log_in(box: Box, tmp_path: Path
     jwt = make(box, private_key_file=key_file, **common)
     credentials = make(box, consumer_secret="s3cret", username=None, **common)
     for adapter in (jwt, credentials):
-        assert adapter.client.sf.query("SELECT COUNT() FROM User")["totalSize"] == 2  # the API user and the editor
+        assert adapter.client.sf.query("SELECT COUNT() FROM User")["totalSize"] == 2, (
+            "the API user and the editor"
+        )
 
 
 @pytest.mark.parametrize(

@@ -352,7 +352,7 @@ def test_oauth_client_credentials_and_jwt_bearer_flows(sf_sandbox: SalesforceSan
 
     for sf in (by_client, by_jwt):
         assert sf.sf_instance == sf_sandbox.url.removeprefix("https://")
-        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 2  # the API user and the editor
+        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 2, "the API user and the editor"
 
 
 # -- sObject CRUD and validation ----------------------------------------------------------------------
