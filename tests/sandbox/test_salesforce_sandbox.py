@@ -962,6 +962,36 @@ def test_system_modstamp_drives_incremental_reads(sf_sandbox: SalesforceSandboxF
     ]
 
 
+def test_each_write_is_stamped_with_the_user_its_session_belongs_to(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    ids = sf_sandbox.sandbox.seed(_accounts(2))
+    api, editor = sf_sandbox.client(), sf_sandbox.editor()
+    users = {r["Username"]: r["Id"] for r in api.query("SELECT Id, Username FROM User")["records"]}
+    sf_sandbox.clock.advance(minutes=1)
+    api.Account.update(ids["c0000"], {"Industry": "Retail"})
+    sf_sandbox.clock.advance(minutes=1)
+    editor.Account.update(ids["c0001"], {"Industry": "Mining"})
+    created = editor.Account.create({"Name": "New client"})["id"]
+
+    rows = {
+        r["Id"]: r
+        for r in api.query("SELECT Id, LastModifiedById, CreatedById, OwnerId, SystemModstamp FROM Account")[
+            "records"
+        ]
+    }
+    assert rows[ids["c0000"]]["LastModifiedById"] == users["sandbox@tiersync.local"]
+    assert rows[ids["c0001"]]["LastModifiedById"] == users["editor@tiersync.local"]
+    assert rows[ids["c0001"]]["SystemModstamp"] == "2026-11-26T06:52:00.000+0000"
+    assert (rows[created]["CreatedById"], rows[created]["OwnerId"]) == (users["editor@tiersync.local"],) * 2
+    others = api.query(
+        format_soql("SELECT Id FROM Account WHERE LastModifiedById != {}", users["sandbox@tiersync.local"])
+    )
+    assert {r["Id"] for r in others["records"]} == {ids["c0001"], created}
+    with pytest.raises(SalesforceMalformedRequest, match="INVALID_FIELD_FOR_INSERT_UPDATE"):
+        editor.Account.update(ids["c0000"], {"LastModifiedById": users["editor@tiersync.local"]})
+
+
 def test_sqlite_round_trip_keeps_rows_custom_fields_and_usage(
     sf_sandbox: SalesforceSandboxFixture, tmp_path: Any
 ) -> None:
