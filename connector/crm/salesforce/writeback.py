@@ -101,7 +101,7 @@ def _write(
     schema: Schema,
     writeback: WritebackMapping,
     updates: list[AccountUpdate],
-    bulk: BulkGate | None,
+    bulk: BulkGate,
 ) -> list[Outcome]:
     if not updates:
         return []
