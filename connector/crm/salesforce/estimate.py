@@ -5,7 +5,8 @@ The arithmetic mirrors what a full backfill does, call by call: the checks a run
 describe per object, one ``LIMIT 1`` query per ``where``), then either the REST read (account query
 pages of ``batchSize``; per page and evidence source one range query paged at 2,000 rows) or the Bulk
 read (the first REST page that reveals the size, then per object one job: create, status polls, result
-pages of 50,000). Evidence is assumed spread evenly over the accounts.
+pages of 50,000), plus one change check per page of accounts written. Evidence is assumed spread evenly
+over the accounts.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def estimate(
             per_account = counts[kind] / accounts if accounts else 0.0
             for pages, size in ((full, page_accounts), (1 if rest else 0, rest)):
                 reads += pages * max(1, math.ceil(per_account * size / DEFAULT_BATCH_SIZE))
+    # before writing a page, one query asks which of its accounts changed since they were read
+    # (``writeback.changed_since_read``); in a backfill every page is written
+    reads += math.ceil(accounts / page_accounts) if accounts else 0
     limits = client.rest("limits")
     daily = limits.get("DailyApiRequests") or {}
     usage = (
