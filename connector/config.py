@@ -233,7 +233,8 @@ class SalesforceSettings(Section):
     describe_ttl_seconds: float = Field(
         0.0,
         ge=0,
-        description="Reuse an object's describe across runs for this long (0: describe every run); "
+        description="Reuse an object's describe (and the where conditions checked against it, the API "
+        "user's Id and owner names) across runs for this long (0: look them up every run); "
         "setup-fields and cleanup clear the cache.",
     )
 

@@ -163,6 +163,8 @@ class SyncEngine:
         """Told how many accounts the run expects to read, once known (for a progress bar's ETA)."""
         self._workload = TaskBudget(settings, dt.date(2024, 1, 1), [], lambda _owner: set())
         """The run's workload budget, counted afresh from the state at the start of each run."""
+        self._read_back: dict[str, str] = {}
+        """Task statuses the budget read back in this page (CRM id -> open/closed/deleted)."""
 
     # -- the run -------------------------------------------------------------------------------
     def run(
@@ -291,6 +293,7 @@ class SyncEngine:
         today: dt.date,
         run_id: int | None,
     ) -> None:
+        self._read_back = {}
         results = classify(batch.roster, self.settings, today)
         plan.accounts_read += len(results)
         self.owners.learn(c.owner_id for c in results)
@@ -346,6 +349,7 @@ class SyncEngine:
             return set()
         self._guard_budget()
         statuses = self.adapter.task_status(crm_ids)
+        self._read_back.update(statuses)
         done = {i for i in crm_ids if statuses.get(i, TaskStatus.DELETED) != TaskStatus.OPEN}
         if done and not dry_run:
             self.state.tasks_finished_by_crm_id(self.connection, sorted(done), TaskState.DONE, self.clock())
@@ -512,7 +516,9 @@ class SyncEngine:
         a task the user finished or deleted meanwhile is done, never recreated in its period."""
         if not strikes:
             return
-        statuses = self.adapter.task_status([s.crm_id for s in strikes])
+        # the budget's read-back of this page already holds most of them: ask only for the others
+        unknown = [s.crm_id for s in strikes if s.crm_id not in self._read_back]
+        statuses = {**self._read_back, **(self.adapter.task_status(unknown) if unknown else {})}
         live: list[TaskClose] = []
         for strike in strikes:
             if statuses.get(strike.crm_id, TaskStatus.DELETED) == TaskStatus.OPEN:

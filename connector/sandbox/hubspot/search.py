@@ -5,7 +5,10 @@ filters per group and 25 in all (AND inside a group), one sort, ``limit`` up to 
 the 10,000th result (a 400), while ``total`` still counts every match. Values compare by the property's
 type: numbers (``hs_object_id`` too) numerically, dates and datetimes as instants given as epoch
 milliseconds or ISO text, everything else case-insensitively. Sorted matches are cached per store
-version so that paging through a large result costs one scan, not one per page.
+version so that paging through a large result costs one scan, not one per page. A filter group with an
+``EQ``/``IN`` or a range filter (``hs_object_id`` windows, ``hs_lastmodifieddate >=``) takes its
+candidates from the store's indexes instead of a scan; every filter is still checked on each candidate,
+so the index only decides what is looked at, never what matches.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import fnmatch
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connector.sandbox.hubspot.errors import validation
+from connector.sandbox.hubspot.errors import ApiError, validation
 from connector.sandbox.hubspot.properties import PropertyDef, PropertyRegistry, parse_datetime
-from connector.sandbox.hubspot.store import ObjectStore, Record
+from connector.sandbox.hubspot.store import ObjectStore, PropertyIndex, Record
 
 MAX_LIMIT = 200
 RESULT_CAP = 10_000
@@ -29,6 +32,7 @@ MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 10
 MAX_FILTERS = 25
 MAX_QUERY_CHARS = 3000
+OBJECT_ID = "hs_object_id"
 _TOKEN = re.compile(r"[^\w@.*-]+")
 
 Key = tuple[int, Any]
@@ -69,8 +73,11 @@ class Search:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        predicate = self._predicate(object_type, body.get("filterGroups") or [], body.get("query"))
-        found = [record for record in self._store.live(object_type) if predicate(record)]
+        groups = body.get("filterGroups") or []
+        predicate = self._predicate(object_type, groups, body.get("query"))
+        candidates = self._candidates(object_type, groups)
+        pool = self._store.live(object_type) if candidates is None else candidates
+        found = [record for record in pool if predicate(record)]
         sort_name, descending = _sort(body.get("sorts") or [])
         if sort_name is not None:
             definition = self._definition(object_type, sort_name)
@@ -81,6 +88,61 @@ class Search:
         if len(self._cache) > 32:
             self._cache.popitem(last=False)
         return found
+
+    def _candidates(self, object_type: str, groups: list[dict[str, Any]]) -> list[Record] | None:
+        """The live records that may match, from the indexes (None: some group needs a scan). Each
+        group takes its smallest indexed filter; the groups' candidates are joined (they are ORed)."""
+        if not groups:
+            return None
+        numerics: set[int] = set()
+        for group in groups:
+            options = [found for f in group.get("filters") or [] if (found := self._indexed(object_type, f))]
+            if not options:
+                return None
+            _, ids = min(options, key=lambda option: option[0])
+            numerics.update(ids())
+        return self._store.live_by_ids(object_type, numerics)
+
+    def _indexed(
+        self, object_type: str, spec: dict[str, Any]
+    ) -> tuple[int, Callable[[], Iterable[int]]] | None:
+        """``(how many, the ids)`` a filter allows, from an index; None when no index can serve it."""
+        name, operator = str(spec.get("propertyName")), str(spec.get("operator"))
+        definition = self._registry.get(object_type, name)
+        if definition is None:
+            return None
+        if operator in ("EQ", "IN"):
+            raw = spec.get("values") if operator == "IN" else [spec.get("value")]
+            if not raw or any(v is None for v in raw):
+                return None
+            keys = {_filter_key(definition, str(v)) for v in raw}
+            if name == OBJECT_ID:
+                numerics = [int(k[1]) for k in keys if k[1] == int(k[1])]
+                return len(numerics), lambda: numerics
+            found = self._index(object_type, definition).equal(keys)
+            return len(found), lambda: found
+        bounds = _range(definition, operator, spec)
+        if bounds is None:
+            return None
+        low, high, low_open, high_open = bounds
+        if name == OBJECT_ID:
+            ids = self._store.id_range(
+                object_type,
+                None if low is None else low[1],
+                None if high is None else high[1],
+                low_open=low_open,
+                high_open=high_open,
+            )
+        else:
+            ids = self._index(object_type, definition).between(
+                low, high, low_open=low_open, high_open=high_open
+            )
+        return len(ids), lambda: ids
+
+    def _index(self, object_type: str, definition: PropertyDef) -> PropertyIndex:
+        return self._store.index(
+            object_type, definition.name, definition.type, lambda value: _key(definition, value)
+        )
 
     def _definition(self, object_type: str, name: str) -> PropertyDef:
         definition = self._registry.get(object_type, name)
@@ -162,6 +224,25 @@ class Search:
         if operator == "NEQ":
             return lambda r: stored(r) is None or test(_key(definition, stored(r)))
         return lambda r: stored(r) is not None and test(_key(definition, stored(r)))
+
+
+def _range(
+    definition: PropertyDef, operator: str, spec: dict[str, Any]
+) -> tuple[Key | None, Key | None, bool, bool] | None:
+    """``(low, high, low open, high open)`` of a range filter, None for any other (or a malformed one:
+    the predicate then raises the error)."""
+    try:
+        value = _filter_key(definition, str(spec["value"]))
+        if operator == "BETWEEN":
+            return value, _filter_key(definition, str(spec["highValue"])), False, False
+    except (KeyError, ApiError):
+        return None
+    return {
+        "GT": (value, None, True, False),
+        "GTE": (value, None, False, False),
+        "LT": (None, value, False, True),
+        "LTE": (None, value, False, False),
+    }.get(operator)
 
 
 def _sort(sorts: list[Any]) -> tuple[str | None, bool]:

@@ -4,13 +4,18 @@ Ids come from one portal-wide counter, so they are numeric strings that grow wit
 HubSpot's do; list paging walks them in that order with a sorted id list (bisect, not a scan) so that
 paging a million companies costs the same per page as paging a hundred. The store knows nothing about
 HTTP or validation: callers hand it properties that are already HubSpot-shaped strings.
+
+Search finds its candidates through property indexes (:class:`PropertyIndex`: value -> ids for
+``EQ``/``IN``, a sorted list for ranges such as ``hs_lastmodifieddate >=``), made on a property's first
+search and kept current by every add, update and archive, so that a search costs what it matches, not
+the portal's size. Archived records are in no index (search never returns them).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +84,53 @@ class Owner:
         }
 
 
+class PropertyIndex:
+    """One property's live records by ``normalize(value)``: a hash for equality, a sorted list for ranges."""
+
+    def __init__(self, normalize: Callable[[str], Any]) -> None:
+        self.normalize = normalize
+        self.by_value: dict[Hashable, set[int]] = {}
+        self.ordered: list[tuple[Any, int]] = []
+        """``(key, numeric id)`` ascending: a range is two bisects."""
+
+    def add(self, value: str | None, numeric: int) -> None:
+        if not value:
+            return
+        key = self.normalize(value)
+        self.by_value.setdefault(key, set()).add(numeric)
+        bisect.insort(self.ordered, (key, numeric))
+
+    def discard(self, value: str | None, numeric: int) -> None:
+        if not value:
+            return
+        key = self.normalize(value)
+        ids = self.by_value.get(key)
+        if ids is not None:
+            ids.discard(numeric)
+            if not ids:
+                del self.by_value[key]
+        at = bisect.bisect_left(self.ordered, (key, numeric))
+        if at < len(self.ordered) and self.ordered[at] == (key, numeric):
+            del self.ordered[at]
+
+    def equal(self, keys: Iterable[Any]) -> set[int]:
+        return set().union(*(self.by_value.get(k, ()) for k in keys))
+
+    def between(self, low: Any, high: Any, *, low_open: bool, high_open: bool) -> list[int]:
+        """Ids whose key is within the bounds (None: unbounded on that side)."""
+        first = 0
+        if low is not None:
+            first = (bisect.bisect_right if low_open else bisect.bisect_left)(self.ordered, low, key=_first)
+        last = len(self.ordered)
+        if high is not None:
+            last = (bisect.bisect_left if high_open else bisect.bisect_right)(self.ordered, high, key=_first)
+        return [numeric for _, numeric in self.ordered[first:last]]
+
+
+def _first(entry: tuple[Any, int]) -> Any:
+    return entry[0]
+
+
 class ObjectStore:
     def __init__(self) -> None:
         self.clear()
@@ -89,6 +141,10 @@ class ObjectStore:
         self._order: dict[str, list[int]] = {name: [] for name in OBJECT_TYPES}
         self._next_id = 1000
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
+        self._indexes: dict[str, dict[tuple[str, Hashable], PropertyIndex]] = {
+            name: {} for name in OBJECT_TYPES
+        }
+        """Per type: ``(property, how its values compare)`` -> index (see :meth:`index`)."""
         self.version: dict[str, int] = dict.fromkeys(OBJECT_TYPES, 0)
         """Bumped on every write to a type; search caches its sorted results per version."""
         self.owners: dict[str, Owner] = {}
@@ -131,11 +187,22 @@ class ObjectStore:
             order.append(numeric)
         self._next_id = max(self._next_id, numeric)
         self._index(object_type, record, props)
+        for (name, _), index in self._indexes[object_type].items():
+            index.add(props.get(name), numeric)
         self.version[object_type] += 1
         return record
 
     def update(self, object_type: str, record: Record, properties: dict[str, str], at: dt.datetime) -> None:
         self._unindex(object_type, record, properties)
+        touched = [
+            (name, index)
+            for (name, _), index in self._indexes[object_type].items()
+            if name in properties or name == "hs_lastmodifieddate"
+        ]
+        live = not record.archived
+        numeric = int(record.id)
+        for name, index in touched if live else ():
+            index.discard(record.properties.get(name), numeric)
         for name, value in properties.items():
             if value == "":
                 record.properties.pop(name, None)
@@ -143,11 +210,16 @@ class ObjectStore:
                 record.properties[name] = value
         record.properties["hs_lastmodifieddate"] = self._stamp(at)
         record.updated_at = at
+        for name, index in touched if live else ():
+            index.add(record.properties.get(name), numeric)
         self._index(object_type, record, properties)
         self.version[object_type] += 1
 
     def archive(self, object_type: str, record: Record, at: dt.datetime) -> None:
         self._unindex(object_type, record, record.properties)
+        if not record.archived:
+            for (name, _), index in self._indexes[object_type].items():
+                index.discard(record.properties.get(name), int(record.id))
         record.archived = True
         record.archived_at = at
         record.updated_at = at
@@ -190,6 +262,39 @@ class ObjectStore:
 
     def count(self, object_type: str) -> int:
         return len(self._records[object_type])
+
+    def index(
+        self, object_type: str, name: str, kind: Hashable, normalize: Callable[[str], Any]
+    ) -> PropertyIndex:
+        """The index of property ``name`` whose values compare as ``normalize`` makes them (``kind``
+        names that way, so a property whose type changed gets a new index); made on first use."""
+        key = (name, kind)
+        found = self._indexes[object_type].get(key)
+        if found is None:
+            found = PropertyIndex(normalize)
+            for record in self.live(object_type):
+                found.add(record.properties.get(name), int(record.id))
+            self._indexes[object_type][key] = found
+        return found
+
+    def live_by_ids(self, object_type: str, numerics: Iterable[int]) -> list[Record]:
+        """The live records among ``numerics``, in id order."""
+        records = self._records[object_type]
+        found = (records.get(str(n)) for n in sorted(set(numerics)))
+        return [r for r in found if r is not None and not r.archived]
+
+    def id_range(
+        self, object_type: str, low: Any, high: Any, *, low_open: bool, high_open: bool
+    ) -> list[int]:
+        """Numeric ids within the bounds (None: unbounded), from the sorted id list."""
+        order = self._order[object_type]
+        first = 0 if low is None else (bisect.bisect_right if low_open else bisect.bisect_left)(order, low)
+        last = (
+            len(order)
+            if high is None
+            else (bisect.bisect_left if high_open else bisect.bisect_right)(order, high)
+        )
+        return order[first:last]
 
     # -- unique values --------------------------------------------------------------------------
     def make_unique(self, object_type: str, name: str) -> None:
