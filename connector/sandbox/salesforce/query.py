@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -201,6 +201,17 @@ def project(compiled: CompiledQuery, row: Row, catalog: Catalog, version: str) -
     return out
 
 
+def _required(node: soql.Condition) -> Iterator[soql.Comparison]:
+    """The one-field comparisons every matching row must meet: ``node`` itself, or the operands of its
+    top-level ``AND`` (none under an ``OR`` or a ``NOT``), in order."""
+    if isinstance(node, soql.Junction):
+        if node.op == "AND":
+            for operand in node.operands:
+                yield from _required(operand)
+    elif isinstance(node, soql.Comparison) and len(node.field.path) == 1:
+        yield node
+
+
 def _kind(fd: FieldDef) -> str:
     if fd.type in TEXT_TYPES:
         return "text"
@@ -306,31 +317,25 @@ class _Compiler:
     def seek(self, node: soql.Condition) -> tuple[str, frozenset[Any]] | None:
         """The ids a row must hold in one Id/reference field for ``node`` to match (call after
         :meth:`condition`, which raises the errors)."""
-        if isinstance(node, soql.Junction):
-            if node.op != "AND":
-                return None
-            return next((found for op in node.operands if (found := self.seek(op)) is not None), None)
-        if not isinstance(node, soql.Comparison) or node.op not in ("IN", "=") or len(node.field.path) != 1:
-            return None
-        column = self.column(node.field)
-        literals = node.value if isinstance(node.value, tuple) else (node.value,)
-        if _kind(column.field) != "id" or any(lit.kind != "string" for lit in literals):
-            return None
-        return column.field.name, frozenset(self._literal(column, lit) for lit in literals)
+        for term in _required(node):
+            if term.op not in ("IN", "="):
+                continue
+            column = self.column(term.field)
+            literals = term.value if isinstance(term.value, tuple) else (term.value,)
+            if _kind(column.field) == "id" and all(lit.kind == "string" for lit in literals):
+                return column.field.name, frozenset(self._literal(column, lit) for lit in literals)
+        return None
 
     def id_after(self, node: soql.Condition) -> tuple[str, bool] | None:
         """``(Id, inclusive)`` when ``node`` requires ``Id >``/``>=`` a literal at its top level (call
         after :meth:`condition`, which raises the errors)."""
-        if isinstance(node, soql.Junction):
-            if node.op != "AND":
-                return None
-            return next((found for op in node.operands if (found := self.id_after(op)) is not None), None)
-        if not isinstance(node, soql.Comparison) or node.op not in (">", ">=") or len(node.field.path) != 1:
-            return None
-        column = self.column(node.field)
-        if column.field.name != "Id" or isinstance(node.value, tuple) or node.value.kind != "string":
-            return None
-        return str(self._literal(column, node.value)), node.op == ">="
+        for term in _required(node):
+            if term.op not in (">", ">=") or isinstance(term.value, tuple) or term.value.kind != "string":
+                continue
+            column = self.column(term.field)
+            if column.field.name == "Id":
+                return str(self._literal(column, term.value)), term.op == ">="
+        return None
 
     def condition(self, node: soql.Condition) -> Predicate:
         if isinstance(node, soql.Junction):
