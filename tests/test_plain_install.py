@@ -94,7 +94,20 @@ def test_sync_never_imports_the_sandbox(hubspot_org: Org, tmp_path: Path) -> Non
     assert loaded(done.stderr) == []
 
 
-DEV_ONLY_MODULES = frozenset({"openapi_core", "werkzeug", "pytest", "hypothesis", "psutil", "mypy"})
+DEV_ONLY_MODULES = frozenset(
+    {
+        "openapi_core",
+        "werkzeug",
+        "pytest",
+        "_pytest",
+        "pytest_timeout",
+        "hypothesis",
+        "psutil",
+        "mypy",
+        "ruff",
+        "selenium",
+    }
+)
 """Top-level modules of the dev extras (openapi-core brings werkzeug): none may be imported by the
 package, at any depth, or a plain install would hold a module that cannot load."""
 
@@ -114,3 +127,15 @@ def test_no_module_of_the_package_imports_a_dev_only_package() -> None:
             )
             offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in DEV_ONLY_MODULES]
     assert offenders == []
+
+
+def test_every_dev_extra_is_on_the_dev_only_list() -> None:
+    """A dev extra added to pyproject.toml is checked above too (stub-only ``types-*`` have no module)."""
+    import re
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]["dev"]
+    names = {re.split(r"[<>=!~\[; ]", e, maxsplit=1)[0].lower() for e in extras}
+    modules = {n.replace("-", "_") for n in names if not n.startswith("types-")}
+    assert modules and modules <= DEV_ONLY_MODULES, modules - DEV_ONLY_MODULES
