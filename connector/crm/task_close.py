@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from connector.crm.base import Outcome, TaskClose
+
 
 def with_comment(existing: str | None, comment: str, limit: int) -> str:
     """``existing`` with ``comment`` appended (once, after a blank line), at most ``limit`` characters."""
@@ -28,3 +30,15 @@ def earlier_due(due: dt.date, current: str) -> bool:
     """Whether ``due`` moves a task whose due date is ``current`` (ISO, empty when none) earlier: a task
     is due at its earliest action, so a joining action never makes it later."""
     return not current or due.isoformat() < current
+
+
+def gone(close: TaskClose, code: str, crm: str) -> Outcome:
+    """The outcome of a close whose task no longer exists in ``crm``: failed, with the CRM's own code for
+    a missing record, and nothing written (a user deleted it; there is nothing left to close)."""
+    return Outcome(
+        ref=close.key,
+        ok=False,
+        crm_id=close.crm_id,
+        error_code=code,
+        message=f"task {close.crm_id} no longer exists (deleted in {crm})",
+    )

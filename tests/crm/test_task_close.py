@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector.crm.task_close import earlier_due, with_comment
+from connector.crm.base import TaskClose
+from connector.crm.task_close import earlier_due, gone, with_comment
 
 
 def test_a_comment_is_appended_after_a_blank_line_once() -> None:
@@ -29,3 +30,14 @@ def test_a_joining_action_moves_the_due_date_earlier_never_later() -> None:
     assert not earlier_due(dt.date(2026, 3, 9), "2026-03-05")
     assert not earlier_due(dt.date(2026, 3, 5), "2026-03-05")
     assert earlier_due(dt.date(2026, 3, 9), "")
+
+
+def test_a_close_of_a_deleted_task_fails_with_the_crms_code_and_names_the_task() -> None:
+    outcome = gone(TaskClose(key="k1", crm_id="00T1", comment="done"), "ENTITY_IS_DELETED", "Salesforce")
+    assert (outcome.ref, outcome.ok, outcome.crm_id, outcome.error_code) == (
+        "k1",
+        False,
+        "00T1",
+        "ENTITY_IS_DELETED",
+    )
+    assert outcome.message == "task 00T1 no longer exists (deleted in Salesforce)" and not outcome.retriable

@@ -26,7 +26,7 @@ from connector.crm.hubspot.client import HubSpotClient, Json
 from connector.crm.hubspot.links import default_association_type, parse_link
 from connector.crm.hubspot.values import iso_datetime
 from connector.crm.mapping import TaskMapping
-from connector.crm.task_close import earlier_due, with_comment
+from connector.crm.task_close import earlier_due, gone, with_comment
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +117,7 @@ def close_tasks(client: HubSpotClient, tasks: TaskMapping, closes: list[TaskClos
     inputs: list[batch.UpdateInput] = []
     for close in closes:
         if close.crm_id not in bodies:
-            outcomes.append(
-                Outcome(
-                    close.key,
-                    ok=False,
-                    crm_id=close.crm_id,
-                    error_code="OBJECT_NOT_FOUND",
-                    message=f"task {close.crm_id} no longer exists (deleted in HubSpot)",
-                )
-            )
+            outcomes.append(gone(close, "OBJECT_NOT_FOUND", "HubSpot"))
             continue
         outcomes.append(None)
         body = with_comment(bodies[close.crm_id], close.comment, BODY_LIMIT)

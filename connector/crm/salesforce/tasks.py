@@ -27,7 +27,7 @@ from connector.crm.salesforce.describe import Schema
 from connector.crm.salesforce.soql import in_list, is_record_id, select
 from connector.crm.salesforce.values import to_bool, to_text
 from connector.crm.salesforce.writeback import fit
-from connector.crm.task_close import earlier_due, with_comment
+from connector.crm.task_close import earlier_due, gone, with_comment
 
 CLOSED_FLAG = "IsClosed"
 """Salesforce's derived Task field; used when the task object has it, besides ``closed_status``."""
@@ -177,15 +177,7 @@ def close_tasks(
     for close in closes:
         short = _short(close.crm_id)
         if not is_record_id(close.crm_id) or short not in descriptions:
-            outcomes.append(
-                Outcome(
-                    ref=close.key,
-                    ok=False,
-                    crm_id=close.crm_id,
-                    error_code="ENTITY_IS_DELETED",
-                    message=f"task {close.crm_id} no longer exists (deleted in Salesforce)",
-                )
-            )
+            outcomes.append(gone(close, "ENTITY_IS_DELETED", "Salesforce"))
             continue
         outcomes.append(None)
         record = {
