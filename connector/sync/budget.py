@@ -53,6 +53,7 @@ def rank(c: Classification, actions: Iterable[str], settings: Settings) -> int:
 
 
 def rank_name(index: int, settings: Settings) -> str:
+    """The ``[[tasks.priority]]`` rule name of ``rank``'s ``index`` (``routine`` past the last rule)."""
     rules = settings.tasks.priority
     return rules[index].name if index < len(rules) else "routine"
 

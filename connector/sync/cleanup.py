@@ -59,6 +59,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class CleanupOptions:
+    """The ``tiersync cleanup`` flags: delete or close open tasks, clear overrides, remove the setup."""
+
     tasks: TaskMode = "delete"
     clear_overrides: bool = False
     remove_setup: bool = False
@@ -108,6 +110,8 @@ class CleanupPlan:
 
 @dataclass
 class CleanupSummary:
+    """What one cleanup run did, printed as its JSON line; ``exit_code`` follows sync's codes."""
+
     connection: str
     crm: str
     dry_run: bool

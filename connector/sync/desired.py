@@ -25,6 +25,8 @@ _TIERS = {t.value for t in Tier}
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One write-back field whose value the sync changes, from ``current`` to ``new``."""
+
     account_id: str
     name: str
     field: str
@@ -44,6 +46,8 @@ def active_override(current: CurrentValues, today: dt.date) -> str | None:
 def desired_values(
     c: Classification, current: CurrentValues, settings: Settings, today: dt.date
 ) -> dict[str, Any]:
+    """The write-back values the account should hold now: its tier (a live user override wins), traits,
+    score, the Reasons text (neutral labels, cut to ``sync.reasons_max_chars``), growth points, decision."""
     override = active_override(current, today)
     reasons = record_reasons(c, settings)
     if override is not None:

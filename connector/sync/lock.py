@@ -37,6 +37,8 @@ def _locked(connection: str, holder: str, where: str) -> LockedError:
 
 @contextlib.contextmanager
 def run_lock(state_path: Path, connection: str) -> Iterator[None]:
+    """One run per connection on this machine: an exclusive ``flock`` on a file beside the state
+    (:class:`LockedError` when another run holds it); the kernel releases it when the process dies."""
     path = state_path.with_name(f"{state_path.name}.{connection}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle: IO[str] = path.open("a+")

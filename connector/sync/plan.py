@@ -51,6 +51,8 @@ OPTIONAL_COLUMNS = ("decision", "growth_points")
 
 @dataclass(frozen=True)
 class TaskChange:
+    """One task change a sync would make, as the plan shows it."""
+
     kind: str
     """``create``, ``close``, ``defer``, ``strike`` or ``join`` (actions added to an open task)."""
     key: str
@@ -83,6 +85,8 @@ class AccountPlan:
 
 @dataclass
 class Plan:
+    """What a sync would write (or wrote): field and task changes, and the accounts they belong to."""
+
     fields: list[FieldChange] = field(default_factory=list)
     tasks: list[TaskChange] = field(default_factory=list)
     accounts_read: int = 0

@@ -23,6 +23,8 @@ from connector.sync.task_plan import plan_tasks
 
 @dataclass(frozen=True)
 class TaskForecast:
+    """The task figures ``backfill --plan`` prints for the first run."""
+
     new: int
     """New CRM tasks the run creates this week, within the budget."""
     joined: int

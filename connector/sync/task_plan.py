@@ -45,6 +45,8 @@ BASELINE_WAIT_DAYS = 7
 
 @dataclass(frozen=True)
 class Send:
+    """One CRM task to create this run, carrying one or more actions."""
+
     spec: TaskSpec
     items: list[WantedTask]
     """The actions it carries, each recorded under its own key with ``group_key`` = ``spec.key``."""
@@ -52,6 +54,8 @@ class Send:
 
 @dataclass(frozen=True)
 class Deferral:
+    """An action held back until ``until`` (kept in the state, so it comes due without being decided again)."""
+
     task: WantedTask
     until: dt.date
     why: str
@@ -84,6 +88,8 @@ class Join:
 
 @dataclass
 class TaskDecisions:
+    """Everything one page's task planning decided, for the engine to send, record or show."""
+
     sends: list[Send] = field(default_factory=list)
     joins: list[Join] = field(default_factory=list)
     deferrals: list[Deferral] = field(default_factory=list)
@@ -114,6 +120,9 @@ def plan_tasks(
     today: dt.date,
     budget: TaskBudget,
 ) -> TaskDecisions:
+    """The task decisions for one page of classified accounts, given the state's ``known`` tasks for them:
+    one task per account (or per action), most important first through the workload ``budget``, the
+    rest deferred with their reason."""
     by_account: dict[str, list[TaskRow]] = defaultdict(list)
     for row in known:
         by_account[row.account_id].append(row)

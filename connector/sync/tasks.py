@@ -31,6 +31,8 @@ PLAN_KEY = "plan"
 
 @dataclass(frozen=True)
 class Period:
+    """One cadence period of an action for one account: a task is created at most once in it."""
+
     start: dt.date
     end: dt.date
     """First day of the next period."""
@@ -46,6 +48,7 @@ def period_offset(account_id: str, cadence_days: int, settings: Settings) -> int
 
 
 def period_of(day: dt.date, cadence_days: int, offset: int = 0) -> Period:
+    """The period holding ``day``: whole ``cadence_days`` from ``PERIOD_ORIGIN`` shifted by ``offset``."""
     origin = PERIOD_ORIGIN + dt.timedelta(days=offset)
     index = (day - origin).days // cadence_days
     start = origin + dt.timedelta(days=index * cadence_days)
@@ -53,6 +56,7 @@ def period_of(day: dt.date, cadence_days: int, offset: int = 0) -> Period:
 
 
 def task_key(account_id: str, action: str, period: Period) -> str:
+    """The (account, action, period) key a task is recorded under, in the state and the CRM."""
     return f"{account_id}/{action}/{period.start.isoformat()}"
 
 
