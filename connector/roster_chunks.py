@@ -30,6 +30,7 @@ from connector.roster_files import (
     load_roster,
     mark_repeats,
     read_csv_file,
+    report_repeats,
 )
 
 DEFAULT_CHUNK_ACCOUNTS = 50_000
@@ -142,10 +143,7 @@ def _repeated_lines(directory: Path, name: str, problems: list[str]) -> pl.Serie
         .filter(pl.col(LINE_COLUMN) != pl.col("first"))
         .sort(LINE_COLUMN)
     )
-    for line, ident, kept in repeats.select(LINE_COLUMN, "id", "first").iter_rows():
-        problems.append(
-            f"{name} line {line}, column id: duplicate id {ident!r} (first on line {kept}, which is kept)"
-        )
+    report_repeats(name, repeats.select(LINE_COLUMN, "id", "first"), problems)
     return repeats[LINE_COLUMN]
 
 

@@ -200,15 +200,20 @@ def check_rows(
     )
 
 
+def report_repeats(name: str, repeats: pl.DataFrame, problems: list[str]) -> None:
+    """One problem per repeated row: ``repeats`` holds its line, its id and the line kept."""
+    for line, ident, kept in repeats.iter_rows():
+        problems.append(
+            f"{name} line {line}, column id: duplicate id {ident!r} (first on line {kept}, which is kept)"
+        )
+
+
 def mark_repeats(name: str, result: pl.DataFrame, problems: list[str]) -> pl.DataFrame:
     """A repeated id keeps its first row; each later one is reported and marked ``__bad__``."""
     first = pl.col(_LINE).min().over("id")
     repeat = pl.col("id").is_not_null() & (pl.col(_LINE) != first)
     repeats = result.with_columns(first.alias("__first__")).filter(repeat)
-    for line, ident, kept in repeats.select(_LINE, "id", "__first__").iter_rows():
-        problems.append(
-            f"{name} line {line}, column id: duplicate id {ident!r} (first on line {kept}, which is kept)"
-        )
+    report_repeats(name, repeats.select(_LINE, "id", "__first__"), problems)
     return result.with_columns((pl.col("__bad__") | repeat).alias("__bad__"))
 
 
