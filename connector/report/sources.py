@@ -42,6 +42,18 @@ TASK_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+REPORT_EVIDENCE = (
+    "invoices",
+    "invoices_considered",
+    "invoices_late",
+    "unpaid_overdue",
+    "revenue",
+    "complaints",
+    "escalations",
+    "cost_to_serve",
+    "cost_ratio",
+)
+"""The evidence the report, the Pareto of headaches and the backtest read."""
 UNREAD_COLUMNS = (
     "tier_codes",
     "trait_codes",
@@ -54,9 +66,10 @@ UNREAD_COLUMNS = (
     "decision_codes",
     "previous_tier",
     "trend",
+    *(c for c in EVIDENCE_COLUMNS if c not in REPORT_EVIDENCE),
 )
 """Result columns no part of the report or the insights reads: an offline classification of a large
-roster drops them chunk by chunk, so the report holds only what it shows (a third less memory)."""
+roster drops them chunk by chunk, so the report holds only what it shows (half the memory)."""
 
 
 class ResultsStore(Protocol):
