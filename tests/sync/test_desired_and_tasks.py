@@ -11,7 +11,7 @@ from connector.config import Settings
 from connector.crm.base import CurrentValues
 from connector.model import Trait
 from connector.sync.desired import active_override, changes, desired_values
-from connector.sync.tasks import group_spec, period_of, period_offset, task_key, wanted_tasks
+from connector.sync.tasks import close_comment, group_spec, period_of, period_offset, task_key, wanted_tasks
 from tests.roster_builder import AS_OF, Client
 from tests.test_tiers import one
 
@@ -213,3 +213,15 @@ def test_one_task_per_account_lists_each_action_with_its_reason_due_at_the_earli
         assert f"Why: {'; '.join(w.why)}" in spec.description
     assert group_spec(list(reversed(items)), Settings()).key == spec.key, "the same actions, the same key"
     assert spec.key.startswith(f"{c.account_id}/plan/")
+
+
+def test_a_close_comment_names_traits_by_their_neutral_labels_never_their_codes() -> None:
+    """The comment lands in the CRM task's text, which users (and sometimes the client) read."""
+    poor = one(Client(abusive=2, complaints=7))
+    assert Trait.BULLY in poor.traits
+    comment = close_comment(["check_solvency"], poor, Settings(), AS_OF, closed=True)
+    assert comment == (  # "Conduct concerns": the default label, written out (docs/rules.md)
+        "Closed by tiersync on 2026-11-01: 'Check solvency and payment history before the next order' "
+        "no longer applies (tier now poor; Conduct concerns)."
+    )
+    assert not any(t.value in comment for t in Trait)
