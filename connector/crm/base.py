@@ -246,8 +246,10 @@ class CrmAdapter(Protocol):
         """Create each task by upsert on its key, never touching the status of one that exists."""
         ...
 
-    def task_status(self, crm_ids: list[str]) -> dict[str, str]:
-        """``TaskStatus`` per task id; a task missing from the CRM is ``deleted``."""
+    def task_status(self, crm_ids: list[str], owners: Sequence[str] = ()) -> dict[str, str]:
+        """``TaskStatus`` per task id; a task missing from the CRM is ``deleted``. ``owners``, when
+        given, are the owners of those tasks: an adapter may read their open tasks instead of a long
+        id list, for the same answer."""
         ...
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:

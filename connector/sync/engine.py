@@ -348,7 +348,7 @@ class SyncEngine:
         if not crm_ids:
             return set()
         self._guard_budget()
-        statuses = self.adapter.task_status(crm_ids)
+        statuses = self.adapter.task_status(crm_ids, owners)
         self._read_back.update(statuses)
         done = {i for i in crm_ids if statuses.get(i, TaskStatus.DELETED) != TaskStatus.OPEN}
         if done and not dry_run:

@@ -872,6 +872,33 @@ def test_task_status_reports_open_closed_and_deleted(box: Box) -> None:
     }
 
 
+def test_task_status_of_many_tasks_asks_by_owner_once_then_by_id_only_for_the_rest(box: Box) -> None:
+    ids = box.sandbox.seed(full_roster())
+    adapter = set_up(box)
+    owner = next(u["Id"] for u in box.sandbox.records("User") if u.get("FederationIdentifier") == "u1")
+    created = adapter.upsert_tasks([spec(f"k{n}", ids["a1"], owner) for n in range(700)])
+    tasks = [o.crm_id or "" for o in created]
+    done, gone = tasks[:3], tasks[3:5]
+    for crm_id in done:
+        box.client().Task.update(crm_id, {"Status": "Completed"})
+    for crm_id in gone:
+        box.client().Task.delete(crm_id)
+    expected = {t: TaskStatus.OPEN for t in tasks} | dict.fromkeys(done, TaskStatus.CLOSED)
+    expected |= dict.fromkeys(gone, TaskStatus.DELETED)
+
+    urls = sent_urls(adapter)
+    by_id = adapter.task_status(tasks)
+    by_id_queries = [u for u in urls if "?q=" in u]
+    urls.clear()
+    by_owner = adapter.task_status(tasks, [owner])
+    by_owner_queries = [u for u in urls if "?q=" in u]
+
+    assert by_id == expected and by_owner == expected
+    assert len(by_id_queries) >= 2, "700 ids need more than one Id IN query"
+    assert len(by_owner_queries) == 2  # the owner's open tasks, then the 5 others by id
+    assert "OwnerId IN" in by_owner_queries[0] and by_owner_queries[1].count("'00T") == 5
+
+
 def test_close_keeps_the_description_appends_the_comment_once_and_reports_deleted_tasks(box: Box) -> None:
     ids = box.sandbox.seed(full_roster())
     adapter = set_up(box)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from connector.config import HubSpotSettings
 from connector.crm.base import AccountUpdate, ApiUsage, Outcome, ReadBatch, TaskClose, TaskSpec
@@ -81,7 +81,7 @@ class HubSpotAdapter:
     def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
         return tasks.upsert_tasks(self.client, self._mapping.tasks, tasks_)
 
-    def task_status(self, crm_ids: list[str]) -> dict[str, str]:
+    def task_status(self, crm_ids: list[str], owners: Sequence[str] = ()) -> dict[str, str]:
         return tasks.task_status(self.client, self._mapping.tasks, crm_ids)
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from connector.config import SalesforceSettings
@@ -107,8 +107,8 @@ class SalesforceAdapter:
     def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
         return tasks.upsert_tasks(self.client, self._schema, self._mapping.tasks, tasks_, self.bulk)
 
-    def task_status(self, crm_ids: list[str]) -> dict[str, str]:
-        return tasks.task_status(self.client, self._schema, self._mapping.tasks, crm_ids)
+    def task_status(self, crm_ids: list[str], owners: Sequence[str] = ()) -> dict[str, str]:
+        return tasks.task_status(self.client, self._schema, self._mapping.tasks, crm_ids, owners)
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
         return tasks.close_tasks(self.client, self._schema, self._mapping.tasks, closes)

@@ -16,7 +16,10 @@ earlier (never later: the task is due at its earliest action).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from simple_salesforce.format import format_soql
 
 from connector.crm.base import Outcome, RetriableError, TaskClose, TaskSpec, TaskStatus
 from connector.crm.mapping import TaskMapping
@@ -24,7 +27,7 @@ from connector.crm.salesforce import bulk_write, composite
 from connector.crm.salesforce.bulk import BulkGate
 from connector.crm.salesforce.client import SalesforceClient
 from connector.crm.salesforce.describe import Schema
-from connector.crm.salesforce.soql import in_list, is_record_id, select
+from connector.crm.salesforce.soql import chunked, in_list, is_record_id, select
 from connector.crm.salesforce.values import to_bool, to_text
 from connector.crm.salesforce.writeback import fit
 from connector.crm.task_close import earlier_due, gone, with_comment
@@ -126,9 +129,17 @@ def _create_rest(client: SalesforceClient, records: list[dict[str, Any]], refs: 
 
 
 def task_status(
-    client: SalesforceClient, schema: Schema, tasks: TaskMapping, crm_ids: list[str]
+    client: SalesforceClient,
+    schema: Schema,
+    tasks: TaskMapping,
+    crm_ids: list[str],
+    owners: Sequence[str] = (),
 ) -> dict[str, str]:
-    """Every id -> open / closed / deleted; an id Salesforce does not return (or a malformed one) is deleted."""
+    """Every id -> open / closed / deleted; an id Salesforce does not return (or a malformed one) is deleted.
+
+    When the ids need more than one ``Id IN`` query (the URI bound) and their ``owners`` are known, the
+    owners' open tiersync tasks are read in one query first and only the ids not among them are asked
+    by id: the answer is the same, in one call where users completed nothing."""
     result = dict.fromkeys(crm_ids, TaskStatus.DELETED)
     if not crm_ids:
         return result
@@ -139,6 +150,16 @@ def task_status(
     closed_flag = schema.field(tasks.object, CLOSED_FLAG) is not None
     fields = ["Id", "IsDeleted", tasks.status, *([CLOSED_FLAG] if closed_flag else [])]
     ids = list(dict.fromkeys(ids[0] for ids in wanted.values()))
+    if owners and _needs_chunks(fields, tasks, ids):
+        for row in client.records_in(
+            lambda chunk: select(
+                tasks.object, ["Id"], [in_list(tasks.owner, chunk), *_open(tasks, closed_flag)]
+            ),
+            list(dict.fromkeys(owners)),
+        ):
+            for crm_id in wanted.pop(_short(str(row["Id"])), []):
+                result[crm_id] = TaskStatus.OPEN
+        ids = [i for i in ids if _short(i) in wanted]
     for row in client.records_in(
         lambda chunk: select(tasks.object, fields, [in_list("Id", chunk)]), ids, include_deleted=True
     ):
@@ -153,6 +174,24 @@ def task_status(
         for crm_id in wanted.get(_short(str(row["Id"])), []):
             result[crm_id] = state
     return result
+
+
+def _needs_chunks(fields: list[str], tasks: TaskMapping, ids: list[str]) -> bool:
+    """Whether asking for ``ids`` by ``Id IN`` takes more than one query."""
+
+    def build(chunk: Sequence[str]) -> str:
+        return select(tasks.object, fields, [in_list("Id", chunk)])
+
+    return sum(1 for _ in chunked(build, ids)) > 1
+
+
+def _open(tasks: TaskMapping, closed_flag: bool) -> list[str]:
+    """Conditions for an open tiersync task: keyed, not in the closed status (nor ``IsClosed``)."""
+    return [
+        f"{tasks.key} != null",
+        format_soql(f"{tasks.status} != {{}}", tasks.closed_status),
+        *([f"{CLOSED_FLAG} = false"] if closed_flag else []),
+    ]
 
 
 def close_tasks(
