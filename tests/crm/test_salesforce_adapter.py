@@ -883,7 +883,7 @@ def test_task_status_of_many_tasks_asks_by_owner_once_then_by_id_only_for_the_re
         box.client().Task.update(crm_id, {"Status": "Completed"})
     for crm_id in gone:
         box.client().Task.delete(crm_id)
-    expected = {t: TaskStatus.OPEN for t in tasks} | dict.fromkeys(done, TaskStatus.CLOSED)
+    expected = dict.fromkeys(tasks, TaskStatus.OPEN) | dict.fromkeys(done, TaskStatus.CLOSED)
     expected |= dict.fromkeys(gone, TaskStatus.DELETED)
 
     urls = sent_urls(adapter)
