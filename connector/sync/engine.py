@@ -47,6 +47,7 @@ from connector.sync.owners import OwnerNames
 from connector.sync.plan import AccountPlan, Plan, TaskChange
 from connector.sync.state import OrgMismatchError, State, StateStore, TaskState
 from connector.sync.task_plan import Join, Send, Strike, TaskDecisions, plan_tasks
+from connector.sync.tasks import WantedTask
 
 CHANGES_SCOPE = "changes"
 BACKFILL_SCOPE = "backfill_cursor"
@@ -502,14 +503,26 @@ class SyncEngine:
 
         outcomes = self._with_record_retries(send, [s.spec for s in sends], lambda s: s.key)
         for task, outcome in zip(sends, outcomes, strict=True):
-            if outcome.ok:
-                summary.tasks_created += 1
-                for item in task.items:
-                    self.state.task_confirmed(self.connection, item.spec.key, outcome.crm_id)
-            else:
-                self._fail(summary, outcome, "task create")
-                for item in task.items:
-                    self.state.task_forgotten(self.connection, item.spec.key)
+            summary.tasks_created += self._settle(summary, outcome, task.items, outcome.crm_id, "task create")
+
+    def _settle(
+        self,
+        summary: RunSummary,
+        outcome: Outcome,
+        items: Sequence[WantedTask],
+        crm_id: str | None,
+        what: str,
+    ) -> bool:
+        """The pending keys a task write carried: confirmed on that task when it landed, forgotten
+        when it failed (so the next run sends them again). True when it landed."""
+        if outcome.ok:
+            for item in items:
+                self.state.task_confirmed(self.connection, item.spec.key, crm_id)
+        else:
+            self._fail(summary, outcome, what)
+            for item in items:
+                self.state.task_forgotten(self.connection, item.spec.key)
+        return outcome.ok
 
     def _close_tasks(self, strikes: list[Strike], summary: RunSummary, now: dt.datetime) -> None:
         """Strike actions whose cause cleared from their open task (closing it when none remain);
@@ -551,14 +564,7 @@ class SyncEngine:
         by_key = {j.crm_key: j for j in joins}
         for outcome in outcomes:
             join = by_key[outcome.ref]
-            if outcome.ok:
-                summary.tasks_joined += 1
-                for item in join.items:
-                    self.state.task_confirmed(self.connection, item.spec.key, join.crm_id)
-            else:
-                self._fail(summary, outcome, "task join")
-                for item in join.items:
-                    self.state.task_forgotten(self.connection, item.spec.key)
+            summary.tasks_joined += self._settle(summary, outcome, join.items, join.crm_id, "task join")
 
 
 def task_changes(decisions: TaskDecisions) -> list[TaskChange]:
