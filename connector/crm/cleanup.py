@@ -41,6 +41,8 @@ class MarkedAccount:
 
 @dataclass(frozen=True)
 class AccountClear:
+    """One account's fields to empty: only those holding a value, so a resumed run sends less."""
+
     account_id: str
     fields: tuple[str, ...]
     """Canonical names of the fields to empty."""
@@ -63,24 +65,33 @@ class CrmCleanup(Protocol):
         """Accounts holding a value in any owned field, in id order."""
         ...
 
-    def clear_accounts(self, clears: list[AccountClear]) -> list[Outcome]: ...
+    def clear_accounts(self, clears: list[AccountClear]) -> list[Outcome]:
+        """Empty the fields; ``Outcome.ref`` is the account id."""
+        ...
 
     def delete_tasks(self, tasks: list[CrmTask]) -> list[Outcome]:
         """Delete (HubSpot: archive) the tasks; ``Outcome.ref`` is the task key."""
         ...
 
-    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]: ...
+    def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """Close with the comment, as the sync closes a task whose cause cleared; ``Outcome.ref`` is
+        the task key."""
+        ...
 
     def remove_setup(self, dry_run: bool) -> list[str]:
         """Remove what ``setup-fields`` created and still exists; one line per item done (or, with
         ``dry_run``, to do). Each step looks first, so a second run does nothing and says so."""
         ...
 
-    def usage(self) -> ApiUsage | None: ...
+    def usage(self) -> ApiUsage | None:
+        """The daily API usage last reported, for the guard checked between pages."""
+        ...
 
 
 @runtime_checkable
 class Cleanable(Protocol):
     """An adapter that can undo its own writes (``tiersync cleanup``)."""
 
-    def cleanup(self) -> CrmCleanup: ...
+    def cleanup(self) -> CrmCleanup:
+        """The CRM's cleanup side, sharing the adapter's client (pacing, retries, cached describes)."""
+        ...

@@ -98,6 +98,8 @@ class TaskBudget:
                 self._sent[owner].add(crm_key)
 
     def open_count(self, owner: str) -> int:
+        """The owner's open tasks as the budget counts them now: those users finished drop out once
+        read back, those this run sent come in."""
         return len(self._open[owner])
 
     def is_finished(self, crm_id: str | None, owner: str) -> bool:
@@ -110,6 +112,8 @@ class TaskBudget:
         self._expected.update(o for o in owners if o and o != NO_OWNER)
 
     def refresh(self, owner: str) -> None:
+        """Read back, once per run, which of the owner's open tasks users finished; the owners a page
+        announced (:meth:`expect`) come along in the same read."""
         if owner in self._refreshed or owner == NO_OWNER:
             return
         batch = sorted({owner, *self._expected} - self._refreshed)

@@ -83,14 +83,17 @@ class CleanupPlan:
 
     @property
     def fields_to_clear(self) -> int:
+        """Field values, not accounts: what the plan's count line reports."""
         return sum(len(c.fields) for c in self.clears)
 
     @property
     def records_empty(self) -> bool:
+        """No record left to touch: the condition for removing the setup."""
         return not (self.delete or self.close or self.clears)
 
     @property
     def empty(self) -> bool:
+        """Nothing at all to do, so the run writes nothing and says so."""
         return self.records_empty and not self.setup
 
     def lines(self, limit: int = 20) -> list[str]:
@@ -131,6 +134,7 @@ class CleanupSummary:
 
     @property
     def exit_code(self) -> ExitCode:
+        """``nothing`` is a success (a finished cleanup run again), ``refused`` a usage error."""
         return {
             "ok": ExitCode.OK,
             "nothing": ExitCode.OK,

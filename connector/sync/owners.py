@@ -46,4 +46,5 @@ class OwnerNames:
         return self._names.get(owner_id) or owner_id
 
     def known(self) -> dict[str, str]:
+        """A copy of the names read so far, so a caller cannot change the cache."""
         return dict(self._names)

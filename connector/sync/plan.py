@@ -97,10 +97,12 @@ class Plan:
 
     @property
     def accounts_changed(self) -> int:
+        """Accounts with at least one field change, however many fields change on each."""
         return len({c.account_id for c in self.fields})
 
     @property
     def empty(self) -> bool:
+        """No field and no task to write: the plan prints a one-line headline instead of tables."""
         return not self.fields and not self.tasks
 
     def clear(self) -> None:
@@ -170,6 +172,7 @@ class Plan:
         return rows
 
     def columns(self, rows: list[dict[str, Any]]) -> list[str]:
+        """The fixed columns, plus each optional one only when a row fills it, so the table stays narrow."""
         extra = [c for c in OPTIONAL_COLUMNS if any(r.get(c) for r in rows)]
         return [*ACCOUNT_COLUMNS, *extra]
 
@@ -194,6 +197,7 @@ class Plan:
         return sorted(lines, key=lambda line: (-line[1], line[0]))
 
     def headline(self) -> str:
+        """The plan's first line: what a reader needs before the tables (or instead of them)."""
         if self.empty:
             return f"No changes: {self.accounts_read} accounts read, nothing to write."
         counts = {k: sum(1 for t in self.tasks if t.kind == k) for k in TASK_KINDS}

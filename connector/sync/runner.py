@@ -68,6 +68,7 @@ class ConnectionRun:
 
     @property
     def status(self) -> str:
+        """The summary's status, or, for a run that never started, one named from its exit code."""
         if self.summary is not None:
             return self.summary.status
         return {

@@ -44,6 +44,9 @@ _ORG_KEY = "org_id:"
 
 
 class TaskState:
+    """Where a task key stands. Every status but ``pending`` and ``deferred`` records what the CRM holds
+    (or held), and the row outlives its task: the key is what stops a period's action being sent twice."""
+
     PENDING = "pending"
     """Recorded before the task is sent; becomes ``open`` when the CRM confirms it."""
     OPEN = "open"
@@ -60,6 +63,8 @@ class TaskState:
 
 @dataclass(frozen=True)
 class TaskRow:
+    """One task key as the state holds it: what the task planner weighs the wanted tasks against."""
+
     key: str
     account_id: str
     action: str
@@ -75,6 +80,7 @@ class TaskRow:
 
     @property
     def crm_key(self) -> str:
+        """The key the CRM task is stored under: the group's when this action rides on a shared task."""
         return self.group_key or self.key
 
 
@@ -104,7 +110,9 @@ class StateStore(Protocol):
     every write is committed before the method returns, and ``tasks_pending``, ``tasks_deferred``
     and ``save_results`` are one transaction each."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the connection; outside a page nothing is left unwritten."""
+        ...
 
     def page(self) -> AbstractContextManager[None]:
         """Hold the writes made inside it and commit them as one transaction when it ends, also when
@@ -113,11 +121,19 @@ class StateStore(Protocol):
         do not see its held writes."""
         ...
 
-    def watermark(self, connection: str, scope: str) -> str | None: ...
+    def watermark(self, connection: str, scope: str) -> str | None:
+        """The scope's stored value (an ISO time, or the last account id a backfill reached); None when
+        never set or cleared, which makes the caller read from the start."""
+        ...
 
-    def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None: ...
+    def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None:
+        """Move the scope on. Callers do so only after the writes it covers, so a crash re-reads
+        rather than skips."""
+        ...
 
-    def clear_watermark(self, connection: str, scope: str) -> None: ...
+    def clear_watermark(self, connection: str, scope: str) -> None:
+        """Forget the scope, so the next run reads from the start (a finished backfill, a cleanup)."""
+        ...
 
     def record_tier_change(
         self,
@@ -129,28 +145,40 @@ class StateStore(Protocol):
         previous_tier: str | None,
         now: dt.datetime,
         run_id: int | None,
-    ) -> None: ...
+    ) -> None:
+        """Append one tier change to the account's history; never updated in place, since the
+        report reads the sequence."""
+        ...
 
     def tier_history(self, connection: str, account_id: str) -> list[tuple[str, str | None, str]]:
         """(tier, previous tier, changed at) oldest first."""
         ...
 
-    def tasks_for(self, connection: str, account_ids: Iterable[str]) -> list[TaskRow]: ...
+    def tasks_for(self, connection: str, account_ids: Iterable[str]) -> list[TaskRow]:
+        """Every task key of these accounts in any status: the planner's view of what already exists."""
+        ...
 
-    def task(self, connection: str, key: str) -> TaskRow | None: ...
+    def task(self, connection: str, key: str) -> TaskRow | None:
+        """One key's row; None when the state never recorded it (or forgot it after a refusal)."""
+        ...
 
     def tasks_pending(self, connection: str, tasks: Iterable[WantedTask], now: dt.datetime) -> None:
         """Record task keys before the tasks are sent (write-ahead), in one transaction; a key
         already known keeps its row."""
         ...
 
-    def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None: ...
+    def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None:
+        """The CRM holds the task: the pending key becomes open, with the CRM id a later read-back
+        and close address it by."""
+        ...
 
     def task_forgotten(self, connection: str, key: str) -> None:
         """The CRM refused the task: forget a still-pending key so that a later run tries again."""
         ...
 
-    def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None: ...
+    def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None:
+        """The key's task ended with ``status``: closed by tiersync, done by a user, removed by cleanup."""
+        ...
 
     def tasks_deferred(
         self, connection: str, deferrals: Iterable[tuple[WantedTask, dt.date]], now: dt.datetime
@@ -169,15 +197,23 @@ class StateStore(Protocol):
         what the workload budget counts."""
         ...
 
-    def open_crm_ids(self, connection: str, owner_id: str) -> list[str]: ...
+    def open_crm_ids(self, connection: str, owner_id: str) -> list[str]:
+        """The CRM ids of an owner's open tasks, sorted: what the workload budget reads back to
+        notice the ones users completed or deleted."""
+        ...
 
     def accounts_due_for_new_period(self, connection: str, today: dt.date) -> set[str]:
         """Accounts with a task whose period has ended and was not renewed yet."""
         ...
 
-    def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None: ...
+    def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None:
+        """These accounts' ended periods have been planned again, so
+        :meth:`accounts_due_for_new_period` stops selecting them for that reason."""
+        ...
 
-    def task_counts(self, connection: str) -> dict[str, int]: ...
+    def task_counts(self, connection: str) -> dict[str, int]:
+        """Keys per status: an operator's (and a test's) health figure that needs no CRM call."""
+        ...
 
     def bound_org(self, connection: str) -> str | None:
         """The CRM org (Salesforce Organization Id, HubSpot portal id) this connection's state belongs
@@ -203,17 +239,28 @@ class StateStore(Protocol):
         """Upsert each account's latest result (``account_id`` plus anything JSON can hold)."""
         ...
 
-    def results(self, connection: str) -> list[dict[str, Any]]: ...
+    def results(self, connection: str) -> list[dict[str, Any]]:
+        """Every account's latest saved result, by account id: what the report and the look-alike
+        profiles read without calling the CRM."""
+        ...
 
     def connections(self) -> list[str]:
         """The connections that have saved results, sorted."""
         ...
 
-    def run_started(self, connection: str, mode: str, now: dt.datetime) -> int: ...
+    def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:
+        """Open a run-log entry (status ``running``) and return its id, committed at once: an entry
+        left ``running`` marks a run that was killed."""
+        ...
 
-    def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None: ...
+    def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None:
+        """Close the run's entry with how it ended and its summary (the next full run reads the
+        expected roster size from it)."""
+        ...
 
-    def runs(self, connection: str) -> list[dict[str, Any]]: ...
+    def runs(self, connection: str) -> list[dict[str, Any]]:
+        """The connection's run log, oldest first, summaries decoded."""
+        ...
 
 
 def _iso(value: dt.datetime | dt.date) -> str:
@@ -266,7 +313,9 @@ class SqlStore(ABC):
     """The writes of the open page, in call order (None: no page is open)."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connection; outside a page nothing is left unwritten."""
+        ...
 
     @abstractmethod
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -358,12 +407,14 @@ class SqlStore(ABC):
 
     # -- watermarks ----------------------------------------------------------------------------
     def watermark(self, connection: str, scope: str) -> str | None:
+        """Reads committed rows only: a watermark held in an open page is seen when the page ends."""
         row = self._row(
             "SELECT value FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope)
         )
         return None if row is None else str(row[0])
 
     def set_watermark(self, connection: str, scope: str, value: str, now: dt.datetime) -> None:
+        """An upsert; inside a page it commits with the page, never before the writes it covers."""
         self._write(
             "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (connection, scope) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -371,6 +422,7 @@ class SqlStore(ABC):
         )
 
     def clear_watermark(self, connection: str, scope: str) -> None:
+        """Deleting the row is what makes a scope read as never set."""
         self._write("DELETE FROM watermarks WHERE connection = ? AND scope = ?", (connection, scope))
 
     # -- tier history -------------------------------------------------------------------------
@@ -385,6 +437,7 @@ class SqlStore(ABC):
         now: dt.datetime,
         run_id: int | None,
     ) -> None:
+        """Append-only; ``run_id`` ties the change to the run log for the report."""
         self._write(
             "INSERT INTO tier_history (connection, account_id, tier, computed_tier, previous_tier, changed_at, "
             "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -402,6 +455,8 @@ class SqlStore(ABC):
 
     # -- tasks ---------------------------------------------------------------------------------
     def tasks_for(self, connection: str, account_ids: Iterable[str]) -> list[TaskRow]:
+        """Asked in chunks of ``_CHUNK`` ids, so a page of any size stays inside both databases'
+        parameter limits."""
         ids = list(account_ids)
         rows: list[TaskRow] = []
         for start in range(0, len(ids), _CHUNK):
@@ -417,6 +472,7 @@ class SqlStore(ABC):
         return rows
 
     def task(self, connection: str, key: str) -> TaskRow | None:
+        """Looked up by the primary key (connection, key)."""
         row = self._row(
             f"SELECT {_TASK_COLUMNS} FROM tasks WHERE connection = ? AND key = ?", (connection, key)
         )
@@ -485,6 +541,8 @@ class SqlStore(ABC):
     def tasks_finished_by_crm_id(
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
     ) -> None:
+        """Only pending or open rows move, so a row already finished keeps its status and closing
+        time; chunked like :meth:`tasks_for`."""
         ids = list(crm_ids)
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -508,6 +566,7 @@ class SqlStore(ABC):
         return [TaskLoad(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), _date(r[5])) for r in rows]
 
     def open_crm_ids(self, connection: str, owner_id: str) -> list[str]:
+        """Distinct ids: a CRM task that carries several actions is one task to read back."""
         rows = self._rows(
             "SELECT DISTINCT crm_id FROM tasks WHERE connection = ? AND owner_id = ? AND status = ? "
             "AND crm_id IS NOT NULL",
@@ -516,6 +575,7 @@ class SqlStore(ABC):
         return sorted(str(r[0]) for r in rows)
 
     def task_confirmed(self, connection: str, key: str, crm_id: str | None) -> None:
+        """Any status moves to open: only a key this run just recorded as pending is confirmed."""
         self._write(
             "UPDATE tasks SET status = ?, crm_id = ? WHERE connection = ? AND key = ?",
             (TaskState.OPEN, crm_id, connection, key),
@@ -529,6 +589,8 @@ class SqlStore(ABC):
         )
 
     def task_finished(self, connection: str, key: str, status: str, now: dt.datetime) -> None:
+        """Stamps ``closed_at`` (the report shows it); any status moves, since the caller has the
+        CRM's answer."""
         self._write(
             "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND key = ?",
             (status, _iso(now), connection, key),
@@ -545,6 +607,7 @@ class SqlStore(ABC):
         return {str(r[0]) for r in rows}
 
     def mark_renewed(self, connection: str, account_ids: Iterable[str], today: dt.date) -> None:
+        """Only rows whose period ended by ``today``: a task in a running period is not renewed."""
         ids = list(account_ids)
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -565,6 +628,7 @@ class SqlStore(ABC):
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def task_counts(self, connection: str) -> dict[str, int]:
+        """One ``GROUP BY``, so it stays cheap on a large state."""
         rows = self._rows(
             "SELECT status, COUNT(*) FROM tasks WHERE connection = ? GROUP BY status", (connection,)
         )
@@ -582,6 +646,7 @@ class SqlStore(ABC):
         self._write_all([(sql, (connection, r["account_id"], run_id, _iso(now), _dumps(r))) for r in rows])
 
     def results(self, connection: str) -> list[dict[str, Any]]:
+        """Ordered by account id byte by byte, so both stores hand out the same order."""
         rows = self._rows(
             f"SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id{self.DIALECT.bytewise}",
             (connection,),
@@ -589,21 +654,26 @@ class SqlStore(ABC):
         return [dict(json.loads(r[0])) for r in rows]
 
     def connections(self) -> list[str]:
+        """Read from the results, so a connection whose first page never committed is not listed."""
         rows = self._rows(f"SELECT DISTINCT connection{self.DIALECT.bytewise} FROM results ORDER BY 1")
         return [str(r[0]) for r in rows]
 
     # -- the org the state belongs to -----------------------------------------------------------
     def bound_org(self, connection: str) -> str | None:
+        """Kept in ``meta`` under ``org_id:<connection>``: one row per connection, no table of its own."""
         row = self._row("SELECT value FROM meta WHERE key = ?", (_ORG_KEY + connection,))
         return None if row is None else str(row[0])
 
     def bind_org(self, connection: str, org_id: str) -> None:
+        """An upsert, held in an open page like any other write."""
         self._write(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (_ORG_KEY + connection, org_id),
         )
 
     def rebind_org(self, connection: str, org_id: str) -> None:
+        """One transaction (or part of the open page): a crash never leaves the old org's tasks
+        bound to the new one."""
         forget: list[tuple[str, Sequence[Any]]] = [
             (f"DELETE FROM {table} WHERE connection = ?", (connection,))
             for table in ("watermarks", "tier_history", "tasks", "results")
@@ -616,18 +686,22 @@ class SqlStore(ABC):
 
     # -- run log -------------------------------------------------------------------------------
     def run_started(self, connection: str, mode: str, now: dt.datetime) -> int:
+        """Runs at once even inside a page: it needs the generated id, and a killed run must leave
+        its ``running`` entry behind."""
         return self._insert_id(
             "INSERT INTO runs (connection, mode, started_at, status) VALUES (?, ?, ?, 'running')",
             (connection, mode, _iso(now)),
         )
 
     def run_ended(self, run_id: int, status: str, summary: dict[str, Any], now: dt.datetime) -> None:
+        """Held in an open page like any write; the engine ends a run outside its pages."""
         self._write(
             "UPDATE runs SET ended_at = ?, status = ?, summary_json = ? WHERE id = ?",
             (_iso(now), status, _dumps(summary), run_id),
         )
 
     def runs(self, connection: str) -> list[dict[str, Any]]:
+        """By id, which both databases generate in insertion order."""
         rows = self._rows(
             "SELECT id, mode, started_at, ended_at, status, summary_json FROM runs WHERE connection = ? ORDER BY id",
             (connection,),
@@ -664,6 +738,7 @@ class State(SqlStore):
             raise
 
     def close(self) -> None:
+        """Close the file; WAL mode keeps it consistent for the next opener even after a kill."""
         self._db.close()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:

@@ -45,6 +45,7 @@ class PostgresState(SqlStore):
             raise
 
     def close(self) -> None:
+        """Close the connection; it is autocommit, so outside a page no transaction is left open."""
         self._db.close()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:

@@ -60,11 +60,15 @@ class AddColumn:
 
     @property
     def statement(self) -> str:
+        """Plain ``ALTER TABLE … ADD COLUMN``: the same text in both databases."""
         return f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.type}"
 
 
 @dataclass(frozen=True)
 class Migration:
+    """One schema version: ``why`` says what it is for; ``steps`` run in order inside the
+    transaction that opens the store."""
+
     version: int
     why: str
     steps: tuple[str | AddColumn, ...]

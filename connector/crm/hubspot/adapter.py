@@ -27,6 +27,9 @@ DEFAULT_MAPPING_FILE = "mappings/hubspot.toml"
 
 
 class HubSpotAdapter:
+    """The sync's HubSpot seam (:class:`~connector.crm.base.CrmAdapter`): companies and tasks over the
+    v3 CRM APIs, through one paced, retrying client."""
+
     name = "hubspot"
 
     def __init__(
@@ -49,12 +52,15 @@ class HubSpotAdapter:
         self._reader = Reader(self.client, self._schema, mapping, mapping_file, client_read)
 
     def check(self) -> list[str]:
+        """Every mapping problem at once (properties, write-back, tasks), so a user fixes the mapping
+        in one pass."""
         problems = check.source_problems(self._schema, self._mapping, self._mapping_file)
         problems += check.writeback_problems(self._schema, self._mapping, self._mapping_file)
         problems += check.task_problems(self._schema, self._mapping, self._mapping_file)
         return problems
 
     def setup_fields(self, trait_labels: dict[str, str], dry_run: bool) -> list[str]:
+        """The schema is forgotten after a real setup, so the same run sees the new properties."""
         runner = PropertySetup(self.client, self._schema, self._mapping, self._mapping_file)
         try:
             return runner.run(trait_labels, dry_run)
@@ -63,11 +69,14 @@ class HubSpotAdapter:
                 self._schema.forget()
 
     def changed_account_ids(self, since: dt.datetime) -> set[str]:
+        """Companies whose own or evidence records changed since ``since``, less those whose last
+        change is tiersync's own write (see BEHAVIOR.md for the floor)."""
         return self._reader.changed_account_ids(since)
 
     def read(
         self, account_ids: list[str] | None, page_size: int = 2000, *, after: str | None = None
     ) -> Iterator[ReadBatch]:
+        """Pages in id order, which the backfill watermark relies on."""
         return self._reader.read(account_ids, page_size, after)
 
     @property
@@ -76,21 +85,27 @@ class HubSpotAdapter:
         return self._reader.last_plan
 
     def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
+        """Batch updates of 100 companies; a 207 answer's errors become failed outcomes."""
         return writeback.write_accounts(self.client, self._mapping.writeback, updates)
 
     def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
+        """Create once per key: existing keys are read first and never written."""
         return tasks.upsert_tasks(self.client, self._mapping.tasks, tasks_)
 
     def task_status(self, crm_ids: list[str], owners: Sequence[str] = ()) -> dict[str, str]:
+        """By id in batch reads; ``owners`` is not needed, since a batch read already asks for many."""
         return tasks.task_status(self.client, self._mapping.tasks, crm_ids)
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """The comment is appended to the existing body, never twice on a retry."""
         return tasks.close_tasks(self.client, self._mapping.tasks, closes)
 
     def org_id(self) -> str:
+        """The portal id, which binds a state to one portal."""
         return self.client.portal_id()
 
     def usage(self) -> ApiUsage | None:
+        """From the last answer's daily rate-limit headers: no call of its own."""
         return self.client.usage()
 
     def cleanup(self) -> HubSpotCleanup:
@@ -98,4 +113,5 @@ class HubSpotAdapter:
         return HubSpotCleanup(self.client, self._schema, self._mapping)
 
     def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
+        """The owners API's names, for the plan and the report."""
         return owners.owner_names(self.client, owner_ids)

@@ -31,6 +31,8 @@ FILTER_GROUPS = 5
 
 
 class HubSpotCleanup:
+    """HubSpot's :class:`~connector.crm.cleanup.CrmCleanup` (see the module docstring)."""
+
     def __init__(self, client: HubSpotClient, schema: Schema, mapping: Mapping) -> None:
         self._client = client
         self._schema = schema
@@ -55,6 +57,8 @@ class HubSpotCleanup:
         return found
 
     def owned_fields(self) -> dict[str, str]:
+        """Only properties that ``setup-fields`` made: the mapped name, in the ``tiersync`` group, with
+        its type, and not HubSpot-defined."""
         writeback = self._mapping.writeback
         owned = {s.name for s in self._owned(writeback.object)}
         return {key: name for key, name in writeback.all_fields().items() if name in owned}
@@ -65,6 +69,8 @@ class HubSpotCleanup:
 
     # -- records -------------------------------------------------------------------------------
     def tiersync_tasks(self) -> list[CrmTask]:
+        """None unless tiersync made the key property; found by windowed searches, so the
+        10,000-result cap hides none."""
         task_map = self._mapping.tasks
         if not self._owns_task_key():
             return []
@@ -81,6 +87,7 @@ class HubSpotCleanup:
         return found
 
     def marked_accounts(self) -> list[MarkedAccount]:
+        """One windowed search per five owned properties (HubSpot's filter-group limit), merged by id."""
         owned = self.owned_fields()
         by_name = {name: key for key, name in owned.items()}
         names = list(by_name)
@@ -100,6 +107,7 @@ class HubSpotCleanup:
         return [MarkedAccount(i, frozenset(f)) for i, f in sorted(marked.items(), key=lambda p: int(p[0]))]
 
     def clear_accounts(self, clears: list[AccountClear]) -> list[Outcome]:
+        """Batch updates with the properties set to ``""``, which is how HubSpot empties a property."""
         owned = self.owned_fields()
         inputs = [
             batch.UpdateInput(
@@ -126,10 +134,12 @@ class HubSpotCleanup:
         return outcomes
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """The sync's close: the comment appended to the body, never twice on a retry."""
         return tasks.close_tasks(self._client, self._mapping.tasks, closes)
 
     # -- setup ---------------------------------------------------------------------------------
     def remove_setup(self, dry_run: bool) -> list[str]:
+        """Each owned property, then the group once nothing of someone else's is left in it."""
         lines: list[str] = []
         object_types = dict.fromkeys(object_type for object_type, _ in self._specs)
         for object_type in object_types:
@@ -184,4 +194,5 @@ class HubSpotCleanup:
         return f"{prefix}: deleted"
 
     def usage(self) -> ApiUsage | None:
+        """From the last answer's daily rate-limit headers: no call of its own."""
         return self._client.usage()

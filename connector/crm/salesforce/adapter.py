@@ -36,6 +36,9 @@ DEFAULT_MAPPING_FILE = "mappings/salesforce.toml"
 
 
 class SalesforceAdapter:
+    """The sync's Salesforce seam (:class:`~connector.crm.base.CrmAdapter`): REST, with Bulk API 2.0
+    above ``salesforce.bulk_threshold`` records; every call goes through one retrying client."""
+
     name = "salesforce"
 
     def __init__(
@@ -77,6 +80,8 @@ class SalesforceAdapter:
         return self._api_user_id[0]
 
     def check(self) -> list[str]:
+        """Every mapping problem at once (fields, the ``where`` filter, write-back, tasks), so a user
+        fixes the mapping in one pass."""
         problems = check.source_problems(self._schema, self._mapping, self._mapping_file)
         problems += check.where_problems(self.client, self._schema, self._mapping, self._mapping_file)
         problems += check.writeback_problems(self._schema, self._mapping, self._mapping_file)
@@ -84,6 +89,7 @@ class SalesforceAdapter:
         return problems
 
     def setup_fields(self, trait_labels: dict[str, str], dry_run: bool) -> list[str]:
+        """The describes are forgotten after a real setup, so the same run sees the new fields."""
         runner = setup.FieldSetup(self.client, self._mapping, self._settings.username)
         try:
             return runner.run(trait_labels, dry_run)
@@ -92,34 +98,45 @@ class SalesforceAdapter:
                 self._schema.forget()
 
     def changed_account_ids(self, since: dt.datetime) -> set[str]:
+        """Accounts whose own or evidence rows changed since ``since``; the API user's own writes to
+        the write-back object are left out in the query, or every run would re-read the last one's."""
         return self._reader.changed_account_ids(since)
 
     def read(
         self, account_ids: list[str] | None, page_size: int = 2000, *, after: str | None = None
     ) -> Iterator[ReadBatch]:
+        """Pages in Id order, which the backfill watermark relies on."""
         return self._reader.read(account_ids, page_size, after)
 
     def write_accounts(self, updates: list[AccountUpdate]) -> list[Outcome]:
+        """sObject Collections, or one Bulk job above the threshold (REST when Bulk is refused)."""
         return writeback.write_accounts(
             self.client, self._schema, self._mapping.writeback, updates, self.bulk
         )
 
     def upsert_tasks(self, tasks_: list[TaskSpec]) -> list[Outcome]:
+        """Create once per key: a resent key is looked up first, never created twice."""
         return tasks.upsert_tasks(self.client, self._schema, self._mapping.tasks, tasks_, self.bulk)
 
     def task_status(self, crm_ids: list[str], owners: Sequence[str] = ()) -> dict[str, str]:
+        """Asked by owner first when ``owners`` are given (one query for their open tasks), then by
+        id for the rest."""
         return tasks.task_status(self.client, self._schema, self._mapping.tasks, crm_ids, owners)
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """The comment is appended to the existing description, never twice on a retry."""
         return tasks.close_tasks(self.client, self._schema, self._mapping.tasks, closes)
 
     def org_id(self) -> str:
+        """The Organization Id, which binds a state to one org."""
         return identity.organization_id(self.client)
 
     def usage(self) -> ApiUsage | None:
+        """From the last ``Sforce-Limit-Info`` header: no call of its own."""
         return self.client.usage()
 
     def owner_names(self, owner_ids: list[str]) -> dict[str, str]:
+        """Kept in the describe cache when one is set, so a re-run asks only for owners it has not seen."""
         return self._schema.owner_names(owner_ids, lambda ids: owners.owner_names(self.client, ids))
 
     def estimate_backfill(self, page_size: int) -> BackfillEstimate:

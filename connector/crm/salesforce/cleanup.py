@@ -44,6 +44,8 @@ def _tables(sobject: str) -> set[str]:
 
 
 class SalesforceCleanup:
+    """Salesforce's :class:`~connector.crm.cleanup.CrmCleanup` (see the module docstring)."""
+
     def __init__(self, client: SalesforceClient, schema: Schema, mapping: Mapping) -> None:
         self._client = client
         self._schema = schema
@@ -82,6 +84,7 @@ class SalesforceCleanup:
         )
 
     def owned_fields(self) -> dict[str, str]:
+        """Only fields on the write-back object that ``setup-fields`` made (by type and label)."""
         writeback = self._mapping.writeback
         names = {
             spec.name.lower()
@@ -95,6 +98,8 @@ class SalesforceCleanup:
 
     # -- records -------------------------------------------------------------------------------
     def tiersync_tasks(self) -> list[CrmTask]:
+        """None unless tiersync made the key field and the API user can see it: a field someone else
+        made could hold other keys."""
         task_map = self._mapping.tasks
         owned_key = any(
             spec.name.lower() == task_map.key.lower() and table.lower() in _tables(task_map.object)
@@ -130,6 +135,7 @@ class SalesforceCleanup:
         return marked
 
     def clear_accounts(self, clears: list[AccountClear]) -> list[Outcome]:
+        """sObject Collections ``PATCH`` with the fields set to null, 200 records a call."""
         owned = self.owned_fields()
         records = [
             {
@@ -160,13 +166,16 @@ class SalesforceCleanup:
         return outcomes
 
     def delete_tasks(self, found: list[CrmTask]) -> list[Outcome]:
+        """Deleted tasks go to the recycle bin, as a user's delete would."""
         return self._delete([t.crm_id for t in found], [t.key for t in found])
 
     def close_tasks(self, closes: list[TaskClose]) -> list[Outcome]:
+        """The sync's close: the comment appended to the description, never twice on a retry."""
         return tasks.close_tasks(self._client, self._schema, self._mapping.tasks, closes)
 
     # -- setup ---------------------------------------------------------------------------------
     def remove_setup(self, dry_run: bool) -> list[str]:
+        """Layouts, then the permission set, then the fields (outside in, see the module docstring)."""
         owned = self._owned()
         lines = self._layouts(owned, dry_run)
         lines += self._permission_set(owned, dry_run)
@@ -251,6 +260,7 @@ class SalesforceCleanup:
             )
 
     def usage(self) -> ApiUsage | None:
+        """From the last ``Sforce-Limit-Info`` header: no call of its own."""
         return self._client.usage()
 
 
