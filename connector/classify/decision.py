@@ -20,18 +20,18 @@ from __future__ import annotations
 import polars as pl
 
 from connector.classify.classifier_settings import ClassifierSettings
-from connector.classify.growth import pays_quietly
+from connector.classify.growth import pays_quietly, point_present
 from connector.classify.rules import (
     Rule,
     by_group,
     cost_words,
-    has_label,
     labels,
     number,
     percent,
     plural,
     sentence,
 )
+from connector.classify.traits import trait_present
 from connector.classify.trend import Trend, trend_words
 from connector.model import Decision, GrowthPoint, Tier, Trait
 
@@ -43,8 +43,9 @@ def _signals(settings: ClassifierSettings) -> dict[str, pl.Expr]:
     icp_set = bool(
         icp.industries or icp.regions or icp.employees_min is not None or icp.employees_max is not None
     )
+    traits = trait_present(settings)
     return {
-        "bully": has_label("traits", Trait.BULLY.value),
+        "bully": traits[Trait.BULLY],
         "bully_before": (
             (pl.col("abusive_incidents_previous") >= bully.abusive_incidents_at_least)
             | (pl.col("public_complaints_previous") >= bully.public_complaints_at_least)
@@ -58,9 +59,7 @@ def _signals(settings: ClassifierSettings) -> dict[str, pl.Expr]:
             & (pl.col("revenue") >= pl.col("revenue_previous") * d.rising_revenue_ratio)
         ).fill_null(False),
         "network": (pl.col("referrals") >= d.network_referrals_at_least).fill_null(False),
-        "lookalike": (
-            ~has_label("traits", Trait.OUTSIDE_ICP.value) if d.lookalike and icp_set else pl.lit(False)
-        ),
+        "lookalike": (~traits[Trait.OUTSIDE_ICP] if d.lookalike and icp_set else pl.lit(False)),
         "costly": (
             (pl.col("cost_ratio") >= d.costly_cost_ratio_at_least).fill_null(False)
             | (pl.col("margin") < d.costly_margin_below).fill_null(False)
@@ -95,11 +94,9 @@ def decision_column(settings: ClassifierSettings) -> pl.Expr:
 
 
 def _growth_labels(settings: ClassifierSettings) -> pl.Expr:
+    present = point_present(settings)
     return pl.concat_str(
-        [
-            pl.when(has_label("growth_points", p.value)).then(pl.lit(settings.growth.label(p)))
-            for p in GrowthPoint
-        ],
+        [pl.when(present[p]).then(pl.lit(settings.growth.label(p))) for p in GrowthPoint],
         separator=", ",
         ignore_nulls=True,
     )

@@ -150,6 +150,12 @@ def reason_column(point: GrowthPoint) -> str:
     return f"growth_reason_{point.value}"
 
 
+def point_present(settings: ClassifierSettings) -> dict[GrowthPoint, pl.Expr]:
+    """When ``growth_points`` names each point (on a frame with ``quiet``): any of its rules holds
+    and the client is not quiet."""
+    return {point: any_holds(r) & ~pl.col("quiet") for point, r in growth_rules(settings).items()}
+
+
 def _none_applies(settings: ClassifierSettings) -> pl.Expr:
     inconvenient = pl.col("tier").is_in([Tier.OKAY.value, Tier.POOR.value])
     return (
@@ -171,8 +177,7 @@ def with_growth_points(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.
 
     Sentences are built only on the rows that have a growth point."""
     rules = growth_rules(settings)
-    quiet = pl.col("quiet")
-    present = {point: any_holds(r) & ~quiet for point, r in rules.items()}
+    present = point_present(settings)
     flagged = frame.with_columns(quiet_column(settings)).with_columns(
         labels([(present[p], p.value) for p in GrowthPoint]).alias("growth_points")
     )

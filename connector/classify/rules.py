@@ -6,7 +6,6 @@ backfill. A condition that is null (evidence missing) does not hold: missing dat
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -52,13 +51,6 @@ def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARAT
     )
 
 
-def has_label(column: str, label: str) -> pl.Expr:
-    """Whether a ';'-joined label column (inside the classifier) holds ``label`` exactly (not as part
-    of a longer code)."""
-    sep = re.escape(LABEL_SEPARATOR)
-    return pl.col(column).str.contains(f"(?:^|{sep}){re.escape(label)}(?:{sep}|$)")
-
-
 def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
     """The ';'-joined label columns as lists of strings ('' is the empty list)."""
     empty = pl.lit([], dtype=pl.List(pl.String))
@@ -71,6 +63,13 @@ def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
 def codes(rules: list[Rule]) -> pl.Expr:
     """The codes of the rules that hold, in rule order."""
     return labels([(r.holds, r.code) for r in rules])
+
+
+def holding(rules: list[Rule], where: pl.Expr | None = None) -> dict[str, pl.Expr]:
+    """When a code list built by :func:`codes` names each rule (on the rows ``where`` it is built):
+    the condition itself, so that a reader of the codes (the playbook) compares numbers instead of
+    searching text."""
+    return {r.code: holds(r) if where is None else where & holds(r) for r in rules}
 
 
 def sentence(rules: list[Rule]) -> pl.Expr:

@@ -16,6 +16,7 @@ from connector.classify.rules import (
     any_holds,
     by_group,
     codes,
+    holding,
     number,
     percent,
     plural,
@@ -208,18 +209,22 @@ def tier_column(settings: ClassifierSettings) -> pl.Expr:
     )
 
 
+def _rule_sets(settings: ClassifierSettings) -> dict[Tier, list[Rule]]:
+    """The rules each tier's ``tier_codes`` and ``tier_reason`` are made of."""
+    return {
+        Tier.POOR: poor_rules(settings),
+        Tier.AMAZING: amazing_rules(settings),
+        Tier.GOOD: good_rules(settings),
+        Tier.OKAY: okay_rules(settings),
+    }
+
+
 def explained(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``tier_codes`` and ``tier_reason`` to a frame that has ``tier``.
 
     Each tier's sentences are built only on that tier's rows: string building is most of the
     classifier's work, and a million rows times four rule sets would quadruple it.
     """
-    rule_sets = {
-        Tier.POOR: poor_rules(settings),
-        Tier.AMAZING: amazing_rules(settings),
-        Tier.GOOD: good_rules(settings),
-        Tier.OKAY: okay_rules(settings),
-    }
     return by_group(
         frame,
         [
@@ -227,9 +232,18 @@ def explained(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame
                 pl.col("tier") == tier.value,
                 [codes(rules).alias("tier_codes"), sentence(rules).alias("tier_reason")],
             )
-            for tier, rules in rule_sets.items()
+            for tier, rules in _rule_sets(settings).items()
         ],
     )
+
+
+def tier_code_holds(settings: ClassifierSettings) -> dict[str, pl.Expr]:
+    """When ``tier_codes`` names each tier rule's code: on its tier's rows, where the rule holds."""
+    return {
+        code: condition
+        for tier, rules in _rule_sets(settings).items()
+        for code, condition in holding(rules, pl.col("tier") == tier.value).items()
+    }
 
 
 def score_column(settings: ClassifierSettings) -> pl.Expr:

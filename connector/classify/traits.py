@@ -10,6 +10,7 @@ from connector.classify.rules import (
     any_holds,
     by_group,
     codes,
+    holding,
     labels,
     number,
     percent,
@@ -137,13 +138,24 @@ def reason_column(trait: Trait) -> str:
     return f"reason_{trait.value}"
 
 
+def trait_present(settings: ClassifierSettings) -> dict[Trait, pl.Expr]:
+    """When ``traits`` names each trait: any of its rules holds (never when it has none)."""
+    return {trait: any_holds(r) if r else pl.lit(False) for trait, r in trait_rules(settings).items()}
+
+
+def trait_code_holds(settings: ClassifierSettings) -> dict[str, pl.Expr]:
+    """When ``trait_codes`` names each trait rule's code: where the rule holds (its trait is then
+    present, so the row has trait codes)."""
+    return holding([rule for rules in trait_rules(settings).values() for rule in rules])
+
+
 def with_traits(frame: pl.LazyFrame, settings: ClassifierSettings) -> pl.LazyFrame:
     """Adds ``traits``, ``trait_codes`` and one ``reason_<trait>`` column per trait (null when absent).
 
     Sentences are built only on the rows that carry a trait, usually a small minority.
     """
     rules = trait_rules(settings)
-    present = {trait: any_holds(r) if r else pl.lit(False) for trait, r in rules.items()}
+    present = trait_present(settings)
     every_rule = [rule for r in rules.values() for rule in r]
     flagged = frame.with_columns(
         labels([(present[t], t.value) for t in Trait]).alias("traits"),
