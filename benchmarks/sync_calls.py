@@ -2,12 +2,21 @@
 
 Full sync: the minimum for the data is every record read once in pages of the CRM's maximum page size,
 every changed account and every new task written once in batches of the CRM's maximum batch size. The
-ratio (actual / minimum) is the figure to watch; describe/setup calls are reported apart.
+ratio (actual / minimum) is the figure to watch; describe/setup calls are reported apart. On HubSpot,
+where the API's shape decides what "read once" costs, the read minimum is:
+
+* the clients: the cheaper of listing every company (100 a call) and searching the clients (200 a
+  call; the adapter does whichever costs less);
+* per associated evidence type (invoices, tickets, meetings): ``ceil(clients / 1000)`` association
+  reads and ``ceil(records associated with a client / 100)`` batch reads; only those records, since an
+  invoice or meeting of a lead is never asked for;
+* records linked by a property (referral deals): ``ceil(those naming a client / 200)``, a search page.
 
 1% change (the goal line, at 20,000 accounts): after the full sync, a user logs one complaint for every
 100th client, then ``tiersync sync`` runs as it does on a schedule: a fresh adapter per run, the
-describe cache warm (``describe_ttl_seconds`` 3600, filled by the run before). Every call of the run
-counts, fixed ones included (org check, describes, mapping check, API user). The minimum counts no
+metadata cache warm (``salesforce.describe_ttl_seconds``, ``hubspot.properties_ttl_seconds`` and
+``hubspot.owners_ttl_seconds`` 3600, filled by the run before). Every call of the run counts, fixed ones
+included (org check, describes or property definitions, mapping check, API user, owners). The minimum counts no
 fixed call, only what the data needs, computed from the sandbox's own rows (not from the ledger):
 
 * finding the changed rows: per mapped object, ``max(1, ceil(changed rows / page))``: neither REST
@@ -44,6 +53,7 @@ import simple_salesforce
 
 from connector.config import Settings
 from connector.crm.factory import make_adapter, mapping_path
+from connector.crm.hubspot import HubSpotAdapter
 from connector.crm.mapping import load_mapping
 from connector.crm.salesforce import SalesforceAdapter
 from connector.model import Trait
@@ -63,6 +73,15 @@ SF_SOURCES = {  # object -> filter on stored rows matching the default mapping
 }
 
 
+HS_SEARCH_PAGE, HS_BATCH, HS_ASSOCIATIONS, HS_IN_VALUES = 200, 100, 1000, 100
+HS_EVIDENCE = {  # object type -> linked to companies by association (None) or by this property
+    "invoices": None,
+    "tickets": None,
+    "meetings": None,
+    "deals": "referred_by_company_id",
+}
+
+
 def minimum_reads(sandbox: Any, crm: str) -> int:
     page = LIMITS[crm]["page"]
     if crm == "salesforce":
@@ -73,14 +92,18 @@ def minimum_reads(sandbox: Any, crm: str) -> int:
         return total
     hs = sandbox.hubspot
     companies = hs.objects("companies")
-    clients = sum(1 for c in companies if c["properties"].get("lifecyclestage") == "customer")
-    # listed 100 a call: nearly every company of this roster is a client, and there the adapter lists
-    # (on a portal of few clients it searches them instead: benchmarks/hubspot_client_read.py)
-    total = math.ceil(len(companies) / page)
-    for kind in ("invoices", "tickets", "meetings"):  # associated evidence: 1,000-id association reads
-        total += math.ceil(clients / 1000) + math.ceil(len(hs.objects(kind)) / page)
-    referrals = sum(1 for d in hs.objects("deals") if d["properties"].get("referred_by_company_id"))
-    return total + math.ceil(referrals / page)
+    clients = [c["id"] for c in companies if c["properties"].get("lifecyclestage") == "customer"]
+    # the cheaper way to the clients (the adapter chooses alike: benchmarks/hubspot_client_read.py)
+    total = min(math.ceil(len(companies) / page), math.ceil(len(clients) / HS_SEARCH_PAGE))
+    for kind, prop in HS_EVIDENCE.items():
+        if prop is None:  # associated evidence: 1,000-id association reads, then the records
+            linked = {r for c in clients for r in hs.associations("companies", c, kind)}
+            total += math.ceil(len(clients) / HS_ASSOCIATIONS) + math.ceil(len(linked) / HS_BATCH)
+        else:  # linked by a property: searched, 200 a page
+            wanted = set(clients)
+            rows = sum(1 for d in hs.objects(kind) if d["properties"].get(prop) in wanted)
+            total += math.ceil(rows / HS_SEARCH_PAGE)
+    return total
 
 
 def fixed_calls(sandbox: Any, settings: Settings, workdir: Path) -> None:
@@ -100,6 +123,25 @@ def fixed_calls(sandbox: Any, settings: Settings, workdir: Path) -> None:
         )
 
 
+def hs_fixed_calls(sandbox: Any, settings: Settings, workdir: Path) -> None:
+    """HubSpot's calls before reading (which portal, property definitions for the mapping check), on
+    a fresh adapter per run: without the cross-run cache, then with it warm."""
+    cache = workdir / "fixed.properties.json"
+    for ttl in (0.0, 3600.0):
+        hs = settings.hubspot.model_copy(update={"properties_ttl_seconds": ttl})
+        for _ in range(2):  # the second fresh adapter finds the cache warm (when there is one)
+            sandbox.ledger.reset()
+            adapter = HubSpotAdapter(hs, load_mapping(mapping_path(settings)), metadata_cache=cache)
+            adapter.org_id()
+            adapter.check()
+        calls = sandbox.ledger.calls()
+        properties = sum(1 for c in calls if c.path.startswith("/crm/v3/properties"))
+        print(
+            f"fixed calls per run (properties_ttl_seconds={ttl:g}): {len(calls)} "
+            f"({properties} properties, {len(calls) - properties} account details)"
+        )
+
+
 def bulk_minimum(sandbox: Any, full: Any, page: int) -> tuple[int, int]:
     """Bulk API 2.0's least calls for the same data: per query job create, one status poll and a
     results page per ``page`` rows; per ingest job create, upload, close, one poll and one results
@@ -111,15 +153,6 @@ def bulk_minimum(sandbox: Any, full: Any, page: int) -> tuple[int, int]:
     jobs = math.ceil(full.accounts_read / page)
     writes = 5 * (jobs if full.accounts_updated else 0) + 5 * (jobs if full.tasks_created else 0)
     return reads, writes
-
-
-HS_SEARCH_PAGE, HS_BATCH, HS_ASSOCIATIONS, HS_IN_VALUES = 200, 100, 1000, 100
-HS_EVIDENCE = {  # object type -> linked to companies by association (None) or by this property
-    "invoices": None,
-    "tickets": None,
-    "meetings": None,
-    "deals": "referred_by_company_id",
-}
 
 
 def log_complaints(sandbox: Any, crm: str, settings: Settings, share: float) -> tuple[list[str], int]:
@@ -296,6 +329,9 @@ def one_path(crm: str, accounts: int, bulk: bool) -> None:
         settings = settings.model_copy(
             update={"salesforce": settings.salesforce.model_copy(update={"describe_ttl_seconds": 3600.0})}
         )
+    else:  # the same for HubSpot: property definitions, the portal id and owner names
+        kept = {"properties_ttl_seconds": 3600.0, "owners_ttl_seconds": 3600.0}
+        settings = settings.model_copy(update={"hubspot": settings.hubspot.model_copy(update=kept)})
     adapter = make_adapter(settings)
     adapter.setup_fields({t.value: t.value for t in Trait}, False)
     time.sleep(1.1)  # change queries floor the watermark to the second: keep the seeding out of it
@@ -352,6 +388,8 @@ def one_path(crm: str, accounts: int, bulk: bool) -> None:
     one_percent(sandbox, crm, settings, workdir, "Bulk 2.0 path" if bulk else "REST", bulk)
     if crm == "salesforce":
         fixed_calls(sandbox, settings, workdir)
+    else:
+        hs_fixed_calls(sandbox, settings, workdir)
     sandbox.stop()
 
 

@@ -261,6 +261,18 @@ class HubSpotSettings(Section):
     ca_bundle: Path | None = Field(
         None, description="PEM bundle to trust (corporate proxy or the sandbox CA)."
     )
+    properties_ttl_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Reuse the portal's property definitions (and the portal id the token reaches) "
+        "across runs for this long (0: read them every run); setup-fields and cleanup clear the cache.",
+    )
+    owners_ttl_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Reuse owner names across runs for this long (0: list the owners every run); an "
+        "owner id not in the cache lists them afresh, a renamed owner shows the old name until then.",
+    )
 
 
 class ConnectionSettings(Section):

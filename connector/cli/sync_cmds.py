@@ -116,10 +116,10 @@ def _each(targets: dict[str, Settings], every: bool, work: Callable[[Settings], 
     raise typer.Exit(int(worst(codes)))
 
 
-def _crm_call(s: Settings, call: Callable[[CrmAdapter], list[Text]]) -> Outcome:
+def _crm_call(s: Settings, call: Callable[[CrmAdapter], list[Text]], *, cached: bool = True) -> Outcome:
     """``call`` on a fresh adapter, with the CRM's errors as problems (exit 2: nothing was changed)."""
     try:
-        return ExitCode.OK, [], call(make_adapter(s))
+        return ExitCode.OK, [], call(make_adapter(s, cached=cached))
     except (CrmError, MappingFileError, StateError, LockedError) as exc:
         code, problems = failure_of(exc) or (ExitCode.USAGE, [f"{s.crm}: {exc}"])
         return code, problems, []
@@ -136,7 +136,7 @@ def _doctor(s: Settings) -> Outcome:
         )
         return [ok] + ([Text(f"API usage today: {usage.used} of {usage.limit}")] if usage is not None else [])
 
-    return _crm_call(s, check)
+    return _crm_call(s, check, cached=False)  # doctor looks at the CRM as it is, not at cached metadata
 
 
 @app.command()

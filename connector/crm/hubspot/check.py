@@ -2,7 +2,8 @@
 
 Every line names the object type and property, then the mapping file, table and key that named it:
 ``invoices.hs_amount_x: no such property (mappings/hubspot.toml [invoices.fields] amount)``. Cost: one
-properties call per mapped object type (cached for the adapter's life).
+properties call per mapped object type (cached for the adapter's life, and with
+``hubspot.properties_ttl_seconds`` across runs: ``schema``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def _source_properties(kind: str, source: SourceMapping) -> Iterator[tuple[str, 
             return
         for name in where.properties:
             yield name, f"[{kind}] where"
+
+
+def problems(schema: Schema, mapping: Mapping, mapping_file: str) -> list[str]:
+    """Every problem of the mapping against ``schema``: sources, write-back, tasks."""
+    found = source_problems(schema, mapping, mapping_file)
+    found += writeback_problems(schema, mapping, mapping_file)
+    return found + task_problems(schema, mapping, mapping_file)
 
 
 def source_problems(schema: Schema, mapping: Mapping, mapping_file: str) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from connector.crm import paging
 from connector.crm.base import CurrentValues, FatalError, MappingError, ReadBatch
-from connector.crm.hubspot import associations, batch, client_read, search
+from connector.crm.hubspot import associations, batch, check, client_read, search
 from connector.crm.hubspot.batch import OBJECT_ID, Row
 from connector.crm.hubspot.check import source_problems
 from connector.crm.hubspot.client import HubSpotClient
@@ -100,6 +100,7 @@ class Reader:
         self._mapping = mapping
         self._mapping_file = mapping_file
         self._validated = False
+        self._rechecked = False
         accounts = mapping.accounts
         self._object = accounts.object
         self._accounts = _Source("accounts", accounts, RecordBuilder(accounts, Account), _where(accounts))
@@ -130,6 +131,24 @@ class Reader:
             if problems:
                 raise MappingError(problems)
             self._validated = True
+
+    def _answered(self, object_type: str, asked: Sequence[str], rows: list[Row]) -> list[Row]:
+        """``rows`` as read, once their properties were checked against the schema.
+
+        The schema may come from the cross-run cache, and a property deleted since is what a read
+        cannot tell from an empty one but by its key: HubSpot answers every requested property that
+        exists (``null`` without a value) and leaves out the others. A row without a property the
+        schema claims therefore means the schema is stale: it is read afresh (the cache cleared) and
+        the mapping checked again, and its problems stop the run (``MappingError``) as they would
+        have before the first read. Done once per run; the check costs a few dict lookups per page.
+        """
+        if rows and not self._rechecked and self._schema.stale(object_type, asked, rows[0]):
+            self._rechecked = True
+            self._schema.forget()
+            problems = check.problems(self._schema, self._mapping, self._mapping_file)
+            if problems:
+                raise MappingError(problems)
+        return rows
 
     def _company_properties(self) -> list[str]:
         # Write-back properties are asked for even before setup: HubSpot leaves out unknown names.
@@ -172,7 +191,10 @@ class Reader:
                 if self.last_plan.strategy == "search"
                 else self._list_pages(properties)
             )
-        yield from paging.rechunk(([r for r in page if self._accounts.keep(r)] for page in pages), page_size)
+        answered = (self._answered(self._object, properties, page) for page in pages)
+        yield from paging.rechunk(
+            ([r for r in page if self._accounts.keep(r)] for page in answered), page_size
+        )
 
     def _list_pages(self, properties: list[str]) -> Iterator[list[Row]]:
         def fetch(cursor: str | None) -> tuple[list[Row], str | None]:
@@ -196,7 +218,10 @@ class Reader:
         ids = sorted({i for i in account_ids if i.isdigit()}, key=int)
         for start in range(0, len(ids), page_size):
             rows = batch.read(self._client, self._object, ids[start : start + page_size], properties)
-            rows = sorted((r for r in rows if self._accounts.keep(r)), key=lambda r: int(r[OBJECT_ID]))
+            rows = sorted(
+                (r for r in self._answered(self._object, properties, rows) if self._accounts.keep(r)),
+                key=lambda r: int(r[OBJECT_ID]),
+            )
             if rows:
                 yield rows
 
@@ -230,10 +255,8 @@ class Reader:
         if group.link.association is not None:
             links = associations.associated(self._client, self._object, group.object_type, company_ids)
             child_ids = list(dict.fromkeys(child for children in links.values() for child in children))
-            by_id = {
-                r[OBJECT_ID]: r
-                for r in batch.read(self._client, group.object_type, child_ids, group.properties)
-            }
+            read = batch.read(self._client, group.object_type, child_ids, group.properties)
+            by_id = {r[OBJECT_ID]: r for r in self._answered(group.object_type, group.properties, read)}
             # A record associated with two companies of the page is evidence for both.
             add(
                 {**by_id[child], group.link.text: company}
@@ -247,7 +270,7 @@ class Reader:
                 for page in search.windows(
                     self._client, group.object_type, [condition(name, "IN", values=chunk)], group.properties
                 ):
-                    add(page)
+                    add(self._answered(group.object_type, group.properties, page))
         return found
 
     # -- changes -------------------------------------------------------------------------------
@@ -269,9 +292,9 @@ class Reader:
         modified = condition(MODIFIED, "GTE", str(epoch_ms(since)))
         synced = self._own_write_property()
         changed: set[str] = set()
-        for page in search.windows(
-            self._client, self._object, [modified], [MODIFIED, *([synced] if synced else [])]
-        ):
+        asked = [MODIFIED, *([synced] if synced else [])]
+        for page in search.windows(self._client, self._object, [modified], asked):
+            page = self._answered(self._object, asked, page)
             changed |= {r[OBJECT_ID] for r in page if not (synced and _own_write(r, synced))}
         for group in self._groups:
             if group.link.association is not None:
@@ -285,6 +308,7 @@ class Reader:
             else:
                 name = str(group.link.property_name)
                 for page in search.windows(self._client, group.object_type, [modified], [name]):
+                    page = self._answered(group.object_type, [name], page)
                     changed |= {str(r[name]) for r in page if r.get(name)}
         return changed
 
