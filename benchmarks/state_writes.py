@@ -8,27 +8,41 @@ commits on its own, as the state did before pages. Its rows no longer include th
 code and the ratio understates the gain. Printed: state-write seconds, their share of the sync's
 wall time, seconds per 1,000 accounts, and baseline / batched in the same run.
 
-Run: ``.venv/bin/python benchmarks/state_writes.py [--accounts 20000] [--crm salesforce] [--postgres]``.
-``--postgres`` also measures the PostgreSQL store on a throwaway server (``tests/postgres_server.py``,
-dev extras; it runs with ``fsync=off``, so commits there are cheaper than on a production server).
+``--cleanup`` then measures ``tiersync cleanup`` the same way: each run syncs a fresh org with no
+workload budget (thousands of tasks), then deletes them; the baseline records the same rows one task
+at a time, each its own commit, as cleanup did before (its ``task_finished`` by the task's key also
+missed the actions of a task stored under a group key), against one transaction per page of 200. Printed: state commits,
+state-write seconds and the cleanup's wall time, with both ratios.
+
+Run: ``.venv/bin/python benchmarks/state_writes.py [--accounts 20000] [--crm salesforce] [--postgres]
+[--cleanup] [--cleanup-accounts 4000]``. ``--postgres`` also measures the PostgreSQL store: the
+database at ``--postgres-dsn`` or ``TIERSYNC_STATE_URL`` (the product's own variable; the password may
+come from ``PGPASSWORD``) when given, else a throwaway server (``tests/postgres_server.py``, dev extras;
+``fsync=off``, so commits there are cheaper than on a production server). Given a database, it writes
+its rows under connections named ``bench-<random>``: use a scratch database.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from connector.config import Settings
+from connector.crm.base import CrmAdapter
+from connector.crm.cleanup import Cleanable
 from connector.crm.factory import make_adapter
 from connector.model import Trait
 from connector.sandbox.runtime import start
+from connector.sync.cleanup import CleanupEngine, CleanupOptions
 from connector.sync.engine import SyncEngine
 from connector.sync.state import StateStore, open_state
 
@@ -43,6 +57,7 @@ WRITES = {
     "task_finished",
     "tasks_deferred",
     "tasks_finished_by_crm_id",
+    "tasks_finished_by_crm_key",
     "mark_renewed",
     "save_results",
     "bind_org",
@@ -53,7 +68,8 @@ WRITES = {
 
 
 class TimedStore:
-    """The store, with the time of every write summed; ``batched=False`` never opens a page."""
+    """The store, with the time of every write and every commit counted; ``batched=False`` never
+    opens a page and records cleanup's tasks one at a time, as the state did before pages."""
 
     def __init__(self, store: StateStore, *, batched: bool) -> None:
         self._store = store
@@ -61,21 +77,31 @@ class TimedStore:
         self.seconds = 0.0
         self.calls = 0
         self.commits = 0
+        """Transactions: each write outside a page, and each page."""
+        self._in_page = False
+        self._page_writes = 0
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
         if name not in WRITES:
             return attr
 
-        def timed(*args: Any, **kwargs: Any) -> Any:
+        def timed_call(method: Any, *args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return attr(*args, **kwargs)
+                return method(*args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - started
                 self.calls += 1
+                self._page_writes += self._in_page
+                self.commits += not self._in_page or name == "tasks_pending"  # write-ahead: at once
 
-        return timed
+        if name == "tasks_finished_by_crm_key" and not self.batched:
+            # the same rows, committed one task at a time as cleanup did before
+            return lambda connection, keys, *rest: [
+                timed_call(attr, connection, [key], *rest) for key in keys
+            ]
+        return lambda *args, **kwargs: timed_call(attr, *args, **kwargs)
 
     @contextmanager
     def page(self) -> Iterator[None]:
@@ -84,17 +110,22 @@ class TimedStore:
             return
         page = self._store.page()
         page.__enter__()
+        self._in_page, self._page_writes = True, 0
         try:
             yield
         finally:
+            self._in_page = False
             started = time.perf_counter()
             page.__exit__(*sys.exc_info())
             self.seconds += time.perf_counter() - started
-            self.commits += 1
+            self.commits += self._page_writes > 0  # a page that held nothing commits nothing
 
 
-def one_sync(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> dict[str, float]:
-    """A full sync of a freshly seeded org; returns wall and state-write seconds."""
+@contextmanager
+def synced_org(
+    crm: str, accounts: int, state: dict[str, Any], **extra: Any
+) -> Iterator[tuple[CrmAdapter, Settings]]:
+    """A freshly seeded org with tiersync's fields set up, and the settings that reach it."""
     workdir = Path(tempfile.mkdtemp(prefix="tiersync-bench-"))
     sandbox = start(crm, accounts=accounts, seed=3, as_of=AS_OF, workdir=workdir)
     try:
@@ -110,12 +141,21 @@ def one_sync(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> d
                 "state_path": str(workdir / "state.sqlite"),
                 **state,
                 "evidence": {"as_of": str(AS_OF)},
+                **extra,
             }
         )
         adapter = make_adapter(settings)
         adapter.setup_fields({t.value: t.value for t in Trait}, False)
+        yield adapter, settings
+    finally:
+        sandbox.stop()
+
+
+def one_sync(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> dict[str, float]:
+    """A full sync of a freshly seeded org; returns wall and state-write seconds."""
+    with synced_org(crm, accounts, state) as (adapter, settings):
         store = TimedStore(open_state(settings), batched=batched)
-        engine = SyncEngine(adapter, settings, cast(StateStore, store), "bench")
+        engine = SyncEngine(adapter, settings, cast(StateStore, store), f"bench-{uuid.uuid4().hex[:8]}")
         started = time.perf_counter()
         summary, _ = engine.run("full")
         wall = time.perf_counter() - started
@@ -130,8 +170,34 @@ def one_sync(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> d
             "updated": summary.accounts_updated,
             "tasks": summary.tasks_created,
         }
-    finally:
-        sandbox.stop()
+
+
+def one_cleanup(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> dict[str, float]:
+    """A full sync with no workload budget (so thousands of tasks go out), then a cleanup that
+    deletes them; returns the cleanup's wall and state-write seconds and its state commits."""
+    unlimited = {"tasks": {"max_new_per_owner_per_week": 0, "max_open_per_owner": 0}}
+    with synced_org(crm, accounts, state, **unlimited) as (adapter, settings):
+        connection = f"bench-{uuid.uuid4().hex[:8]}"
+        plain = open_state(settings)
+        synced, _ = SyncEngine(adapter, settings, plain, connection).run("full")
+        plain.close()
+        assert synced.status == "ok", synced.message
+        assert isinstance(adapter, Cleanable)
+        store = TimedStore(open_state(settings), batched=batched)
+        engine = CleanupEngine(adapter.cleanup(), settings, cast(StateStore, store), connection)
+        started = time.perf_counter()
+        summary, _ = engine.run(CleanupOptions(), dry_run=False)
+        wall = time.perf_counter() - started
+        store.close()
+        assert summary.status == "ok", summary.message
+        return {
+            "wall": wall,
+            "state": store.seconds,
+            "calls": store.calls,
+            "commits": store.commits,
+            "tasks": summary.tasks_deleted,
+            "accounts": summary.accounts_cleared,
+        }
 
 
 def report(label: str, mode: str, run: dict[str, float]) -> None:
@@ -140,35 +206,87 @@ def report(label: str, mode: str, run: dict[str, float]) -> None:
         f"  {label} {mode:>14}: {run['accounts']:,.0f} accounts ({run['updated']:,.0f} updated, "
         f"{run['tasks']:,.0f} tasks), wall {run['wall']:.1f} s, state writes {run['state']:.2f} s = "
         f"{run['state'] / run['wall']:.1%} of wall, {per_1000 * 1000:.0f} ms per 1,000 accounts "
-        f"({run['calls']:,.0f} write calls, {run['commits']:,.0f} page commits)"
+        f"({run['calls']:,.0f} write calls, {run['commits']:,.0f} state commits)"
     )
 
 
+def report_cleanup(label: str, mode: str, run: dict[str, float]) -> None:
+    print(
+        f"  {label} {mode:>14}: {run['tasks']:,.0f} tasks deleted, {run['accounts']:,.0f} accounts cleared, "
+        f"wall {run['wall']:.2f} s, state writes {run['state']:.3f} s = {run['state'] / run['wall']:.1%} of "
+        f"wall, {run['commits']:,.0f} state commits ({run['calls']:,.0f} write calls)"
+    )
+
+
+def postgres_state(dsn: str | None) -> Callable[[], dict[str, Any]]:
+    """The state settings of each PostgreSQL run: the given database, else a throwaway server's
+    fresh database per run (dev extras); exits with a message when neither is possible."""
+    if dsn:
+        return lambda: {"state_url": dsn}
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tests package
+    try:
+        from tests.postgres_server import start_server
+    except ImportError as exc:
+        print(
+            f"--postgres needs a database: pass --postgres-dsn or set TIERSYNC_STATE_URL, or install the "
+            f"dev extras (pip install -e '.[dev]') to start a throwaway server ({exc})",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    try:
+        server = start_server()
+    except RuntimeError as exc:
+        print(f"--postgres: no database given and no throwaway server could start: {exc}", file=sys.stderr)
+        sys.exit(2)
+    return lambda: {"state_url": server.url(server.create_database(), password=True)}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--crm", default="salesforce", choices=["salesforce", "hubspot"])
     parser.add_argument("--postgres", action="store_true", help="also measure the PostgreSQL store")
+    parser.add_argument(
+        "--postgres-dsn",
+        default=os.environ.get("TIERSYNC_STATE_URL"),
+        help="a scratch PostgreSQL database for --postgres (default: TIERSYNC_STATE_URL; else a throwaway server)",
+    )
+    parser.add_argument("--cleanup", action="store_true", help="also measure tiersync cleanup's state writes")
+    parser.add_argument("--cleanup-accounts", type=int, default=4_000)
+    parser.add_argument("--skip-sync", action="store_true", help="measure only what --cleanup asks for")
     args = parser.parse_args()
-    stores: list[tuple[str, Any]] = [("sqlite", lambda: {})]
+    stores: list[tuple[str, Callable[[], dict[str, Any]]]] = [("sqlite", lambda: {})]
     if args.postgres:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's tests package
-        from tests.postgres_server import start_server
-
-        server = start_server()
-        stores.append(
-            ("postgres", lambda: {"state_url": server.url(server.create_database(), password=True)})
-        )
-    print(f"== {args.crm}, full sync of {args.accounts:,} accounts, state writes row at a time vs per page")
-    for label, state in stores:
-        row = one_sync(args.crm, args.accounts, state(), batched=False)
-        report(label, "row at a time", row)
-        page = one_sync(args.crm, args.accounts, state(), batched=True)
-        report(label, "per page", page)
+        stores.append(("postgres", postgres_state(args.postgres_dsn)))
+    if not args.skip_sync:
         print(
-            f"  {label} ratio: state-write time row at a time / per page = {row['state'] / page['state']:.1f}x; "
-            f"share of wall {row['state'] / row['wall']:.1%} -> {page['state'] / page['wall']:.1%}"
+            f"== {args.crm}, full sync of {args.accounts:,} accounts, state writes row at a time vs per page"
         )
+        for label, state in stores:
+            row = one_sync(args.crm, args.accounts, state(), batched=False)
+            report(label, "row at a time", row)
+            page = one_sync(args.crm, args.accounts, state(), batched=True)
+            report(label, "per page", page)
+            print(
+                f"  {label} ratio: state-write time row at a time / per page = {row['state'] / page['state']:.1f}x; "
+                f"share of wall {row['state'] / row['wall']:.1%} -> {page['state'] / page['wall']:.1%}"
+            )
+    if args.cleanup:
+        print(
+            f"== {args.crm}, cleanup after a full sync of {args.cleanup_accounts:,} accounts (no workload "
+            "budget), tasks recorded one at a time vs one transaction per page"
+        )
+        for label, state in stores:
+            row = one_cleanup(args.crm, args.cleanup_accounts, state(), batched=False)
+            report_cleanup(label, "task at a time", row)
+            page = one_cleanup(args.crm, args.cleanup_accounts, state(), batched=True)
+            report_cleanup(label, "per page", page)
+            print(
+                f"  {label} ratio task at a time / per page: state commits {row['commits'] / page['commits']:.0f}x, "
+                f"state-write time {row['state'] / page['state']:.2f}x, cleanup wall {row['wall'] / page['wall']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

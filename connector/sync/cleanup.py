@@ -177,11 +177,7 @@ class CleanupEngine:
     def plan(self, options: CleanupOptions) -> CleanupPlan:
         """Read the CRM (and the state, for the tasks tiersync closed itself); write nothing."""
         plan = CleanupPlan()
-        closed_by_tiersync = {
-            str(row["key"])
-            for row in self.state.all_tasks(self.connection)
-            if row["status"] == TaskState.CLOSED
-        }
+        closed_by_tiersync = self._closed_by_tiersync()
         for task in self.crm.tiersync_tasks():
             if task.open:
                 (plan.delete if options.tasks == "delete" else plan.close).append(task)
@@ -199,6 +195,14 @@ class CleanupEngine:
                 )
             plan.setup = self.crm.remove_setup(dry_run=True)
         return plan
+
+    def _closed_by_tiersync(self) -> set[str]:
+        """The CRM keys of tasks tiersync closed itself: every action the task carries was closed
+        (a task a user completed after tiersync struck some of its actions holds ``done`` rows too)."""
+        statuses: dict[str, set[str]] = {}
+        for row in self.state.all_tasks(self.connection):
+            statuses.setdefault(str(row["group_key"] or row["key"]), set()).add(str(row["status"]))
+        return {key for key, found in statuses.items() if found == {TaskState.CLOSED}}
 
     @staticmethod
     def _clears(marked: list[MarkedAccount], options: CleanupOptions) -> tuple[list[AccountClear], int]:
@@ -280,19 +284,25 @@ class CleanupEngine:
         self,
         items: Sequence[T],
         send: Callable[[list[T]], list[Outcome]],
-        done: Callable[[Outcome], None],
+        done: Callable[[list[Outcome]], None],
         summary: CleanupSummary,
         what: str,
     ) -> None:
-        """``send`` every page of ``items``, the allowance checked before each; ``done`` is called for
-        each success as soon as its page is answered, so a run stopped later keeps what it did."""
+        """``send`` every page of ``items``, the allowance checked before each; ``done`` gets a page's
+        successes as soon as it is answered, and the state writes it makes are one transaction, so a
+        run stopped later keeps what it did. A kill between the answer and that commit leaves the
+        page's rows as they were: the CRM side is found again by the next run, and a deleted task's
+        open rows are recorded done by the next sync's read-back."""
         for page in _pages(items):
             self._guard_budget()
+            succeeded = []
             for outcome in send(page):
                 if outcome.ok:
-                    done(outcome)
+                    succeeded.append(outcome)
                 else:
                     self._fail(summary, outcome, what)
+            with self.state.page():
+                done(succeeded)
 
     def _apply(
         self, plan: CleanupPlan, options: CleanupOptions, summary: CleanupSummary, now: dt.datetime
@@ -304,19 +314,21 @@ class CleanupEngine:
         def close(page: list[CrmTask]) -> list[Outcome]:
             return self.crm.close_tasks([TaskClose(t.key, t.crm_id, comment) for t in page])
 
-        def deleted(outcome: Outcome) -> None:
-            summary.tasks_deleted += 1
-            self.state.task_finished(self.connection, outcome.ref, TaskState.DONE, now)
+        def deleted(page: list[Outcome]) -> None:
+            summary.tasks_deleted += len(page)
+            self.state.tasks_finished_by_crm_key(self.connection, [o.ref for o in page], TaskState.DONE, now)
 
-        def closed(outcome: Outcome) -> None:
-            summary.tasks_closed += 1
-            self.state.task_finished(self.connection, outcome.ref, TaskState.CLOSED, now)
+        def closed(page: list[Outcome]) -> None:
+            summary.tasks_closed += len(page)
+            self.state.tasks_finished_by_crm_key(
+                self.connection, [o.ref for o in page], TaskState.CLOSED, now
+            )
 
         fields = {c.account_id: len(c.fields) for c in plan.clears}
 
-        def cleared(outcome: Outcome) -> None:
-            summary.accounts_cleared += 1
-            summary.fields_cleared += fields.get(outcome.ref, 0)
+        def cleared(page: list[Outcome]) -> None:
+            summary.accounts_cleared += len(page)
+            summary.fields_cleared += sum(fields.get(o.ref, 0) for o in page)
 
         self._each_page(plan.delete, self.crm.delete_tasks, deleted, summary, "task delete")
         self._each_page(plan.close, close, closed, summary, "task close")

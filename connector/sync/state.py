@@ -192,6 +192,14 @@ class StateStore(Protocol):
         """Every open action carried by these CRM tasks ends with ``status``."""
         ...
 
+    def tasks_finished_by_crm_key(
+        self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime
+    ) -> None:
+        """Every pending, open or closed action carried by the CRM tasks stored under these keys ends
+        with ``status``: what cleanup records, since a CRM task carries one action under its own key or
+        several under a group key."""
+        ...
+
     def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:
         """Every pending, open or deferred task with an owner, and those sent since ``week_start``:
         what the workload budget counts."""
@@ -551,6 +559,27 @@ class SqlStore(ABC):
                 "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND status IN (?, ?) "
                 f"AND crm_id IN ({marks})",
                 (status, _iso(now), connection, *TaskState.UNSENT, *chunk),
+            )
+
+    def tasks_finished_by_crm_key(
+        self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime
+    ) -> None:
+        """A row is carried by its ``group_key``, or by its own key when it has none (stores from
+        before groups): two statements, each an indexed lookup. A row a user finished (``done``) keeps
+        its status and closing time."""
+        keys = list(crm_keys)
+        update = (
+            "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND status IN (?, ?, ?) AND "
+        )
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            params = (status, _iso(now), connection, *TaskState.UNSENT, TaskState.CLOSED, *chunk)
+            self._write_all(
+                [
+                    (f"{update}group_key IN ({marks})", params),
+                    (f"{update}group_key IS NULL AND key IN ({marks})", params),
+                ]
             )
 
     def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:

@@ -115,6 +115,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "sees users' edits), and cost a write per updated account",
         ("DROP TABLE IF EXISTS written",),
     ),
+    Migration(
+        4,
+        "cleanup records a CRM task's end by the key the CRM holds it under, which for one task per "
+        "account is the group key: look it up by index, not by a scan of the connection's tasks",
+        ("CREATE INDEX IF NOT EXISTS tasks_group ON tasks (connection, group_key)",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -20,7 +20,7 @@ from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan
 from connector.sync.cleanup import CleanupEngine, CleanupOptions
 from connector.sync.lock import run_lock
-from connector.sync.state import State
+from connector.sync.state import State, TaskState
 from tests.cleanup.conftest import org_snapshot
 from tests.sync.conftest import Org
 
@@ -149,6 +149,32 @@ def test_a_cleanup_stopped_by_faults_finishes_on_the_next_run(bare: Org, tmp_pat
     result = cleanup(bare, tmp_path, "--yes", "--remove-setup")
     assert result.exit_code == ExitCode.OK, result.output
     assert org_snapshot(bare) == before
+
+
+def state_tasks(org: Org) -> dict[str, dict[str, Any]]:
+    """The state's task rows by key."""
+    path = org.settings().state_path
+    assert path is not None
+    state = State(path)
+    try:
+        return {str(r["key"]): r for r in state.all_tasks("default")}
+    finally:
+        state.close()
+
+
+def test_the_state_records_every_action_of_the_tasks_cleanup_closed_then_deleted(
+    bare: Org, tmp_path: Path
+) -> None:
+    install_and_sync(bare)
+    sent = [k for k, r in state_tasks(bare).items() if r["status"] == TaskState.OPEN]
+    assert any(state_tasks(bare)[k]["group_key"] != k for k in sent), "actions share one task per account"
+    closed = cleanup(bare, tmp_path, "--yes", "--tasks", "close")
+    assert closed.exit_code == ExitCode.OK, closed.output
+    assert {state_tasks(bare)[k]["status"] for k in sent} == {TaskState.CLOSED}
+    deleted = cleanup(bare, tmp_path, "--yes")
+    assert deleted.exit_code == ExitCode.OK, deleted.output
+    assert task_rows(bare) == [], "tiersync closed every one of them, so a delete cleanup takes them all"
+    assert {state_tasks(bare)[k]["status"] for k in sent} == {TaskState.DONE}
 
 
 def test_overrides_are_kept_unless_asked(bare: Org, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -91,6 +92,30 @@ def test_task_lifecycle_pending_then_open_then_done(store: StateStore) -> None:
     [listed] = store.all_tasks("default")
     assert listed["key"] == review.spec.key and listed["closed_at"] == NOW.isoformat()
     assert listed["due"] == review.spec.due.isoformat() and listed["created_at"] == NOW.isoformat()
+
+
+def test_finishing_by_crm_key_ends_every_action_the_task_carries(store: StateStore) -> None:
+    """A grouped CRM task is stored under its group key, which no action's own key equals."""
+    group = "001A/plan/2026-11-01"
+    review, survey = (
+        replace(wanted("001A", a), group_key=group) for a in ("review_relationship", "ask_for_referral")
+    )
+    single, other = wanted("001B", "review_relationship"), wanted("001C", "review_relationship")
+    later = wanted("001A", "comms:yearly_survey", cadence=365)
+    store.tasks_pending("default", [review, survey, single, other], NOW)
+    for item, crm_id in ((review, "00T1"), (survey, "00T1"), (single, "00T2"), (other, "00T3")):
+        store.task_confirmed("default", item.spec.key, crm_id)
+    store.task_finished("default", survey.spec.key, TaskState.DONE, NOW)  # a user finished it first
+    store.tasks_deferred("default", [(later, TODAY)], NOW)
+    with store.page():
+        store.tasks_finished_by_crm_key("default", [group, single.spec.key], TaskState.CLOSED, NOW)
+    assert {r["key"]: r["status"] for r in store.all_tasks("default")} == {
+        review.spec.key: TaskState.CLOSED,
+        survey.spec.key: TaskState.DONE,
+        single.spec.key: TaskState.CLOSED,
+        other.spec.key: TaskState.OPEN,
+        later.spec.key: TaskState.DEFERRED,
+    }
 
 
 def test_tasks_are_found_by_account_and_kept_apart_per_connection(store: StateStore) -> None:
