@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -99,16 +100,27 @@ def to_frames(roster: Roster) -> RosterFrames:
     return RosterFrames(accounts=accounts_frame(roster.accounts), **children)
 
 
-def _record(record_type: type, row: dict[str, Any]) -> Any:
+@functools.cache
+def _enum_fields(record_type: type) -> tuple[tuple[str, type[enum.Enum] | None], ...]:
+    """Each field of ``record_type`` and the enum its values convert to (None: kept as is); once per
+    type, since resolving type hints per row made seeding a 50k-account sandbox take minutes."""
     hints = typing.get_type_hints(record_type, vars(model))
-    values: dict[str, Any] = {}
+    found: list[tuple[str, type[enum.Enum] | None]] = []
     for f in dataclasses.fields(record_type):
-        if f.name not in row:
-            continue
-        value = row[f.name]
         args = [a for a in typing.get_args(hints[f.name]) if a is not type(None)]
-        enum_type = next((a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)), None)
-        values[f.name] = enum_type(value) if enum_type is not None and value is not None else value
+        found.append(
+            (f.name, next((a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)), None))
+        )
+    return tuple(found)
+
+
+def _record(record_type: type, row: dict[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for name, enum_type in _enum_fields(record_type):
+        if name not in row:
+            continue
+        value = row[name]
+        values[name] = enum_type(value) if enum_type is not None and value is not None else value
     return record_type(**values)
 
 
