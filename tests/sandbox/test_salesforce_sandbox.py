@@ -1072,6 +1072,46 @@ def test_id_and_parent_filters_return_what_a_scan_returns_in_the_same_order(
     assert [r["Id"] for r in one["records"]] == [i for i, parent in scan() if parent == accounts[2]]
 
 
+def test_parent_and_id_ranges_and_query_all_return_what_a_scan_returns(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    """A page's evidence query (``AccountId >= a AND AccountId <= b``), an ``Id`` range and ``queryAll``
+    by parent go through the indexes, deleted rows kept for ``queryAll``; the expectation is the
+    unfiltered scan filtered here, after creates, a re-parent and a delete keep the indexes busy."""
+    ids = sf_sandbox.sandbox.seed(_accounts(5))
+    accounts = sorted(ids.values())
+    sf = sf_sandbox.client()
+    cases = [sf.Case.create({"AccountId": accounts[n % 5], "Subject": f"case {n}"})["id"] for n in range(12)]
+    sf.Case.update(cases[0], {"AccountId": accounts[3]})
+    sf.Case.update(cases[3], {"AccountId": accounts[0]})
+    sf.Case.delete(cases[6])  # under accounts[1]
+    low, high = accounts[1], accounts[3]
+
+    def scan(include_deleted: bool) -> list[tuple[str, str]]:
+        answer = sf.query_all("SELECT Id, AccountId FROM Case", include_deleted=include_deleted)
+        return [(r["Id"], r["AccountId"]) for r in answer["records"]]
+
+    def found(soql: str, include_deleted: bool = False) -> list[str]:
+        return [r["Id"] for r in sf.query_all(soql, include_deleted=include_deleted)["records"]]
+
+    between = format_soql("SELECT Id FROM Case WHERE AccountId >= {} AND AccountId <= {}", low, high)
+    for deleted in (False, True):
+        assert found(between, deleted) == [i for i, p in scan(deleted) if low <= p <= high]
+    assert cases[6] in found(between, True) and cases[6] not in found(between)
+    above = format_soql("SELECT Id FROM Case WHERE AccountId > {} AND Subject != 'x'", low)
+    assert found(above) == [i for i, p in scan(False) if p > low]
+    by_parent = format_soql("SELECT Id FROM Case WHERE AccountId IN {}", [accounts[1], accounts[4]])
+    assert found(by_parent, True) == [i for i, p in scan(True) if p in (accounts[1], accounts[4])]
+
+    every = sorted(i for i, _ in scan(False))
+    window = format_soql(
+        "SELECT Id FROM Case WHERE Id >= {} AND Id < {} ORDER BY Id DESC", every[2], every[7]
+    )
+    assert found(window) == every[2:7][::-1]
+    unordered = format_soql("SELECT Id FROM Case WHERE Id > {} AND Id <= {}", every[2], every[7])
+    assert found(unordered) == [i for i, _ in scan(False) if every[2] < i <= every[7]]
+
+
 def test_order_by_id_pages_walk_the_id_order_a_sort_gives(sf_sandbox: SalesforceSandboxFixture) -> None:
     """``ORDER BY Id`` walks the store's sorted Ids (a ``LIMIT`` stops the walk, an ``Id >`` bound starts
     it); the expectation is the unordered scan sorted here, after creates, a delete and a rolled-back

@@ -8,7 +8,7 @@ from typing import Any
 
 from .org import Org
 from .schema import FieldDef, ObjectDef
-from .store import Row
+from .store import Bound, Row
 
 
 class DataCatalog:
@@ -32,11 +32,12 @@ class DataCatalog:
     def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
         return self.org.data.get(obj.name, record_id)
 
-    def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
-        return self.org.data.seek(obj.name, field, values)
+    def seek(self, obj: ObjectDef, field: str, **where: Any) -> list[Row]:
+        """Rows through ``field``'s index (``Store.seek``: ``values``, ``low``, ``high``, ``include_deleted``)."""
+        return self.org.data.seek(obj.name, field, **where)
 
-    def by_id(self, obj: ObjectDef, descending: bool, after: tuple[str, bool] | None) -> Iterator[Row]:
-        return self.org.data.by_id(obj.name, descending=descending, after=after)
+    def by_id(self, obj: ObjectDef, descending: bool, low: Bound | None, high: Bound | None) -> Iterator[Row]:
+        return self.org.data.by_id(obj.name, descending=descending, low=low, high=high)
 
     def today(self) -> dt.date:
         now = self.org.clock()
@@ -61,8 +62,8 @@ class ToolingCatalog(DataCatalog):
     def lookup(self, obj: ObjectDef, record_id: str) -> Row | None:
         return self.org.tooling.get(obj.name, record_id)
 
-    def seek(self, obj: ObjectDef, field: str, values: frozenset[Any]) -> list[Row]:
-        return self.org.tooling.seek(obj.name, field, values)
+    def seek(self, obj: ObjectDef, field: str, **where: Any) -> list[Row]:
+        return self.org.tooling.seek(obj.name, field, **where)
 
-    def by_id(self, obj: ObjectDef, descending: bool, after: tuple[str, bool] | None) -> Iterator[Row]:
-        return self.org.tooling.by_id(obj.name, descending=descending, after=after)
+    def by_id(self, obj: ObjectDef, descending: bool, low: Bound | None, high: Bound | None) -> Iterator[Row]:
+        return self.org.tooling.by_id(obj.name, descending=descending, low=low, high=high)

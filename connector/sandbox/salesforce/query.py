@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from . import ids, soql
 from .errors import ApiError
 from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, FieldType, ObjectDef
-from .store import Row
+from .store import Bound, Row
 from .values import format_datetime
 
 Predicate = Callable[[Row], bool]
@@ -62,6 +62,21 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Seek:
+    """What the WHERE requires of one Id or reference field at its top level (an ``AND`` of terms):
+    the rows to look at come from that field's index instead of a scan. Every term of the WHERE is
+    still checked on each row, so a seek decides what is looked at, never what matches."""
+
+    field: str
+    values: frozenset[Any] | None = None
+    """``IN (...)`` / ``=``: the field holds one of these."""
+    low: Bound | None = None
+    """``>`` / ``>=`` (when no ``IN``/``=`` applies): ``(value, inclusive)``."""
+    high: Bound | None = None
+    """``<`` / ``<=``: ``(value, inclusive)``."""
+
+
+@dataclass(frozen=True)
 class CompiledQuery:
     obj: ObjectDef
     columns: tuple[Column, ...]
@@ -71,12 +86,10 @@ class CompiledQuery:
     limit: int | None
     offset: int | None
     source: str
-    seek: tuple[str, frozenset[Any]] | None = None
-    """``(Id or reference field, ids)`` the WHERE requires (a top-level ``IN``/``=``): an index path."""
+    seek: Seek | None = None
+    """The index path the WHERE allows, if any."""
     id_order: bool | None = None
     """Descending or not when the only sort is ``ORDER BY Id`` (None otherwise): rows walk the Id index."""
-    id_after: tuple[str, bool] | None = None
-    """``(Id, inclusive)`` of a top-level ``Id >``/``>=`` in the WHERE: where an ascending walk starts."""
 
 
 def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
@@ -108,7 +121,6 @@ def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
         sort = compiler.column(query.order_by[0].field)
         if not sort.hops and sort.field.name == "Id":
             id_order = query.order_by[0].descending
-    id_after = compiler.id_after(query.where) if query.where is not None else None
     return CompiledQuery(
         obj,
         columns,
@@ -120,22 +132,32 @@ def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
         query.source,
         seek,
         id_order,
-        id_after,
     )
 
 
 def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool = False) -> list[Row]:
     """Matching rows, ordered and sliced; rows are the stored dicts (a snapshot: stores never mutate rows)."""
-    seek = getattr(catalog, "seek", None)
+    index = getattr(catalog, "seek", None)
     by_id = getattr(catalog, "by_id", None)
-    walk = compiled.seek is None and compiled.id_order is not None and by_id is not None
+    seek = compiled.seek
+    id_range = seek is not None and seek.field == "Id" and seek.values is None
+    walk = compiled.id_order is not None and by_id is not None and (seek is None or id_range)
     rows: Iterable[Row]
-    if compiled.seek is not None and seek is not None and not include_deleted:
-        rows = seek(compiled.obj, *compiled.seek)  # the same rows in the same order, without the scan
-    elif walk:
+    if walk:
         assert by_id is not None
-        # already in the order asked: no sort, and a LIMIT stops the walk (a page costs the page)
-        rows = by_id(compiled.obj, bool(compiled.id_order), None if compiled.id_order else compiled.id_after)
+        # already in the order asked: no sort, and a LIMIT (or the range's end) stops the walk
+        low, high = (seek.low, seek.high) if seek is not None else (None, None)
+        rows = by_id(compiled.obj, bool(compiled.id_order), low, high)
+    elif seek is not None and index is not None:
+        # the same rows in the same order as the scan, without it
+        rows = index(
+            compiled.obj,
+            seek.field,
+            values=seek.values,
+            low=seek.low,
+            high=seek.high,
+            include_deleted=include_deleted,
+        )
     else:
         rows = catalog.rows(compiled.obj)
     if not include_deleted:
@@ -314,28 +336,27 @@ class _Compiler:
             )
         return self._normalized_getter(column), key.descending, key.nulls_first
 
-    def seek(self, node: soql.Condition) -> tuple[str, frozenset[Any]] | None:
-        """The ids a row must hold in one Id/reference field for ``node`` to match (call after
-        :meth:`condition`, which raises the errors)."""
+    def seek(self, node: soql.Condition) -> Seek | None:
+        """The index path ``node`` allows (call after :meth:`condition`, which raises the errors): the
+        first ``IN``/``=`` on an Id or reference field, else the range on one such field, one bounded
+        on both sides first (a page of accounts' evidence: ``AccountId >= a AND AccountId <= b``)."""
+        ranges: dict[str, dict[str, Bound]] = {}
         for term in _required(node):
-            if term.op not in ("IN", "="):
-                continue
-            column = self.column(term.field)
             literals = term.value if isinstance(term.value, tuple) else (term.value,)
-            if _kind(column.field) == "id" and all(lit.kind == "string" for lit in literals):
-                return column.field.name, frozenset(self._literal(column, lit) for lit in literals)
-        return None
-
-    def id_after(self, node: soql.Condition) -> tuple[str, bool] | None:
-        """``(Id, inclusive)`` when ``node`` requires ``Id >``/``>=`` a literal at its top level (call
-        after :meth:`condition`, which raises the errors)."""
-        for term in _required(node):
-            if term.op not in (">", ">=") or isinstance(term.value, tuple) or term.value.kind != "string":
-                continue
             column = self.column(term.field)
-            if column.field.name == "Id":
-                return str(self._literal(column, term.value)), term.op == ">="
-        return None
+            if _kind(column.field) != "id" or not all(lit.kind == "string" for lit in literals):
+                continue
+            name = column.field.name
+            if term.op in ("IN", "="):
+                return Seek(name, values=frozenset(self._literal(column, lit) for lit in literals))
+            if term.op in (">", ">=", "<", "<="):
+                side = "low" if term.op.startswith(">") else "high"
+                bounds = ranges.setdefault(name, {})
+                bounds.setdefault(side, (self._literal(column, literals[0]), term.op.endswith("=")))
+        if not ranges:
+            return None
+        name, bounds = max(ranges.items(), key=lambda item: len(item[1]))  # max keeps the first of equals
+        return Seek(name, low=bounds.get("low"), high=bounds.get("high"))
 
     def condition(self, node: soql.Condition) -> Predicate:
         if isinstance(node, soql.Junction):

@@ -1,9 +1,14 @@
-"""Rows of one namespace (the org's data, or the Tooling API's tables), with external-Id indexes and undo.
+"""Rows of one namespace (the org's data, or the Tooling API's tables), with field indexes and undo.
 
 Callers hold the sandbox lock. Rows are replaced, never mutated in place, so a query cursor holding
 row references keeps the snapshot it was opened on. A journal makes ``allOrNone`` rollbacks exact.
 Each table also keeps its Ids sorted (new Ids grow, so that is an append), so that ``ORDER BY Id``
-walks them instead of sorting the table, and a ``LIMIT`` or an ``Id >`` bound stops or starts the walk.
+walks them instead of sorting the table, and a ``LIMIT`` or an ``Id`` range stops or starts the walk.
+
+A field index (external Ids and unique fields from the start, a reference field on its first query)
+maps each value to its rows, deleted ones too (``queryAll`` seeks them; ``lookup`` leaves them out),
+and keeps its values sorted, so that ``AccountId IN (...)`` and ``AccountId >= a AND AccountId <= b``
+cost the rows they return, not the table's size.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from .ids import IdFactory
-from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
 Row = dict[str, Any]
+Bound = tuple[Any, bool]
+"""``(value, inclusive)``: one end of a range."""
 
 
 def index_key(fd: FieldDef, value: Any) -> Any:
@@ -27,6 +34,16 @@ def index_key(fd: FieldDef, value: Any) -> Any:
     return value
 
 
+def _span(ordered: list[Any], low: Bound | None, high: Bound | None) -> tuple[int, int]:
+    """``[start, end)`` of the entries of ``ordered`` within the bounds (None: open on that side)."""
+    start, end = 0, len(ordered)
+    if low is not None:
+        start = (bisect.bisect_left if low[1] else bisect.bisect_right)(ordered, low[0])
+    if high is not None:
+        end = (bisect.bisect_right if high[1] else bisect.bisect_left)(ordered, high[0])
+    return start, max(start, end)
+
+
 class Store:
     def __init__(self, objects: dict[str, ObjectDef], id_factory: IdFactory) -> None:
         self.objects = objects
@@ -34,6 +51,8 @@ class Store:
         self.tables: dict[str, dict[str, Row]] = {name: {} for name in objects}
         self.versions: dict[str, int] = dict.fromkeys(objects, 0)
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        self._keys: dict[tuple[str, str], list[Any]] = {}
+        """Per index of an Id or reference field, its values in ascending order (a range is two bisects)."""
         self._journal: list[tuple[str, str, Row | None]] | None = None
         self._position: dict[str, dict[str, int]] = {name: {} for name in objects}
         """Per table, each Id's place in the table's order, so a seek returns rows in scan order."""
@@ -108,37 +127,63 @@ class Store:
             del ids[at]
 
     def by_id(
-        self, obj: str, *, descending: bool = False, after: tuple[str, bool] | None = None
+        self,
+        obj: str,
+        *,
+        descending: bool = False,
+        low: Bound | None = None,
+        high: Bound | None = None,
     ) -> Iterator[Row]:
-        """Every row (deleted ones too, as ``rows``) in Id order; ``after``: ``(Id, inclusive)``, the
-        ascending walk starts there (an ``Id >``/``>=`` bound of the query)."""
+        """Every row (deleted ones too, as ``rows``) in Id order, within ``low``/``high`` when given
+        (``(Id, inclusive)``: the query's ``Id >``/``>=`` and ``Id <``/``<=``), so the walk starts and
+        stops at the bounds."""
         table = self.tables[obj]
         ids = self._sorted.get(obj, [])
-        if descending:
-            return (table[i] for i in reversed(ids))
-        start = 0
-        if after is not None:
-            bound, inclusive = after
-            start = (bisect.bisect_left if inclusive else bisect.bisect_right)(ids, bound)
-        return (table[ids[at]] for at in range(start, len(ids)))
+        start, end = _span(ids, low, high)
+        places = range(end - 1, start - 1, -1) if descending else range(start, end)
+        return (table[ids[at]] for at in places)
 
-    def seek(self, obj: str, field: str, values: frozenset[Any]) -> list[Row]:
-        """Live rows whose ``field`` (``Id`` or a reference) is one of ``values``, in scan order: the
-        query engine's index path for ``Id IN (...)`` / ``AccountId = ...``, so a call costs what it
-        returns, not the table's size."""
+    def seek(
+        self,
+        obj: str,
+        field: str,
+        *,
+        values: frozenset[Any] | None = None,
+        low: Bound | None = None,
+        high: Bound | None = None,
+        include_deleted: bool = False,
+    ) -> list[Row]:
+        """Rows whose ``field`` (``Id`` or a reference) is one of ``values``, or else within ``low`` /
+        ``high`` (``(value, inclusive)``), in scan order, deleted ones only with ``include_deleted``:
+        the query engine's index path for ``Id IN (...)``, ``AccountId = ...`` and an ``AccountId``
+        range, so a call costs what it returns, not the table's size."""
         table = self.tables[obj]
+        found: set[str]
         if field == "Id":
-            found = {v for v in values if v in table}
+            if values is not None:
+                found = {v for v in values if v in table}
+            else:
+                ids = self._sorted.get(obj, [])
+                start, end = _span(ids, low, high)
+                found = set(ids[start:end])
         else:
             fd = self.objects[obj].fields.get(field)
             if fd is None:
                 return []
             self.ensure_index(self.objects[obj], fd)  # once per field, kept current by put/remove
-            index = self._indexes[(self.objects[obj].name, fd.name)]
-            found = set().union(*(index.get(index_key(fd, v), ()) for v in values))
+            key = (self.objects[obj].name, fd.name)
+            index = self._indexes[key]
+            if values is not None:
+                found = set().union(*(index.get(index_key(fd, v), ()) for v in values))
+            else:
+                keys = self._keys.get(key)
+                if keys is None:  # not an Id field: no range path
+                    raise ValueError(f"{obj}.{field} is not an Id or reference field")
+                start, end = _span(keys, low, high)
+                found = set().union(*(index[k] for k in keys[start:end]))
         position = self._position.get(obj, {})
         rows = [table[i] for i in sorted(found, key=position.__getitem__)]
-        return [r for r in rows if not r.get("IsDeleted")]
+        return rows if include_deleted else [r for r in rows if not r.get("IsDeleted")]
 
     # -- external Id / unique indexes -----------------------------------------------------------
     def ensure_index(self, obj: ObjectDef, fd: FieldDef) -> None:
@@ -148,23 +193,28 @@ class Store:
         index: dict[Any, set[str]] = {}
         for row in self.tables.get(obj.name, {}).values():
             value = row.get(fd.name)
-            if value is not None and not row.get("IsDeleted"):
+            if value is not None:
                 index.setdefault(index_key(fd, value), set()).add(row["Id"])
         self._indexes[key] = index
+        if fd.type in ID_TYPES:  # Ids compare as text; other keys may not sort together
+            self._keys[key] = sorted(index)
 
     def drop_index(self, obj: str, field: str) -> None:
         self._indexes.pop((obj, field), None)
+        self._keys.pop((obj, field), None)
 
     def lookup(self, obj: ObjectDef, fd: FieldDef, value: Any) -> set[str]:
+        """Ids of the live rows holding ``value`` in ``fd`` (an external Id or unique field)."""
+        table = self.tables[obj.name]
         index = self._indexes.get((obj.name, fd.name))
         if index is None:
             wanted = index_key(fd, value)
             return {
                 r["Id"]
-                for r in self.tables[obj.name].values()
+                for r in table.values()
                 if not r.get("IsDeleted") and index_key(fd, r.get(fd.name)) == wanted
             }
-        return set(index.get(index_key(fd, value), ()))
+        return {i for i in index.get(index_key(fd, value), ()) if not table[i].get("IsDeleted")}
 
     def _reindex(self, obj: str, record_id: str, old: Row | None, new: Row | None) -> None:
         definition = self.objects[obj]
@@ -174,14 +224,25 @@ class Store:
             fd = definition.fields.get(field)
             if fd is None:
                 continue
-            if old is not None and old.get(field) is not None and not old.get("IsDeleted"):
-                ids = index.get(index_key(fd, old[field]))
+            before = None if old is None or old.get(field) is None else index_key(fd, old[field])
+            after = None if new is None or new.get(field) is None else index_key(fd, new[field])
+            if before == after:
+                continue
+            keys = self._keys.get((table, field))
+            if before is not None:
+                ids = index.get(before)
                 if ids is not None:
                     ids.discard(record_id)
                     if not ids:
-                        del index[index_key(fd, old[field])]
-            if new is not None and new.get(field) is not None and not new.get("IsDeleted"):
-                index.setdefault(index_key(fd, new[field]), set()).add(record_id)
+                        del index[before]
+                        if keys is not None:
+                            del keys[bisect.bisect_left(keys, before)]
+            if after is not None:
+                if after not in index:
+                    index[after] = set()
+                    if keys is not None:
+                        bisect.insort(keys, after)
+                index[after].add(record_id)
 
     # -- all-or-none ----------------------------------------------------------------------------
     def begin(self) -> None:
