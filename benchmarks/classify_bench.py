@@ -345,6 +345,8 @@ def memory(args: argparse.Namespace) -> None:
             ],
         }
         for name, command in runs.items():
+            if args.entry_points and name not in args.entry_points:
+                continue
             code, peak, seconds = run_child(command)
             verdict = (
                 "ok" if peak < 2048 and code in (0, 1) else "OVER" if code in (0, 1) else f"FAILED ({code})"
@@ -393,6 +395,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--roster", type=Path, help="--memory: a roster folder to reuse instead of writing one"
+    )
+    parser.add_argument(
+        "--entry-points",
+        type=lambda text: [n for n in text.split(",") if n],
+        default=[],
+        help="--memory: only these of classify,report,backtest (comma-separated; default all)",
     )
     parser.add_argument(
         "--sync-accounts",

@@ -56,8 +56,11 @@ def pareto(results: pl.DataFrame, worst_share: float = 0.2) -> Pareto:
     sums = [
         pl.col(column).fill_null(0).sum().cast(pl.Float64).alias(name) for name, column in HEADACHES.items()
     ]
+    # grouped on the columns it sums: an eager group_by runs without projection pushdown, and on the
+    # whole results frame it carried every column (+470 MB at 1.15M accounts)
+    narrow = results.select("tier", *HEADACHES.values())
     grouped = {
-        row["tier"]: row for row in results.group_by("tier").agg(pl.len().alias("accounts"), *sums).to_dicts()
+        row["tier"]: row for row in narrow.group_by("tier").agg(pl.len().alias("accounts"), *sums).to_dicts()
     }
     totals = {name: float(results[column].fill_null(0).sum()) for name, column in HEADACHES.items()}
     n = results.height

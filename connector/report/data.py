@@ -213,6 +213,23 @@ def _revenue(frame: pl.DataFrame) -> float:
     return float(frame["revenue"].fill_null(0).sum()) if frame.height else 0.0
 
 
+ROW = "__row__"
+"""A result's position, so that a narrow sort or filter can fetch the few whole rows a table lists."""
+
+
+def _narrow(results: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """``columns`` of ``results`` with each row's position. A filter or sort of the whole results frame
+    would copy every column of a million accounts (their reasons above all) for a table of 25 rows."""
+    return results.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), *columns)
+
+
+def _by_revenue(results: pl.DataFrame, picked: pl.DataFrame, limit: int) -> list[dict[str, Any]]:
+    """The whole rows of the ``limit`` accounts of ``picked`` (a :func:`_narrow` frame) that bring the
+    most revenue, largest first (ties by account id)."""
+    top = picked.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True).head(limit)
+    return results[top[ROW]].to_dicts()
+
+
 def _tiers(results: pl.DataFrame, source: ReportSource) -> list[TierLine]:
     total, revenue = results.height, _revenue(results)
     change: dict[str, int] | None = None
@@ -224,8 +241,9 @@ def _tiers(results: pl.DataFrame, source: ReportSource) -> list[TierLine]:
             for t in Tier
         }
     lines = []
+    narrow = results.select("tier", "revenue")
     for tier in Tier:
-        part = results.filter(pl.col("tier") == tier.value)
+        part = narrow.filter(pl.col("tier") == tier.value)
         lines.append(
             TierLine(
                 tier=tier.value,
@@ -271,14 +289,14 @@ def _why(row: dict[str, Any], settings: Settings) -> str:
 def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
     titles = {a.code: a.title for a in settings.playbook.actions}
     top = [t.value for t in settings.insights.top_tiers]
-    ordered = results.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True)
     if "decision" in results.columns and results["decision"].null_count() < results.height:
         source = "decision"
         decision = pl.col("decision").fill_null("")
+        narrow = _narrow(results, "account_id", "revenue", "decision")
         groups = {
-            "protect": ordered.filter(decision == "protect"),
-            "fix": ordered.filter(decision.is_in(["fix", "develop"])),
-            "let_go": ordered.filter(decision == "let_go"),
+            "protect": narrow.filter(decision == "protect"),
+            "fix": narrow.filter(decision.is_in(["fix", "develop"])),
+            "let_go": narrow.filter(decision == "let_go"),
         }
     else:
         source = "tier and traits"
@@ -287,15 +305,16 @@ def _decisions(results: pl.DataFrame, settings: Settings) -> Decisions:
             pl.col("unpaid_overdue").fill_null(0) > 0
         )
         let_go = poor & troubled
+        narrow = _narrow(results, "account_id", "revenue", "tier", "traits", "unpaid_overdue")
         groups = {
-            "protect": ordered.filter(pl.col("tier").is_in(top)),
-            "fix": ordered.filter(pl.col("tier").is_in([Tier.OKAY.value, Tier.POOR.value]) & ~let_go),
-            "let_go": ordered.filter(let_go),
+            "protect": narrow.filter(pl.col("tier").is_in(top)),
+            "fix": narrow.filter(pl.col("tier").is_in([Tier.OKAY.value, Tier.POOR.value]) & ~let_go),
+            "let_go": narrow.filter(let_go),
         }
 
     def lines(frame: pl.DataFrame) -> list[AccountLine]:
         out = []
-        for row in frame.head(LISTED_DECISIONS).iter_rows(named=True):
+        for row in _by_revenue(results, frame, LISTED_DECISIONS):
             why = row.get("decision_reason") or _why(row, settings)
             todo = ", ".join(titles.get(a, a) for a in (row.get("actions") or []))
             out.append(_line(row, why, todo))
@@ -317,18 +336,17 @@ def _traits(results: pl.DataFrame, settings: Settings) -> tuple[list[TraitLine],
         t: results.select(pl.col("traits").list.contains(t.value).fill_null(False)).to_series() for t in Trait
     }
     lines = []
+    narrow = _narrow(results, "account_id", "revenue")
     for trait in Trait:
-        part = results.filter(has[trait])
-        largest = part.sort(["revenue", "account_id"], descending=[True, False], nulls_last=True).head(
-            settings.insights.report_accounts_per_trait
-        )
+        part = narrow.filter(has[trait])
+        largest = _by_revenue(results, part, settings.insights.report_accounts_per_trait)
         lines.append(
             TraitLine(
                 trait=trait.value,
                 label=settings.label(trait),
                 accounts=part.height,
                 share=part.height / results.height if results.height else 0.0,
-                largest=[_line(row, row[reason_column(trait)]) for row in largest.iter_rows(named=True)],
+                largest=[_line(row, row[reason_column(trait)]) for row in largest],
             )
         )
     counts = [[int((has[a] & has[b]).sum()) for b in Trait] for a in Trait]
