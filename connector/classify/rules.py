@@ -40,15 +40,33 @@ LABEL_SEPARATOR = ";"
 result frame turns them into lists once (:func:`as_lists`)."""
 
 
+LABELS_PER_TABLE = 6
+"""Conditions looked up together in :func:`labels`: a table of 64 texts."""
+
+
 def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARATOR) -> pl.Expr:
-    """The labels whose condition holds, joined in the given order ('' when none; null never holds)."""
+    """The labels whose condition holds, joined in the given order ('' when none; null never holds).
+
+    Up to six conditions at a time make a small number (which of them hold) that is looked up in a
+    table of every combination's text: a column of label text per condition would have polars write
+    each literal out on every row, most of them to be thrown away."""
     if not conditions:
         return pl.lit("")
-    return pl.concat_str(
-        [pl.when(c.fill_null(False)).then(pl.lit(label)) for c, label in conditions],
-        separator=separator,
-        ignore_nulls=True,
-    )
+    parts = []
+    for start in range(0, len(conditions), LABELS_PER_TABLE):
+        chunk = conditions[start : start + LABELS_PER_TABLE]
+        held = pl.sum_horizontal(
+            c.fill_null(False).cast(pl.UInt8) * (1 << bit) for bit, (c, _) in enumerate(chunk)
+        )
+        texts = {
+            combination: separator.join(
+                label for bit, (_, label) in enumerate(chunk) if combination >> bit & 1
+            )
+            or None
+            for combination in range(1 << len(chunk))
+        }
+        parts.append(held.replace_strict(texts, return_dtype=pl.String))
+    return pl.concat_str(parts, separator=separator, ignore_nulls=True)
 
 
 def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
