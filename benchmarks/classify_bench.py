@@ -398,11 +398,89 @@ def memory(args: argparse.Namespace) -> None:
             print(
                 f"{name:9s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  (goal < 2,048 MB) {verdict}"
             )
+        for count in args.state_accounts:
+            state = work / f"state-{count}.sqlite"
+            write_state(state, count)
+            code, peak, seconds = run_child(
+                [
+                    *tiersync,
+                    "report",
+                    "--state",
+                    str(state),
+                    "--out",
+                    str(work / "state.html"),
+                    "--as-of",
+                    day,
+                ]
+            )
+            print(
+                f"report    peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  from a state of {count:,} accounts"
+            )
         for count in args.sync_accounts:
             code, peak, seconds = sync_child(work / f"sync-{count}", count)
             print(
                 f"sync      peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  at {count:,} accounts (sandbox)"
             )
+
+
+def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
+    """A sync state holding ``accounts`` results (payloads as the engine saves them) and one run, written a
+    batch at a time, for ``report --state``."""
+    from connector.classify.classifier import to_classifications
+    from connector.sync.state import State
+
+    settings, now = Settings(), dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
+    state = State(path)
+    run = state.run_started("default", "full", now)
+    for number, first in enumerate(range(0, accounts, batch)):
+        frames = generate(
+            min(batch, accounts - first), seed=3000 + number, as_of=AS_OF, id_prefix=f"S{number:04d}-"
+        ).frames
+        [results] = classify_batches([frames], settings, AS_OF)
+        attributes = results.select("account_id", "industry", "region", "employee_count", "source", "status")
+        rows = {r.pop("account_id"): r for r in attributes.iter_rows(named=True)}
+        payloads = []
+        with state.page():
+            for c in to_classifications(results):
+                state.record_tier_change(
+                    "default",
+                    c.account_id,
+                    tier=c.tier.value,
+                    computed_tier=c.tier.value,
+                    previous_tier=None,
+                    now=now,
+                    run_id=run,
+                )
+                payloads.append(
+                    {
+                        "account_id": c.account_id,
+                        "name": c.name,
+                        "owner_id": c.owner_id,
+                        "owner_name": None,
+                        "tier": c.tier.value,
+                        "override_tier": None,
+                        "score": c.score,
+                        "traits": [t.value for t in c.traits],
+                        "trait_reasons": {t.value: text for t, text in c.traits.items()},
+                        "tier_codes": list(c.tier_codes),
+                        "tier_reason": c.tier_reason,
+                        "data_gaps": list(c.data_gaps),
+                        "actions": list(c.actions),
+                        "growth_points": [p.value for p in c.growth_points],
+                        "growth_reasons": {p.value: text for p, text in c.growth_points.items()},
+                        "growth_reason": c.growth_reason,
+                        "decision": c.decision.value,
+                        "decision_codes": list(c.decision_codes),
+                        "decision_reason": c.decision_reason,
+                        "trend": c.trend,
+                        "previous_tier": None,
+                        "evidence": c.evidence,
+                        "attributes": rows[c.account_id],
+                    }
+                )
+            state.save_results("default", payloads, run, now)
+    state.run_ended(run, "ok", {}, now + dt.timedelta(minutes=5))
+    state.close()
 
 
 def sync_child(directory: Path, accounts: int) -> tuple[int, float, float]:
@@ -450,6 +528,12 @@ def main() -> None:
         type=lambda text: [n for n in text.split(",") if n],
         default=[],
         help="--memory: only these of classify,report,backtest (comma-separated; default all)",
+    )
+    parser.add_argument(
+        "--state-accounts",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[],
+        help="--memory: sizes of a sync state for the peak of report --state (comma-separated)",
     )
     parser.add_argument(
         "--sync-accounts",

@@ -9,6 +9,7 @@ sync knows: tier movements between the last two runs and the playbook's tasks.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from connector.classify.classifier import EVIDENCE_COLUMNS, LIST_COLUMNS
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.traits import reason_column
 from connector.model import GrowthPoint, Trait
+from connector.sync.state import RESULTS_PAGE
 
 ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
     "industry": pl.String(),
@@ -75,11 +77,13 @@ roster drops them chunk by chunk, so the report holds only what it shows (half t
 class ResultsStore(Protocol):
     """The part of the sync's state a report reads (``connector.sync.state.State`` has it)."""
 
-    def results(self, connection: str) -> list[dict[str, Any]]: ...
+    def results_pages(self, connection: str, size: int) -> Iterator[list[dict[str, Any]]]: ...
 
     def runs(self, connection: str) -> list[dict[str, Any]]: ...
 
-    def tier_history(self, connection: str, account_id: str) -> list[tuple[str, str | None, str]]: ...
+    def tier_histories(
+        self, connection: str, account_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str | None, str]]]: ...
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]: ...
 
@@ -165,11 +169,13 @@ def _when(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _moves(state: ResultsStore, connection: str, accounts: list[str], since: dt.datetime) -> pl.DataFrame:
+def _moves(
+    histories: dict[str, list[tuple[str, str | None, str]]], accounts: list[str], since: dt.datetime
+) -> pl.DataFrame:
     """Per account: its tier before the run that started at ``since``, and its tier now (as written)."""
     rows = []
     for account_id in accounts:
-        history = state.tier_history(connection, account_id)
+        history = histories.get(account_id)
         if not history:
             continue
         before = [tier for tier, _, changed_at in history if _when(changed_at) < since]
@@ -179,24 +185,44 @@ def _moves(state: ResultsStore, connection: str, accounts: list[str], since: dt.
     )
 
 
-def source_from_state(state: ResultsStore, connection: str, origin: str | None = None) -> ReportSource:
-    """Results, movements and tasks of one connection; ``results`` is empty if nothing synced yet."""
-    results = results_frame(state.results(connection))
+def source_from_state(
+    state: ResultsStore, connection: str, origin: str | None = None, page_size: int = RESULTS_PAGE
+) -> ReportSource:
+    """Results, movements and tasks of one connection; ``results`` is empty if nothing synced yet.
+
+    Read a page of accounts at a time, each page's results without the ``UNREAD_COLUMNS`` (as an
+    offline classification keeps them) and its movements from a few queries, so that a million saved
+    results are never all decoded at once."""
     finished = [r for r in state.runs(connection) if r["ended_at"]]
     last = finished[-1] if finished else None
-    moves = (
-        _moves(state, connection, results["account_id"].to_list(), _when(last["started_at"]))
-        if last is not None
-        else None
-    )
+    frames, moves = [], []
+    for page in state.results_pages(connection, page_size):
+        frames.append(results_frame(page).drop(UNREAD_COLUMNS, strict=False))
+        if last is not None:
+            accounts = [r["account_id"] for r in page]
+            moves.append(
+                _moves(state.tier_histories(connection, accounts), accounts, _when(last["started_at"]))
+            )
+    results = _concat(frames) if frames else results_frame([]).drop(UNREAD_COLUMNS, strict=False)
     tasks = pl.DataFrame(state.all_tasks(connection), schema=TASK_SCHEMA, strict=False)
     return ReportSource(
         results=results,
         origin=origin or f"the sync state (connection {connection!r})",
-        moves=moves,
+        moves=None
+        if last is None
+        else (pl.concat(moves) if moves else _moves({}, [], _when(last["started_at"]))),
         tasks=tasks,
         last_run=last["started_at"] if last else None,
     )
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The pages as one frame, with the columns ``results_frame`` gives all of them at once: a free
+    attribute only some pages hold is null elsewhere, and the ``attr_*`` columns come last, sorted.
+    Contiguous, as one read was: a float sum over many small chunks rounds differently in its last bit."""
+    whole = pl.concat(frames, how="diagonal_relaxed", rechunk=True)
+    free = sorted(c for c in whole.columns if c.startswith("attr_"))
+    return whole.select(*(c for c in whole.columns if not c.startswith("attr_")), *free)
 
 
 def source_from_results(results: pl.DataFrame, origin: str) -> ReportSource:

@@ -105,6 +105,10 @@ class OrgMismatchError(StateError):
     """The state belongs to another CRM org than the one the credentials reach."""
 
 
+RESULTS_PAGE = 10_000
+"""Saved results decoded at a time by :meth:`StateStore.results_pages`."""
+
+
 class StateStore(Protocol):
     """What a sync needs to remember between runs, keyed by connection. Outside a :meth:`page`
     every write is committed before the method returns, and ``tasks_pending``, ``tasks_deferred``
@@ -250,6 +254,17 @@ class StateStore(Protocol):
     def results(self, connection: str) -> list[dict[str, Any]]:
         """Every account's latest saved result, by account id: what the report and the look-alike
         profiles read without calling the CRM."""
+        ...
+
+    def results_pages(self, connection: str, size: int = RESULTS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """The same results ``size`` accounts at a time, in the same order: a report of a million
+        accounts never holds them all as decoded payloads."""
+        ...
+
+    def tier_histories(
+        self, connection: str, account_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str | None, str]]]:
+        """:meth:`tier_history` of many accounts in a few queries (accounts without one are absent)."""
         ...
 
     def connections(self) -> list[str]:
@@ -676,11 +691,38 @@ class SqlStore(ABC):
 
     def results(self, connection: str) -> list[dict[str, Any]]:
         """Ordered by account id byte by byte, so both stores hand out the same order."""
-        rows = self._rows(
-            f"SELECT payload_json FROM results WHERE connection = ? ORDER BY account_id{self.DIALECT.bytewise}",
-            (connection,),
-        )
-        return [dict(json.loads(r[0])) for r in rows]
+        return [row for page in self.results_pages(connection) for row in page]
+
+    def results_pages(self, connection: str, size: int = RESULTS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Keyset pages (ids after the last one read), so no page costs more than the first."""
+        column = f"account_id{self.DIALECT.bytewise}"
+        last = ""
+        while True:
+            rows = self._rows(
+                f"SELECT account_id, payload_json FROM results WHERE connection = ? AND {column} > ? "
+                f"ORDER BY {column} LIMIT ?",
+                (connection, last, size),
+            )
+            if not rows:
+                return
+            yield [dict(json.loads(r[1])) for r in rows]
+            last = str(rows[-1][0])
+
+    def tier_histories(
+        self, connection: str, account_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str | None, str]]]:
+        """One query per ``_CHUNK`` ids, each account's rows oldest first."""
+        histories: dict[str, list[tuple[str, str | None, str]]] = {}
+        for start in range(0, len(account_ids), _CHUNK):
+            chunk = account_ids[start : start + _CHUNK]
+            rows = self._rows(
+                "SELECT account_id, tier, previous_tier, changed_at FROM tier_history WHERE connection = ? "
+                f"AND account_id IN ({','.join('?' * len(chunk))}) ORDER BY {self.DIALECT.insertion_order}",
+                (connection, *chunk),
+            )
+            for account_id, tier, previous, changed_at in rows:
+                histories.setdefault(str(account_id), []).append((str(tier), previous, str(changed_at)))
+        return histories
 
     def connections(self) -> list[str]:
         """Read from the results, so a connection whose first page never committed is not listed."""

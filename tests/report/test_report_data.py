@@ -213,3 +213,14 @@ def test_owner_names_replace_ids_and_a_decision_column_is_followed(classified: C
     assert all(a.owner.startswith("Person ") for a in data.decisions.protect + data.decisions.let_go)
     assert all(o.owner.startswith("Person ") for o in data.playbook.by_owner)
     assert data.currency == "USD"
+
+
+def test_a_state_read_a_few_accounts_at_a_time_gives_the_same_report(state_path: Path) -> None:
+    state = State(state_path)
+    try:
+        paged = build_report_data(source_from_state(state, "default", page_size=7), Settings(), REPORT_DAY)
+    finally:
+        state.close()
+    whole = state_report(state_path)
+    assert paged.to_json() == whole.to_json()
+    assert paged.movements.dropped_total > 7 and paged.headline.accounts == 400, "movements span the pages"

@@ -174,6 +174,40 @@ def test_results_are_upserted_per_account(store: StateStore) -> None:
     assert store.connections() == ["emea", "us"]
 
 
+def test_results_come_a_page_at_a_time_in_byte_order_and_all_of_them(store: StateStore) -> None:
+    ids = ["a-1", "B-2", "b-1", "A-10", "A-9", "é-1", "Z", "_x", "0"]
+    store.save_results("emea", [{"account_id": i, "tier": "good"} for i in ids], 1, NOW)
+    store.save_results("us", [{"account_id": "A-95", "tier": "poor"}], 2, NOW)
+    pages = list(store.results_pages("emea", 4))
+    assert [len(p) for p in pages] == [4, 4, 1]
+    in_bytes = sorted(ids, key=lambda i: i.encode())
+    assert [r["account_id"] for p in pages for r in p] == in_bytes
+    assert store.results("emea") == [r for p in pages for r in p]
+
+
+def test_tier_histories_of_many_accounts_match_each_one_s(store: StateStore) -> None:
+    tiers = {"001A": ["okay", "good", "poor"], "001B": ["amazing"], "001C": ["poor", "okay"]}
+    for step in range(3):
+        for account, path in tiers.items():
+            if step < len(path):
+                before = path[step - 1] if step else None
+                store.record_tier_change(
+                    "default",
+                    account,
+                    tier=path[step],
+                    computed_tier=path[step],
+                    previous_tier=before,
+                    now=NOW + dt.timedelta(minutes=step),
+                    run_id=None,
+                )
+    store.record_tier_change(
+        "other", "001A", tier="good", computed_tier="good", previous_tier=None, now=NOW, run_id=None
+    )
+    many = store.tier_histories("default", ["001C", "001A", "001Z", "001B"])
+    assert many == {a: store.tier_history("default", a) for a in ("001A", "001B", "001C")}
+    assert [t for t, _, _ in many["001A"]] == ["okay", "good", "poor"]
+
+
 def test_saving_results_is_one_transaction(store: StateStore) -> None:
     with pytest.raises(DB_ERRORS):
         store.save_results("emea", [{"account_id": "001A"}, {"account_id": None}], 1, NOW)
