@@ -427,6 +427,7 @@ def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
     """A sync state holding ``accounts`` results (payloads as the engine saves them) and one run, written a
     batch at a time, for ``report --state``."""
     from connector.classify.classifier import to_classifications
+    from connector.sync.engine import result_payload
     from connector.sync.state import State
 
     settings, now = Settings(), dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
@@ -451,33 +452,7 @@ def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
                     now=now,
                     run_id=run,
                 )
-                payloads.append(
-                    {
-                        "account_id": c.account_id,
-                        "name": c.name,
-                        "owner_id": c.owner_id,
-                        "owner_name": None,
-                        "tier": c.tier.value,
-                        "override_tier": None,
-                        "score": c.score,
-                        "traits": [t.value for t in c.traits],
-                        "trait_reasons": {t.value: text for t, text in c.traits.items()},
-                        "tier_codes": list(c.tier_codes),
-                        "tier_reason": c.tier_reason,
-                        "data_gaps": list(c.data_gaps),
-                        "actions": list(c.actions),
-                        "growth_points": [p.value for p in c.growth_points],
-                        "growth_reasons": {p.value: text for p, text in c.growth_points.items()},
-                        "growth_reason": c.growth_reason,
-                        "decision": c.decision.value,
-                        "decision_codes": list(c.decision_codes),
-                        "decision_reason": c.decision_reason,
-                        "trend": c.trend,
-                        "previous_tier": None,
-                        "evidence": c.evidence,
-                        "attributes": rows[c.account_id],
-                    }
-                )
+                payloads.append(result_payload(c, rows[c.account_id], owner_name=None, override_tier=None))
             state.save_results("default", payloads, run, now)
     state.run_ended(run, "ok", {}, now + dt.timedelta(minutes=5))
     state.close()

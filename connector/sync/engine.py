@@ -389,30 +389,9 @@ class SyncEngine:
             account = accounts[c.account_id]
             current = batch.current.get(c.account_id, CurrentValues())
             rows.append(
-                {
-                    "account_id": c.account_id,
-                    "name": c.name,
-                    "owner_id": c.owner_id,
-                    "owner_name": self.owners.name(c.owner_id) if c.owner_id else None,
-                    "tier": c.tier.value,
-                    "override_tier": current.override_tier,
-                    "score": c.score,
-                    "traits": [t.value for t in c.traits],
-                    "trait_reasons": {t.value: text for t, text in c.traits.items()},
-                    "tier_codes": list(c.tier_codes),
-                    "tier_reason": c.tier_reason,
-                    "data_gaps": list(c.data_gaps),
-                    "actions": list(c.actions),
-                    "growth_points": [p.value for p in c.growth_points],
-                    "growth_reasons": {p.value: text for p, text in c.growth_points.items()},
-                    "growth_reason": c.growth_reason,
-                    "decision": c.decision.value,
-                    "decision_codes": list(c.decision_codes),
-                    "decision_reason": c.decision_reason,
-                    "trend": c.trend,
-                    "previous_tier": c.previous_tier.value if c.previous_tier else None,
-                    "evidence": c.evidence,
-                    "attributes": {
+                result_payload(
+                    c,
+                    {
                         "industry": account.industry,
                         "region": account.region,
                         "employee_count": account.employee_count,
@@ -420,7 +399,9 @@ class SyncEngine:
                         "status": account.status,
                         **account.attributes,
                     },
-                }
+                    owner_name=self.owners.name(c.owner_id) if c.owner_id else None,
+                    override_tier=current.override_tier,
+                )
             )
         self.state.save_results(self.connection, rows, run_id, now)
 
@@ -565,6 +546,38 @@ class SyncEngine:
         for outcome in outcomes:
             join = by_key[outcome.ref]
             summary.tasks_joined += self._settle(summary, outcome, join.items, join.crm_id, "task join")
+
+
+def result_payload(
+    c: Classification, attributes: dict[str, Any], owner_name: str | None, override_tier: str | None
+) -> dict[str, Any]:
+    """One account's result as the state keeps it (``StateStore.save_results``) and the report reads it
+    back (``connector.report.sources.results_frame``)."""
+    return {
+        "account_id": c.account_id,
+        "name": c.name,
+        "owner_id": c.owner_id,
+        "owner_name": owner_name,
+        "tier": c.tier.value,
+        "override_tier": override_tier,
+        "score": c.score,
+        "traits": [t.value for t in c.traits],
+        "trait_reasons": {t.value: text for t, text in c.traits.items()},
+        "tier_codes": list(c.tier_codes),
+        "tier_reason": c.tier_reason,
+        "data_gaps": list(c.data_gaps),
+        "actions": list(c.actions),
+        "growth_points": [p.value for p in c.growth_points],
+        "growth_reasons": {p.value: text for p, text in c.growth_points.items()},
+        "growth_reason": c.growth_reason,
+        "decision": c.decision.value,
+        "decision_codes": list(c.decision_codes),
+        "decision_reason": c.decision_reason,
+        "trend": c.trend,
+        "previous_tier": c.previous_tier.value if c.previous_tier else None,
+        "evidence": c.evidence,
+        "attributes": attributes,
+    }
 
 
 def task_changes(decisions: TaskDecisions) -> list[TaskChange]:
