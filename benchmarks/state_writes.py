@@ -59,12 +59,16 @@ WRITES = {
     "tasks_finished_by_crm_id",
     "tasks_finished_by_crm_key",
     "mark_renewed",
+    "mark_redo",
+    "clear_redo",
     "save_results",
     "bind_org",
     "rebind_org",
     "run_started",
     "run_ended",
 }
+AT_ONCE = {"tasks_pending", "mark_redo"}
+"""Written ahead of the CRM writes: committed at once, inside a page too."""
 
 
 class TimedStore:
@@ -94,7 +98,7 @@ class TimedStore:
                 self.seconds += time.perf_counter() - started
                 self.calls += 1
                 self._page_writes += self._in_page
-                self.commits += not self._in_page or name == "tasks_pending"  # write-ahead: at once
+                self.commits += not self._in_page or name in AT_ONCE
 
         if name == "tasks_finished_by_crm_key" and not self.batched:
             # the same rows, committed one task at a time as cleanup did before

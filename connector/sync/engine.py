@@ -166,6 +166,8 @@ class SyncEngine:
         """The run's workload budget, counted afresh from the state at the start of each run."""
         self._read_back: dict[str, str] = {}
         """Task statuses the budget read back in this page (CRM id -> open/closed/deleted)."""
+        self._redo: set[str] = set()
+        """Accounts an earlier run's unfinished page wrote (``StateStore.mark_redo``): read again."""
 
     # -- the run -------------------------------------------------------------------------------
     def run(
@@ -193,6 +195,8 @@ class SyncEngine:
                 self.state.task_load(self.connection, week_of(today)),
                 lambda owners: self._finished_tasks(owners, dry_run),
             )
+            self._redo = self.state.accounts_to_redo(self.connection)
+            unseen = set(self._redo)
             for batch in self._batches(mode, today):
                 self._guard_budget()
                 # stamped per page: last_synced_at says when tiersync wrote the record, which lets an
@@ -207,7 +211,10 @@ class SyncEngine:
                     self.state.set_watermark(self.connection, BACKFILL_SCOPE, last, started)
                 if self.progress is not None:
                     self.progress(len(batch.roster.accounts))
+                unseen.difference_update(a.id for a in batch.roster.accounts)
             if not dry_run:
+                if unseen and mode != "full":  # deleted, or out of the accounts' where
+                    self.state.clear_redo(self.connection, sorted(unseen))
                 self.state.set_watermark(self.connection, CHANGES_SCOPE, started.isoformat(), started)
                 if mode == "full":
                     self.state.clear_watermark(self.connection, BACKFILL_SCOPE)
@@ -267,6 +274,7 @@ class SyncEngine:
         )
         ids = self.adapter.changed_account_ids(since)
         ids |= self.state.accounts_due_for_new_period(self.connection, today)
+        ids |= self._redo
         self._expect(len(ids))
         if ids:
             yield from self.adapter.read(sorted(ids), page)
@@ -313,6 +321,11 @@ class SyncEngine:
         summary.tasks_deferred += len({(d.task.spec.account_id, d.until) for d in decisions.deferrals})
         if dry_run:
             return
+        ids = [c.account_id for c in results]
+        writes = bool(updates or decisions.sends or decisions.strikes or decisions.joins)
+        if writes:  # once written, the accounts look like tiersync's own writes to the change query
+            self.state.mark_redo(self.connection, ids, now)
+        failures = len(summary.failures)
         self._save_results(results, batch, now, run_id)
         self._write_accounts(updates, batch, summary, now, run_id)
         self._create_tasks(decisions.sends, summary, now)
@@ -321,7 +334,9 @@ class SyncEngine:
             self.state.task_finished(self.connection, row.key, TaskState.CLOSED, now)
         self._close_tasks(decisions.strikes, summary, now)
         self._join_tasks(decisions.joins, summary, now)
-        self.state.mark_renewed(self.connection, [c.account_id for c in results], today)
+        self.state.mark_renewed(self.connection, ids, today)
+        if len(summary.failures) == failures:  # a page with a failed record is read again next run
+            self.state.clear_redo(self.connection, ids if writes else [i for i in ids if i in self._redo])
 
     def _account_plan(self, c: Classification, current: CurrentValues, values: dict[str, Any]) -> AccountPlan:
         """What a reviewer reads about one account: owner by name, tiers, neutral labels, reasons."""

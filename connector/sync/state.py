@@ -9,7 +9,10 @@ A run killed at any point leaves a state that the next run can trust. Outside a 
 commits at once; inside :meth:`StateStore.page` a page's writes commit together when the page ends
 (one transaction instead of one per row). A watermark moves only after the writes it covers, and a
 task key is recorded as ``pending`` and committed before its task is sent, even inside a page, so a
-crash between the two re-sends (an idempotent upsert) instead of forgetting or duplicating it.
+crash between the two re-sends (an idempotent upsert) instead of forgetting or duplicating it. A
+page's accounts are marked for redo the same way before it writes to the CRM, and unmarked with the
+page's commit: a crash in between leaves accounts that look written by tiersync, which the change
+query leaves out, so the mark is what makes the next run read them again.
 """
 
 from __future__ import annotations
@@ -225,6 +228,22 @@ class StateStore(Protocol):
 
     def task_counts(self, connection: str) -> dict[str, int]:
         """Keys per status: an operator's (and a test's) health figure that needs no CRM call."""
+        ...
+
+    def mark_redo(self, connection: str, account_ids: Iterable[str], now: dt.datetime) -> None:
+        """Before a page writes to the CRM: these accounts are read again by the next run unless
+        :meth:`clear_redo` lands with the page. Committed at once, inside a page too (like
+        ``tasks_pending``): once written, an account looks like tiersync's own write to the change
+        query, so only this mark brings back a page whose state a crash lost."""
+        ...
+
+    def clear_redo(self, connection: str, account_ids: Iterable[str]) -> None:
+        """The accounts' page finished: no need to read them again."""
+        ...
+
+    def accounts_to_redo(self, connection: str) -> set[str]:
+        """Accounts whose page wrote to the CRM but never finished (a crash, an error, a record that
+        failed): the next incremental run reads them with the changed ones."""
         ...
 
     def bound_org(self, connection: str) -> str | None:
@@ -671,6 +690,27 @@ class SqlStore(ABC):
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def mark_redo(self, connection: str, account_ids: Iterable[str], now: dt.datetime) -> None:
+        """One transaction committed at once, inside a page too (see :meth:`StateStore.mark_redo`)."""
+        sql = "INSERT INTO redo VALUES (?, ?, ?) ON CONFLICT (connection, account_id) DO NOTHING"
+        self._transaction([(sql, (connection, account_id, _iso(now))) for account_id in account_ids])
+
+    def clear_redo(self, connection: str, account_ids: Iterable[str]) -> None:
+        """Held in the open page, so the marks go in the same transaction as the page's writes."""
+        ids = list(account_ids)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._write(
+                f"DELETE FROM redo WHERE connection = ? AND account_id IN ({marks})", (connection, *chunk)
+            )
+
+    def accounts_to_redo(self, connection: str) -> set[str]:
+        """Read by the primary key's prefix."""
+        return {
+            str(r[0]) for r in self._rows("SELECT account_id FROM redo WHERE connection = ?", (connection,))
+        }
+
     def task_counts(self, connection: str) -> dict[str, int]:
         """One ``GROUP BY``, so it stays cheap on a large state."""
         rows = self._rows(
@@ -747,7 +787,7 @@ class SqlStore(ABC):
         bound to the new one."""
         forget: list[tuple[str, Sequence[Any]]] = [
             (f"DELETE FROM {table} WHERE connection = ?", (connection,))
-            for table in ("watermarks", "tier_history", "tasks", "results")
+            for table in ("watermarks", "tier_history", "tasks", "results", "redo")
         ]
         bind = (
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

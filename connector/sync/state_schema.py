@@ -121,6 +121,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         "account is the group key: look it up by index, not by a scan of the connection's tasks",
         ("CREATE INDEX IF NOT EXISTS tasks_group ON tasks (connection, group_key)",),
     ),
+    Migration(
+        5,
+        "a page's accounts are marked before it writes to the CRM and unmarked when its state commits: "
+        "after a crash between the two, its accounts look written by tiersync, so the change query "
+        "would leave them out and their results, tier changes and task confirmations would be lost",
+        (
+            "CREATE TABLE IF NOT EXISTS redo (connection TEXT NOT NULL, account_id TEXT NOT NULL, "
+            "marked_at TEXT NOT NULL, PRIMARY KEY (connection, account_id))",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -316,6 +316,28 @@ def test_task_keys_are_durable_before_their_page_ends(settings: Settings, store:
         reader.close()
 
 
+def test_a_page_marked_for_redo_stays_marked_until_the_page_commits(
+    settings: Settings, store: StateStore
+) -> None:
+    reader = open_state(settings)
+    try:
+        with store.page():
+            store.mark_redo("default", ["001A", "001B"], NOW)
+            assert reader.accounts_to_redo("default") == {"001A", "001B"}, "written ahead of the CRM writes"
+            store.clear_redo("default", ["001A", "001B"])
+            assert reader.accounts_to_redo("default") == {"001A", "001B"}, "cleared with the page"
+        assert reader.accounts_to_redo("default") == set()
+        store.mark_redo("default", ["001C"], NOW)
+        store.mark_redo("default", ["001C"], NOW + dt.timedelta(hours=1))  # a mark twice is one mark
+        store.mark_redo("emea", ["001D"], NOW)
+        assert (reader.accounts_to_redo("default"), reader.accounts_to_redo("emea")) == ({"001C"}, {"001D"})
+        store.rebind_org("default", "00Dnew")
+        assert reader.accounts_to_redo("default") == set(), "another org's accounts are not redone"
+        assert reader.accounts_to_redo("emea") == {"001D"}
+    finally:
+        reader.close()
+
+
 def test_a_page_ended_by_an_error_still_keeps_what_it_recorded(store: StateStore) -> None:
     def page_that_fails() -> None:
         with store.page():
