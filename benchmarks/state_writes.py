@@ -155,21 +155,24 @@ def synced_org(
         sandbox.stop()
 
 
+def measured(store: TimedStore, run: Callable[[], tuple[Any, Any]]) -> tuple[Any, dict[str, float]]:
+    """``run`` once against the timed store: its summary, and its wall and state figures."""
+    started = time.perf_counter()
+    summary, _ = run()
+    wall = time.perf_counter() - started
+    store.close()
+    assert summary.status == "ok", summary.message
+    return summary, {"wall": wall, "state": store.seconds, "calls": store.calls, "commits": store.commits}
+
+
 def one_sync(crm: str, accounts: int, state: dict[str, Any], batched: bool) -> dict[str, float]:
     """A full sync of a freshly seeded org; returns wall and state-write seconds."""
     with synced_org(crm, accounts, state) as (adapter, settings):
         store = TimedStore(open_state(settings), batched=batched)
         engine = SyncEngine(adapter, settings, cast(StateStore, store), f"bench-{uuid.uuid4().hex[:8]}")
-        started = time.perf_counter()
-        summary, _ = engine.run("full")
-        wall = time.perf_counter() - started
-        store.close()
-        assert summary.status == "ok", summary.message
+        summary, figures = measured(store, lambda: engine.run("full"))
         return {
-            "wall": wall,
-            "state": store.seconds,
-            "calls": store.calls,
-            "commits": store.commits,
+            **figures,
             "accounts": summary.accounts_read,
             "updated": summary.accounts_updated,
             "tasks": summary.tasks_created,
@@ -189,19 +192,8 @@ def one_cleanup(crm: str, accounts: int, state: dict[str, Any], batched: bool) -
         assert isinstance(adapter, Cleanable)
         store = TimedStore(open_state(settings), batched=batched)
         engine = CleanupEngine(adapter.cleanup(), settings, cast(StateStore, store), connection)
-        started = time.perf_counter()
-        summary, _ = engine.run(CleanupOptions(), dry_run=False)
-        wall = time.perf_counter() - started
-        store.close()
-        assert summary.status == "ok", summary.message
-        return {
-            "wall": wall,
-            "state": store.seconds,
-            "calls": store.calls,
-            "commits": store.commits,
-            "tasks": summary.tasks_deleted,
-            "accounts": summary.accounts_cleared,
-        }
+        summary, figures = measured(store, lambda: engine.run(CleanupOptions(), dry_run=False))
+        return {**figures, "tasks": summary.tasks_deleted, "accounts": summary.accounts_cleared}
 
 
 def report(label: str, mode: str, run: dict[str, float]) -> None:
@@ -268,29 +260,35 @@ def main() -> None:
         print(
             f"== {args.crm}, full sync of {args.accounts:,} accounts, state writes row at a time vs per page"
         )
-        for label, state in stores:
-            row = one_sync(args.crm, args.accounts, state(), batched=False)
-            report(label, "row at a time", row)
-            page = one_sync(args.crm, args.accounts, state(), batched=True)
-            report(label, "per page", page)
-            print(
-                f"  {label} ratio: state-write time row at a time / per page = {row['state'] / page['state']:.1f}x; "
-                f"share of wall {row['state'] / row['wall']:.1%} -> {page['state'] / page['wall']:.1%}"
-            )
+        compare(stores, lambda state, batched: one_sync(args.crm, args.accounts, state, batched), report)
     if args.cleanup:
         print(
             f"== {args.crm}, cleanup after a full sync of {args.cleanup_accounts:,} accounts (no workload "
             "budget), tasks recorded one at a time vs one transaction per page"
         )
-        for label, state in stores:
-            row = one_cleanup(args.crm, args.cleanup_accounts, state(), batched=False)
-            report_cleanup(label, "task at a time", row)
-            page = one_cleanup(args.crm, args.cleanup_accounts, state(), batched=True)
-            report_cleanup(label, "per page", page)
-            print(
-                f"  {label} ratio task at a time / per page: state commits {row['commits'] / page['commits']:.0f}x, "
-                f"state-write time {row['state'] / page['state']:.2f}x, cleanup wall {row['wall'] / page['wall']:.2f}x"
-            )
+        compare(
+            stores,
+            lambda state, batched: one_cleanup(args.crm, args.cleanup_accounts, state, batched),
+            report_cleanup,
+        )
+
+
+def compare(
+    stores: list[tuple[str, Callable[[], dict[str, Any]]]],
+    one: Callable[[dict[str, Any], bool], dict[str, float]],
+    show: Callable[[str, str, dict[str, float]], None],
+) -> None:
+    """Per store, the baseline and the batched run on identical orgs, then their ratios."""
+    for label, state in stores:
+        row = one(state(), False)
+        show(label, "row at a time", row)
+        page = one(state(), True)
+        show(label, "per page", page)
+        print(
+            f"  {label} ratio row at a time / per page: state commits {row['commits'] / page['commits']:.0f}x, "
+            f"state-write time {row['state'] / page['state']:.2f}x, wall {row['wall'] / page['wall']:.2f}x; "
+            f"state share of wall {row['state'] / row['wall']:.1%} -> {page['state'] / page['wall']:.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,8 @@ command line a user runs."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from connector.sync.cleanup import CleanupEngine, CleanupOptions
 from connector.sync.lock import run_lock
 from connector.sync.state import State, TaskState
 from tests.cleanup.conftest import org_snapshot
-from tests.sync.conftest import Org
+from tests.sync.conftest import Org, kill_when
 
 
 def cleanup(org: Org, tmp_path: Path, *args: str) -> Result:
@@ -219,12 +217,7 @@ def test_a_cleanup_killed_midway_finishes_on_the_next_run(bare: Org, tmp_path: P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while bare.writes() < 2 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(bare, process, lambda: bare.writes() >= 2)
     assert bare.writes() >= 2
     assert org_snapshot(bare) != before, "the kill must land mid-run"
     bare.sandbox.faults.configure(FaultPlan())

@@ -8,7 +8,11 @@ and offers CRM-neutral views and edits, so that one test body runs against Sales
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,6 +337,23 @@ class Org:
             invoice["id"],
             SimplePublicObjectInput(properties={"hs_payment_date": paid.isoformat()}),
         )
+
+
+def kill_when(org: Org, process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    """SIGKILL ``process`` as soon as ``ready()`` holds (it must still be running), then wait until
+    the org is quiet: requests the killed client had already sent still land (the server finishes
+    them, as Salesforce and HubSpot do), and a later run starts after them."""
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for _ in range(50):
+        seen = len(org.sandbox.ledger.calls())
+        time.sleep(0.4)
+        if len(org.sandbox.ledger.calls()) == seen:
+            break
 
 
 def make_org(

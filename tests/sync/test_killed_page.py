@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from connector.sandbox.faults import Fault, FaultPlan
 from connector.sync.state import State, TaskState
-from tests.sync.conftest import Org
+from tests.sync.conftest import Org, kill_when
 from tests.sync.test_sync_end_to_end import duplicate_task_keys
 
 PAGE = {"page_size": 1000}
@@ -66,21 +64,7 @@ def kill_mid_page(org: Org, tmp_path: Path, wanted: dict[str, str]) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-
-    def landed() -> bool:
-        return any(org.written(a)["tier"] == tier for a, tier in wanted.items())
-
-    while not landed() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.02)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    for _ in range(50):  # requests already sent still land: wait until the org is quiet
-        seen = len(org.sandbox.ledger.calls())
-        time.sleep(0.4)
-        if len(org.sandbox.ledger.calls()) == seen:
-            break
+    kill_when(org, process, lambda: any(org.written(a)["tier"] == tier for a, tier in wanted.items()))
     org.sandbox.faults.configure(FaultPlan())
 
 

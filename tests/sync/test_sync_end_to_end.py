@@ -8,10 +8,8 @@ import csv
 import datetime as dt
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan, RecordFault
 from connector.sync.lock import run_lock
 from connector.sync.state import State, TaskState
-from tests.sync.conftest import AS_OF, Org, Task
+from tests.sync.conftest import AS_OF, Org, Task, kill_when
 
 salesforce_only = pytest.mark.parametrize("crm", ["salesforce"])
 hubspot_only = pytest.mark.parametrize("crm", ["hubspot"])
@@ -209,19 +207,7 @@ def test_run_killed_mid_write_then_rerun_matches_an_uninterrupted_run(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while org.writes() < 2 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    # Requests the killed client had already sent still land (the server finishes them, as
-    # Salesforce and HubSpot do); a later run starts after them, so wait until the org is quiet.
-    for _ in range(50):
-        seen = len(org.sandbox.ledger.calls())
-        time.sleep(0.4)
-        if len(org.sandbox.ledger.calls()) == seen:
-            break
+    kill_when(org, process, lambda: org.writes() >= 2)
     assert org.writes() >= 2
     assert org.snapshot() != twin.snapshot(), "the kill must land mid-run"
     org.sandbox.faults.configure(FaultPlan())
