@@ -15,9 +15,10 @@ where the API's shape decides what "read once" costs, the read minimum is:
 1% change (the goal line, at 20,000 accounts): after the full sync, a user logs one complaint for every
 100th client, then ``tiersync sync`` runs as it does on a schedule: a fresh adapter per run, the
 metadata cache warm (``salesforce.describe_ttl_seconds``, ``hubspot.properties_ttl_seconds`` and
-``hubspot.owners_ttl_seconds`` 3600, filled by the run before). Every call of the run counts, fixed ones
-included (org check, describes or property definitions, mapping check, API user, owners). The minimum counts no
-fixed call, only what the data needs, computed from the sandbox's own rows (not from the ledger):
+``hubspot.owners_ttl_seconds`` 3600, filled by the run before). Every call of the run counts, fixed
+ones included (org check, describes or property definitions, mapping check, API user, owners). The
+minimum counts no fixed call, only what the data needs, computed from the sandbox's own rows (not from
+the ledger):
 
 * finding the changed rows: per mapped object, ``max(1, ceil(changed rows / page))``: neither REST
   API offers a cross-object change feed, so each object is asked once even when nothing changed;
@@ -27,7 +28,8 @@ fixed call, only what the data needs, computed from the sandbox's own rows (not 
   association reads per associated object type and ``ceil(accounts / 100)`` searches for a link held
   in a property (``IN`` takes 100 values);
 * the task budget's read-back (Salesforce): when a changed account has an open tiersync task, the run
-  must learn which of its owners' open tasks users finished: ``ceil(those open tasks / page)``. Owner
+  must learn which of its owners' open tasks users finished: ``ceil(those open tasks / page)``. On
+  HubSpot the run's task read-back counts, but its minimum leaves it out (a stricter ratio). Owner
   names are not counted (they can be kept between runs, and are);
 * writes: ``ceil(accounts updated / batch) + ceil(tasks created / batch) + ceil(tasks closed / batch)``.
 
