@@ -280,18 +280,6 @@ def naive_classify(frames: RosterFrames, settings: Settings) -> dict[str, tuple[
     return result
 
 
-def head_accounts(frames: RosterFrames, n: int) -> RosterFrames:
-    """The first ``n`` accounts of ``frames`` with their records."""
-    ids = frames.accounts["id"].head(n).implode()
-    return RosterFrames(
-        accounts=frames.accounts.head(n),
-        **{
-            kind: None if (f := frames.child(kind)) is None else f.filter(pl.col("account_id").is_in(ids))
-            for kind in CHILD_SCHEMAS
-        },
-    )
-
-
 def write_roster(directory: Path, accounts: int, invoices: int, batch: int = 50_000) -> tuple[int, int]:
     """At least ``accounts`` accounts and ``invoices`` invoices as CSV files, generated and appended a
     batch at a time (memory stays at one batch). Returns the counts written."""
@@ -483,12 +471,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=100_000, help="accounts per batch (memory bound)")
-    parser.add_argument(
-        "--baseline-accounts",
-        type=int,
-        default=50_000,
-        help="accounts for the naive baseline (a slice of each batch)",
-    )
+    parser.add_argument("--baseline-accounts", type=int, default=50_000, help="subset for the naive baseline")
     parser.add_argument(
         "--memory", action="store_true", help="peak RSS of each entry point in its own process (see memory())"
     )
@@ -522,15 +505,11 @@ def main() -> None:
         return
     settings = Settings()
 
-    generating = classifying = slow = 0.0
+    generating = classifying = 0.0
     fast_cpu, slow_cpu = Cpu(), Cpu()
-    invoices = classified = compared = 0
+    invoices = classified = 0
     tiers: dict[str, int] = defaultdict(int)
-    differ: list[str] = []
-    batches = -(-args.accounts // args.batch)
-    # the baseline runs on a slice of every batch, right after tiersync classified it: both sides see
-    # the same load on a shared machine, so the ratio does not depend on when the machine was busy
-    per_batch = -(-args.baseline_accounts // batches)
+    baseline_frames: RosterFrames | None = None
     for batch, first in enumerate(range(0, args.accounts, args.batch)):
         size = min(args.batch, args.accounts - first)
         t0 = time.perf_counter()
@@ -544,21 +523,8 @@ def main() -> None:
         classified += results.height
         for tier, count in results.group_by("tier").len().iter_rows():
             tiers[tier] += count
-        n = min(per_batch, args.baseline_accounts - compared, frames.accounts.height)
-        if n > 0:
-            subset = head_accounts(frames, n)
-            t0, c0 = time.perf_counter(), usage()
-            naive = naive_classify(subset, settings)
-            slow += time.perf_counter() - t0
-            slow_cpu.add(c0, usage())
-            fast = {
-                a: (t, traits, [g for g in gaps if g in NAIVE_GAPS])
-                for a, t, traits, gaps in results.head(n)
-                .select("account_id", "tier", "traits", "data_gaps")
-                .iter_rows()
-            }
-            differ += [a for a in fast if fast[a] != naive.get(a)]
-            compared += n
+        if baseline_frames is None:
+            baseline_frames, baseline_results = frames, results
         del frames, results
     print(
         f"generated {classified:,} accounts / {invoices:,} invoices in {generating:.1f} s ({args.batch:,} per batch)"
@@ -568,18 +534,39 @@ def main() -> None:
         f"tiersync classify: {classifying:.1f} s, {fast_rate:,.0f} accounts/s (tiers, traits, reasons, gaps, actions)"
     )
     print("tiers: " + ", ".join(f"{t} {c / classified:.0%}" for t, c in sorted(tiers.items())))
-    slow_rate = compared / slow
-    print(
-        f"naive per-row baseline on {compared:,} accounts ({per_batch:,} of each batch): {slow:.1f} s, "
-        f"{slow_rate:,.0f} accounts/s"
+
+    assert baseline_frames is not None
+    n = min(args.baseline_accounts, baseline_frames.accounts.height)
+    subset_ids = baseline_frames.accounts["id"].head(n).implode()
+    subset = RosterFrames(
+        accounts=baseline_frames.accounts.head(n),
+        **{
+            kind: None
+            if (f := baseline_frames.child(kind)) is None
+            else f.filter(pl.col("account_id").is_in(subset_ids))
+            for kind in ("invoices", "tickets", "referrals", "surveys", "meetings", "goals", "renegotiations")
+        },
     )
+    t0, c0 = time.perf_counter(), usage()
+    naive = naive_classify(subset, settings)
+    slow = time.perf_counter() - t0
+    slow_cpu.add(c0, usage())
+    slow_rate = n / slow
+    print(f"naive per-row baseline on {n:,} accounts: {slow:.1f} s, {slow_rate:,.0f} accounts/s")
+    fast = {
+        a: (t, traits, [g for g in gaps if g in NAIVE_GAPS])
+        for a, t, traits, gaps in baseline_results.head(n)
+        .select("account_id", "tier", "traits", "data_gaps")
+        .iter_rows()
+    }
+    differ = [a for a in fast if fast[a] != naive.get(a)]
     print(
-        f"tiersync and the baseline agree on tier, traits and data gaps for {compared - len(differ):,} of "
-        f"{compared:,} accounts" + (f"; first that differs: {differ[0]}" if differ else "")
+        f"tiersync and the baseline agree on tier, traits and data gaps for {n - len(differ):,} of {n:,} "
+        f"accounts" + (f"; first that differs: {differ[0]}" if differ else "")
     )
     print(f"cpu per 100,000 accounts (all threads): tiersync {fast_cpu.per(classified)}")
-    print(f"                                        naive    {slow_cpu.per(compared)}")
-    cpu_ratio = (slow_cpu.total / compared) / (fast_cpu.total / classified)
+    print(f"                                        naive    {slow_cpu.per(n)}")
+    cpu_ratio = (slow_cpu.total / n) / (fast_cpu.total / classified)
     print(f"fast/naive, wall time = {fast_rate / slow_rate:.1f}×  (goal ≥10×)")
     print(f"fast/naive, cpu time  = {cpu_ratio:.1f}×  (goal ≥10×)")
     print(f"peak memory (whole run, generation included): {peak_rss_mb():,.0f} MB")
