@@ -106,7 +106,9 @@ class Search:
     def _indexed(
         self, object_type: str, spec: dict[str, Any]
     ) -> tuple[int, Callable[[], Iterable[int]]] | None:
-        """``(how many, the ids)`` a filter allows, from an index; None when no index can serve it."""
+        """``(how many, the ids)`` a filter allows, from an index; None when no index can serve it.
+        The count comes without gathering the ids: a group gathers only its smallest filter's, so an
+        ``hs_object_id > 0`` beside a narrow filter costs nothing, not a copy of every id."""
         name, operator = str(spec.get("propertyName")), str(spec.get("operator"))
         definition = self._registry.get(object_type, name)
         if definition is None:
@@ -119,25 +121,21 @@ class Search:
             if name == OBJECT_ID:
                 numerics = [int(k[1]) for k in keys if k[1] == int(k[1])]
                 return len(numerics), lambda: numerics
-            found = self._index(object_type, definition).equal(keys)
-            return len(found), lambda: found
+            index = self._index(object_type, definition)
+            return index.count_equal(keys), lambda: index.equal(keys)
         bounds = _range(definition, operator, spec)
         if bounds is None:
             return None
         low, high, low_open, high_open = bounds
         if name == OBJECT_ID:
-            ids = self._store.id_range(
-                object_type,
-                None if low is None else low[1],
-                None if high is None else high[1],
-                low_open=low_open,
-                high_open=high_open,
+            ends = (None if low is None else low[1], None if high is None else high[1])
+            first, last = self._store.id_span(object_type, *ends, low_open=low_open, high_open=high_open)
+            return last - first, lambda: self._store.id_range(
+                object_type, *ends, low_open=low_open, high_open=high_open
             )
-        else:
-            ids = self._index(object_type, definition).between(
-                low, high, low_open=low_open, high_open=high_open
-            )
-        return len(ids), lambda: ids
+        index = self._index(object_type, definition)
+        first, last = index.span(low, high, low_open=low_open, high_open=high_open)
+        return last - first, lambda: index.between(low, high, low_open=low_open, high_open=high_open)
 
     def _index(self, object_type: str, definition: PropertyDef) -> PropertyIndex:
         return self._store.index(

@@ -116,14 +116,24 @@ class PropertyIndex:
     def equal(self, keys: Iterable[Any]) -> set[int]:
         return set().union(*(self.by_value.get(k, ()) for k in keys))
 
-    def between(self, low: Any, high: Any, *, low_open: bool, high_open: bool) -> list[int]:
-        """Ids whose key is within the bounds (None: unbounded on that side)."""
+    def count_equal(self, keys: Iterable[Any]) -> int:
+        """How many ids :meth:`equal` returns for distinct ``keys``, without gathering them."""
+        return sum(len(self.by_value.get(k, ())) for k in keys)
+
+    def span(self, low: Any, high: Any, *, low_open: bool, high_open: bool) -> tuple[int, int]:
+        """``[first, last)`` of the entries within the bounds (None: unbounded on that side): its
+        length is a range filter's size, known without copying it."""
         first = 0
         if low is not None:
             first = (bisect.bisect_right if low_open else bisect.bisect_left)(self.ordered, low, key=_first)
         last = len(self.ordered)
         if high is not None:
             last = (bisect.bisect_left if high_open else bisect.bisect_right)(self.ordered, high, key=_first)
+        return first, max(first, last)
+
+    def between(self, low: Any, high: Any, *, low_open: bool, high_open: bool) -> list[int]:
+        """Ids whose key is within the bounds (None: unbounded on that side)."""
+        first, last = self.span(low, high, low_open=low_open, high_open=high_open)
         return [numeric for _, numeric in self.ordered[first:last]]
 
 
@@ -283,10 +293,10 @@ class ObjectStore:
         found = (records.get(str(n)) for n in sorted(set(numerics)))
         return [r for r in found if r is not None and not r.archived]
 
-    def id_range(
+    def id_span(
         self, object_type: str, low: Any, high: Any, *, low_open: bool, high_open: bool
-    ) -> list[int]:
-        """Numeric ids within the bounds (None: unbounded), from the sorted id list."""
+    ) -> tuple[int, int]:
+        """``[first, last)`` of the sorted id list within the bounds (None: unbounded)."""
         order = self._order[object_type]
         first = 0 if low is None else (bisect.bisect_right if low_open else bisect.bisect_left)(order, low)
         last = (
@@ -294,7 +304,14 @@ class ObjectStore:
             if high is None
             else (bisect.bisect_left if high_open else bisect.bisect_right)(order, high)
         )
-        return order[first:last]
+        return first, max(first, last)
+
+    def id_range(
+        self, object_type: str, low: Any, high: Any, *, low_open: bool, high_open: bool
+    ) -> list[int]:
+        """Numeric ids within the bounds (None: unbounded), from the sorted id list."""
+        first, last = self.id_span(object_type, low, high, low_open=low_open, high_open=high_open)
+        return self._order[object_type][first:last]
 
     # -- unique values --------------------------------------------------------------------------
     def make_unique(self, object_type: str, name: str) -> None:
