@@ -1,27 +1,56 @@
-"""Requests per second the sandbox CRM answers through the real client libraries.
+"""Requests per second the sandbox CRM answers, and its CPU per call as the org grows.
 
-Benchmarks of the sync count API calls against the sandbox; this shows the sandbox is not what
-limits them. With ``--sizes`` it also prints the sandbox's own CPU per call (the serving thread's
-``time.thread_time``, summed by the ledger) on orgs and portals of each size, for the calls a sync
-makes on each CRM, and the ratio largest/smallest: flat (about 1; goal <= 1.5) means a 200k-account
-run is bound by tiersync, not by the sandbox.
-Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [--seconds 3] [--sizes 5000,20000,50000]``.
+Benchmarks of the sync count API calls against the sandbox; this shows the sandbox is not what limits
+them. Without ``--sizes`` it prints requests per second through the real client libraries.
+
+With ``--sizes`` it prints, per CRM, a table of the sandbox's CPU per call on orgs and portals of each
+size (seeded alike, seed 1), for the calls a sync makes, and the ratio largest ÷ smallest per call.
+**Flat** means that ratio is at most ``FLAT`` (1.3): a call then costs what it returns, not the org's
+size, so a 200k-account run is bound by tiersync, not by the sandbox. A row above it is flagged
+``NOT FLAT``, and so is a row whose calls return a different number of records at different sizes (the
+shapes would differ); the exit status is then 1.
+
+How it measures, so that noise does not decide:
+
+- CPU, not wall time: *sandbox* is the serving thread's ``time.thread_time`` per request (summed by the
+  ledger), the sandbox's own work; *process* is ``time.process_time`` of this whole process over the
+  same calls (client library, TLS and sandbox), shown beside it as a cross-check.
+- Interleaved: the smallest org stays up while each larger one is measured against it in the same
+  rounds (the order alternating), so the machine's load (shared by others) drifts over both alike;
+  each figure is the median of ``--rounds`` rounds of ``--calls`` calls.
+- Same call shapes at every size: the same number of ids per call, pages from the middle of the id
+  order, and ids picked so that each returns the same number of children (``rows`` shows it).
+- One full ``gc.collect()`` after seeding: collecting the seeding's garbage is no call's cost.
+
+Run (``nice``: the machine is shared):
+``nice .venv/bin/python benchmarks/sandbox_throughput.py --sizes 5000,20000,50000 [--check 200000]``
+(``--check`` adds a larger Salesforce org to the same table; a HubSpot portal of 200k needs ~15 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
+import statistics
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 import simple_salesforce
 
 from connector.sandbox.runtime import Sandbox, start
+
+FLAT = 1.3
+"""Largest ÷ smallest CPU per call at most this: flat."""
+
+Work = dict[str, Callable[[], object]]
 
 
 def rate(call: Callable[[], object], seconds: float, threads: int) -> float:
@@ -41,126 +70,249 @@ def rate(call: Callable[[], object], seconds: float, threads: int) -> float:
     return sum(done) / seconds
 
 
-def cpu_per_call(accounts: int, calls: int = 40) -> dict[str, float]:
-    """Server CPU (ms) per call of the calls a sync makes, on a Salesforce org of ``accounts``."""
-    sandbox = start(
-        "salesforce", accounts=accounts, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-cpu-"))
+def _session(ca_bundle: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # this machine's CA bundle variables would win over verify=
+    session.verify = ca_bundle
+    return session
+
+
+def _with_children(parents: Sequence[str], counts: Counter[str], how_many: int, each: int) -> list[str]:
+    """``how_many`` parents from the middle of ``parents`` on (wrapping) holding exactly ``each``
+    children, so that a call by these parents returns the same rows at every org size."""
+    middle = len(parents) // 2
+    picked = [p for p in itertools.chain(parents[middle:], parents[:middle]) if counts[p] == each]
+    if len(picked) < how_many:
+        raise SystemExit(f"only {len(picked)} parents with {each} children; seed a larger org")
+    return picked[:how_many]
+
+
+def _range_holding(parents: Sequence[str], counts: Counter[str], rows: int) -> tuple[str, str]:
+    """The first run of consecutive parents from the middle on whose children add up to exactly
+    ``rows``: the bounds of a page's evidence query (``AccountId >= a AND AccountId <= b``)."""
+    first, total = len(parents) // 2, 0
+    for last in range(first, len(parents)):
+        total += counts[parents[last]]
+        while total > rows:
+            total -= counts[parents[first]]
+            first += 1
+        if total == rows:
+            return parents[first], parents[last]
+    raise SystemExit(f"no run of parents with {rows} children after the middle; seed a larger org")
+
+
+def salesforce_work(sandbox: Sandbox) -> Work:
+    """The calls a Salesforce sync makes, on this org: by id, by parent, pages of accounts."""
+    assert sandbox.salesforce is not None
+    info = sandbox.salesforce_settings()
+    sf = simple_salesforce.Salesforce(
+        instance_url=info["instance_url"],
+        session_id=info["session_id"],
+        session=_session(info["ca_bundle"]),
+        version="60.0",
     )
-    try:
-        info = sandbox.salesforce_settings()
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = info["ca_bundle"]
-        sf = simple_salesforce.Salesforce(
-            instance_url=info["instance_url"], session_id=info["session_id"], session=session, version="60.0"
+    org = sandbox.salesforce.org
+    every = sorted(sandbox.account_ids["salesforce"].values())
+    ids = every[len(every) // 2 :][:200]
+    middle = every[len(every) // 2]
+    quoted = ", ".join(f"'{i}'" for i in ids)
+    cases = Counter(str(r["AccountId"]) for r in org.data.rows("Case") if r.get("AccountId"))
+    events = Counter(str(r["WhatId"]) for r in org.data.rows("Event") if r.get("WhatId"))
+    with_cases = ", ".join(f"'{i}'" for i in _with_children(every, cases, 200, 2))
+    with_events = ", ".join(f"'{i}'" for i in _with_children(every, events, 200, 4))
+    low, high = _range_holding(every, cases, 1500)
+    return {
+        "get Account by id": lambda: sf.Account.get(middle),
+        "Account WHERE Id IN (200)": lambda: sf.query(f"SELECT Id, Name FROM Account WHERE Id IN ({quoted})"),
+        "Case WHERE AccountId IN (200 x 2 cases)": lambda: sf.query(
+            f"SELECT Id, Status FROM Case WHERE AccountId IN ({with_cases})"
+        ),
+        "Case WHERE AccountId range (1500 cases)": lambda: sf.query(
+            f"SELECT Id, Status FROM Case WHERE (AccountId >= '{low}' AND AccountId <= '{high}')"
+        ),
+        "Event queryAll WhatId IN (200 x 4 events)": lambda: sf.query_all(
+            f"SELECT Id, ActivityDate FROM Event WHERE (WhatId IN ({with_events})) AND (IsDeleted = false)",
+            include_deleted=True,
+        ),
+        "Account page ORDER BY Id LIMIT 2000": lambda: sf.query(
+            "SELECT Id, Name FROM Account ORDER BY Id LIMIT 2000"
+        ),
+        "Account page after an Id LIMIT 2000": lambda: sf.query(
+            f"SELECT Id, Name FROM Account WHERE Id > '{middle}' ORDER BY Id LIMIT 2000"
+        ),
+    }
+
+
+def hubspot_work(sandbox: Sandbox) -> Work:
+    """The calls a HubSpot sync makes, on this portal: get, list, batch read, associations, search."""
+    hs = sandbox.hubspot
+    hs.limits.burst_limit = 0  # the server's work, not the emulated rate limits
+    hs.limits.search_per_second = 0
+    info = sandbox.hubspot_settings()
+    session = _session(info["ca_bundle"])
+    session.headers["Authorization"] = f"Bearer {info['access_token']}"
+    host = info["host"]
+    every = sorted(sandbox.account_ids["hubspot"].values(), key=int)
+    page = every[len(every) // 2 :][:100]
+    middle = every[len(every) // 2]
+    tickets = Counter({c: len(hs.portal.associations.targets("companies", c, "tickets")) for c in every})
+    with_tickets = _with_children(every, tickets, 100, 2)
+    referred = Counter(
+        str(d.properties.get("referred_by_company_id"))
+        for d in hs.portal.store.live("deals")
+        if d.properties.get("referred_by_company_id")
+    )
+    referrers = _with_children(every, referred, 50, 1)
+    time.sleep(0.01)  # past the seeding's last millisecond: only the renames below changed since
+    since = str(int(time.time() * 1000))
+    for company in every[:: max(1, len(every) // 50)][:50]:  # the same 50 changes at every size
+        answer = session.patch(
+            f"{host}/crm/v3/objects/companies/{company}",
+            json={"properties": {"name": f"Renamed {company}"}},
         )
-        every = sorted(sandbox.account_ids["salesforce"].values())
-        ids = every[:200]
-        middle = every[len(every) // 2]
-        quoted = ", ".join(f"'{i}'" for i in ids)
-        work: dict[str, Callable[[], object]] = {
-            "get Account by id": lambda: sf.Account.get(ids[0]),
-            "Account WHERE Id IN (200)": lambda: sf.query(
-                f"SELECT Id, Name FROM Account WHERE Id IN ({quoted})"
-            ),
-            "Case WHERE AccountId IN (200)": lambda: sf.query(
-                f"SELECT Id, Status FROM Case WHERE AccountId IN ({quoted})"
-            ),
-            "Account page (LIMIT 2000)": lambda: sf.query(
-                "SELECT Id, Name FROM Account ORDER BY Id LIMIT 2000"
-            ),
-            "Account page after an Id (LIMIT 2000)": lambda: sf.query(
-                f"SELECT Id, Name FROM Account WHERE Id > '{middle}' ORDER BY Id LIMIT 2000"
-            ),
-        }
-        return measure(sandbox, work, calls)
-    finally:
-        sandbox.stop()
+        assert answer.status_code == 200, answer.text
+    # every search differs from the one before (the sandbox caches a search's matches per store
+    # version, and a hit would measure nothing) by an hs_object_id > n every record meets (ids > 1000)
+    counter = itertools.count()
+
+    def post(path: str, body: dict[str, object]) -> object:
+        answer = session.post(f"{host}{path}", json=body)
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    def search(object_type: str, filters: list[dict[str, object]]) -> object:
+        fresh = {"propertyName": "hs_object_id", "operator": "GT", "value": str(next(counter) % 1000)}
+        return post(
+            f"/crm/v3/objects/{object_type}/search",
+            {
+                "filterGroups": [{"filters": [*filters, fresh]}],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "limit": 200,
+            },
+        )
+
+    def get(path: str, params: dict[str, str | int] | None = None) -> object:
+        answer = session.get(f"{host}{path}", params=params)
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    return {
+        "get company by id": lambda: get(f"/crm/v3/objects/companies/{middle}"),
+        "list companies page (100, mid-portal)": lambda: get(
+            "/crm/v3/objects/companies", {"limit": 100, "after": middle}
+        ),
+        "batch read 100 companies": lambda: post(
+            "/crm/v3/objects/companies/batch/read",
+            {"inputs": [{"id": i} for i in page], "properties": ["name"]},
+        ),
+        "associations companies->tickets (100 x 2)": lambda: post(
+            "/crm/v4/associations/companies/tickets/batch/read", {"inputs": [{"id": i} for i in with_tickets]}
+        ),
+        "search deals referred_by IN (50 x 1)": lambda: search(
+            "deals", [{"propertyName": "referred_by_company_id", "operator": "IN", "values": referrers}]
+        ),
+        "search companies modified since (50)": lambda: search(
+            "companies", [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since}]
+        ),
+    }
 
 
-def measure(sandbox: Sandbox, work: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
-    """Server CPU (ms) per call of each call, after one warming call (indexes are made on first use)."""
-    result: dict[str, float] = {}
-    for name, call in work.items():
+@dataclass
+class Figures:
+    """One call's samples at one size: ms per call for each round, and the records it returned."""
+
+    sandbox: list[float] = field(default_factory=list)
+    process: list[float] = field(default_factory=list)
+    records: set[int] = field(default_factory=set)
+
+
+def _run(sandbox: Sandbox, call: Callable[[], object], calls: int, into: Figures) -> None:
+    sandbox.ledger.reset()
+    began = time.process_time()
+    for _ in range(calls):
         call()
-        sandbox.ledger.reset()
-        for _ in range(calls):
-            call()
-        seconds, served = sandbox.ledger.cpu()
-        result[name] = 1000 * seconds / served
-    return result
+    spent = time.process_time() - began
+    seconds, served = sandbox.ledger.cpu()
+    assert served == calls, f"{served} requests for {calls} calls"
+    into.sandbox.append(1000 * seconds / served)
+    into.process.append(1000 * spent / calls)
+    into.records.update(c.records for c in sandbox.ledger.calls())
 
 
-def hubspot_cpu_per_call(accounts: int, calls: int = 40) -> dict[str, float]:
-    """Server CPU (ms) per call of the calls a sync makes, on a HubSpot portal of ``accounts``."""
-    sandbox = start(
-        "hubspot", accounts=accounts, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-cpu-"))
-    )
+def _start(crm: str, accounts: int) -> Sandbox:
+    sandbox = start(crm, accounts=accounts, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-cpu-")))
+    gc.collect()  # the seeding's garbage, collected once here rather than inside a measured call
+    return sandbox
+
+
+def measure(crm: str, sizes: Sequence[int], rounds: int, calls: int) -> dict[str, dict[int, Figures]]:
+    """Figures per call and size; each larger size is measured in rounds interleaved with the smallest."""
+    build = salesforce_work if crm == "salesforce" else hubspot_work
+    smallest = min(sizes)
+    base = _start(crm, smallest)
+    figures: dict[str, dict[int, Figures]] = {}
     try:
-        hs = sandbox.hubspot
-        hs.limits.burst_limit = 0  # the server's work, not the emulated rate limits
-        hs.limits.search_per_second = 0
-        info = sandbox.hubspot_settings()
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = info["ca_bundle"]
-        session.headers["Authorization"] = f"Bearer {info['access_token']}"
-        host = info["host"]
-        every = sorted(sandbox.account_ids["hubspot"].values(), key=int)
-        page = every[:100]
-        middle = every[len(every) // 2]
-        time.sleep(0.01)  # past the seeding's last millisecond: only the renames below changed since
-        since = str(int(time.time() * 1000))
-        chunks = itertools.cycle([every[n : n + 100] for n in range(0, len(every) - 99, 100)])
-        counter = itertools.count()
-        for company in every[:: max(1, len(every) // 50)]:  # a few changed companies for the change query
-            answer = session.patch(
-                f"{host}/crm/v3/objects/companies/{company}",
-                json={"properties": {"name": f"Renamed {company}"}},
-            )
-            assert answer.status_code == 200, answer.text
-
-        def post(path: str, body: dict[str, object]) -> object:
-            answer = session.post(f"{host}{path}", json=body)
-            assert answer.status_code in (200, 207), answer.text
-            return answer
-
-        def search(object_type: str, filters: list[dict[str, object]]) -> object:
-            sort = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
-            return post(
-                f"/crm/v3/objects/{object_type}/search",
-                {"filterGroups": [{"filters": filters}], "sorts": sort, "limit": 200},
-            )
-
-        work: dict[str, Callable[[], object]] = {
-            "get company by id": lambda: session.get(f"{host}/crm/v3/objects/companies/{middle}"),
-            "list companies page (100, mid-portal)": lambda: session.get(
-                f"{host}/crm/v3/objects/companies", params={"limit": 100, "after": middle}
-            ),
-            "batch read 100 companies": lambda: post(
-                "/crm/v3/objects/companies/batch/read",
-                {"inputs": [{"id": i} for i in page], "properties": ["name"]},
-            ),
-            "associations companies->tickets (100)": lambda: post(
-                "/crm/v4/associations/companies/tickets/batch/read", {"inputs": [{"id": i} for i in page]}
-            ),
-            # each search differs from the one before: the sandbox caches a search's matches per
-            # store version, and a cache hit would measure nothing
-            "search deals referred_by IN (100)": lambda: search(
-                "deals",
-                [{"propertyName": "referred_by_company_id", "operator": "IN", "values": next(chunks)}],
-            ),
-            "search companies modified since (window)": lambda: search(
-                "companies",
-                [
-                    {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since},
-                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(next(counter))},
-                ],
-            ),
-        }
-        return measure(sandbox, work, calls)
+        base_work = build(base)
+        for name, call in base_work.items():
+            call()  # indexes are made on a field's first use
+            figures[name] = {n: Figures() for n in sizes}
+        for size in sorted(n for n in sizes if n != smallest):
+            other = _start(crm, size)
+            try:
+                other_work = build(other)
+                for call in other_work.values():
+                    call()
+                for turn in range(rounds):
+                    pair = [(base, base_work, smallest), (other, other_work, size)]
+                    for sandbox, work, n in pair if turn % 2 == 0 else pair[::-1]:
+                        for name, call in work.items():
+                            _run(sandbox, call, calls, figures[name][n])
+            finally:
+                other.stop()
+                del other, other_work
+                gc.collect()
+        if len(sizes) == 1:
+            for _ in range(rounds):
+                for name, call in base_work.items():
+                    _run(base, call, calls, figures[name][smallest])
     finally:
-        sandbox.stop()
+        base.stop()
+    return figures
+
+
+def report(crm: str, figures: dict[str, dict[int, Figures]], sizes: Sequence[int]) -> list[str]:
+    """Print the table; returns the calls that are not flat."""
+    ordered = sorted(sizes)
+    low, high = ordered[0], ordered[-1]
+    width = max(len(name) for name in figures)
+    heads = "  ".join(f"{n:>8,}" for n in ordered)
+    print(
+        f"\n{crm} sandbox CPU per call, ms (median of rounds; sandbox = serving thread, process = whole process)"
+    )
+    print(
+        f"{'call':<{width}}  {'rows':>11}  sandbox {heads}  {f'{high:,}/{low:,}':>7}  process {heads}  ratio"
+    )
+    bad: list[str] = []
+    for name, per_size in figures.items():
+        sandbox = {n: statistics.median(per_size[n].sandbox) for n in ordered}
+        process = {n: statistics.median(per_size[n].process) for n in ordered}
+        ratio, process_ratio = sandbox[high] / sandbox[low], process[high] / process[low]
+        rows = sorted(set().union(*(per_size[n].records for n in ordered)))
+        shape = "/".join(str(r) for r in rows)
+        flags = []
+        if ratio > FLAT or process_ratio > FLAT:
+            flags.append("NOT FLAT")
+        if len(rows) > 1:
+            flags.append("rows differ by size")
+        if flags:
+            bad.append(name)
+        print(
+            f"{name:<{width}}  {shape:>11}  sandbox {'  '.join(f'{sandbox[n]:8.3f}' for n in ordered)}"
+            f"  {ratio:6.2f}x  process {'  '.join(f'{process[n]:8.3f}' for n in ordered)}"
+            f"  {process_ratio:4.2f}x  {' '.join(flags) or 'flat'}",
+            flush=True,
+        )
+    return bad
 
 
 def main() -> None:
@@ -170,21 +322,22 @@ def main() -> None:
         "--sizes", default="", help="comma-separated org sizes for CPU per call, e.g. 5000,50000"
     )
     parser.add_argument("--crm", default="both", choices=["salesforce", "hubspot", "both"])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per size (median)")
+    parser.add_argument("--calls", type=int, default=20, help="calls per round and size")
+    parser.add_argument("--check", type=int, default=0, help="a larger Salesforce org added to the table")
     args = parser.parse_args()
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
-        for crm, measure_at in (("salesforce", cpu_per_call), ("hubspot", hubspot_cpu_per_call)):
+        bad: list[str] = []
+        for crm in ("salesforce", "hubspot"):
             if args.crm not in (crm, "both"):
                 continue
-            measured = {n: measure_at(n) for n in sizes}
-            for name in measured[sizes[0]]:
-                cells = ", ".join(f"{n:,}: {measured[n][name]:.2f} ms" for n in sizes)
-                ratio = measured[sizes[-1]][name] / measured[sizes[0]][name]
-                print(
-                    f"{crm} sandbox CPU per call, {name}: {cells} "
-                    f"(ratio {sizes[-1]:,}/{sizes[0]:,}: {ratio:.2f}x)",
-                    flush=True,
-                )
+            measured = [*sizes, args.check] if args.check and crm == "salesforce" else sizes
+            bad += report(crm, measure(crm, measured, args.rounds, args.calls), measured)
+        if bad:
+            print(f"\nnot flat (> {FLAT}x) or not the same shape: {', '.join(bad)}")
+            sys.exit(1)
+        print(f"\nevery call flat (largest/smallest <= {FLAT}x)")
         return
     sandbox = start("both", accounts=200, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-tp-")))
     try:
