@@ -121,6 +121,22 @@ def salesforce_work(sandbox: Sandbox) -> Work:
     with_cases = ", ".join(f"'{i}'" for i in _with_children(every, cases, 200, 2))
     with_events = ", ".join(f"'{i}'" for i in _with_children(every, events, 200, 4))
     low, high = _range_holding(every, cases, 1500)
+    runs = itertools.count()
+
+    def update_accounts() -> object:
+        run = next(runs)
+        records = [{"attributes": {"type": "Account"}, "id": i, "Name": f"Account {i} {run}"} for i in ids]
+        answer = sf.restful(
+            "composite/sobjects", method="PATCH", json={"allOrNone": False, "records": records}
+        )
+        assert all(r["success"] for r in answer), answer
+        return answer
+
+    # the change query's window opens at the next whole second (SOQL datetimes are to the second),
+    # after the seeding: only the 200 accounts the update call writes changed since
+    time.sleep(1.001 - time.time() % 1)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    update_accounts()
     return {
         "get Account by id": lambda: sf.Account.get(middle),
         "Account WHERE Id IN (200)": lambda: sf.query(f"SELECT Id, Name FROM Account WHERE Id IN ({quoted})"),
@@ -140,6 +156,10 @@ def salesforce_work(sandbox: Sandbox) -> Work:
         "Account page after an Id LIMIT 2000": lambda: sf.query(
             f"SELECT Id, Name FROM Account WHERE Id > '{middle}' ORDER BY Id LIMIT 2000"
         ),
+        "change query SystemModstamp >= t (200)": lambda: sf.query(
+            f"SELECT Id FROM Account WHERE SystemModstamp >= {since}"
+        ),
+        "composite update 200 Accounts": update_accounts,
     }
 
 
@@ -165,7 +185,8 @@ def hubspot_work(sandbox: Sandbox) -> Work:
     referrers = _with_children(every, referred, 50, 1)
     time.sleep(0.01)  # past the seeding's last millisecond: only the renames below changed since
     since = str(int(time.time() * 1000))
-    for company in every[:: max(1, len(every) // 50)][:50]:  # the same 50 changes at every size
+    renamed = every[:50]  # the change query's window on hs_object_id holds these 50 changes
+    for company in renamed:
         answer = session.patch(
             f"{host}/crm/v3/objects/companies/{company}",
             json={"properties": {"name": f"Renamed {company}"}},
@@ -173,7 +194,7 @@ def hubspot_work(sandbox: Sandbox) -> Work:
         assert answer.status_code == 200, answer.text
     # every search differs from the one before (the sandbox caches a search's matches per store
     # version, and a hit would measure nothing) by an hs_object_id > n every record meets (ids > 1000)
-    counter = itertools.count()
+    counter, runs = itertools.count(), itertools.count()
 
     def post(path: str, body: dict[str, object]) -> object:
         answer = session.post(f"{host}{path}", json=body)
@@ -212,7 +233,15 @@ def hubspot_work(sandbox: Sandbox) -> Work:
             "deals", [{"propertyName": "referred_by_company_id", "operator": "IN", "values": referrers}]
         ),
         "search companies modified since (50)": lambda: search(
-            "companies", [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since}]
+            "companies",
+            [
+                {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since},
+                {"propertyName": "hs_object_id", "operator": "LTE", "value": renamed[-1]},
+            ],
+        ),
+        "batch update 100 companies": lambda: post(
+            "/crm/v3/objects/companies/batch/update",
+            {"inputs": [{"id": i, "properties": {"name": f"Company {i} {next(runs)}"}} for i in page]},
         ),
     }
 

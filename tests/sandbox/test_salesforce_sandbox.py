@@ -1112,6 +1112,56 @@ def test_parent_and_id_ranges_and_query_all_return_what_a_scan_returns(
     assert found(unordered) == [i for i, _ in scan(False) if every[2] < i <= every[7]]
 
 
+def test_change_query_on_system_modstamp_returns_what_a_scan_returns(
+    sf_sandbox: SalesforceSandboxFixture,
+) -> None:
+    """``SystemModstamp >= t`` (the change query) and a window on it go through a sorted index; the
+    expectation is the unfiltered scan filtered here, after updates, a delete and a rolled-back
+    update move stamps at a frozen clock moved between them."""
+    ids = sorted(sf_sandbox.sandbox.seed(_accounts(6)).values())
+    sf = sf_sandbox.client()
+    clock = sf_sandbox.clock
+    clock.advance(seconds=10)
+    sf.Account.update(ids[4], {"Industry": "Retail"})
+    sf.Account.update(ids[1], {"Industry": "Retail"})
+    clock.advance(seconds=10)
+    sf.Account.delete(ids[2])
+    made = sf.Account.create({"Name": "Later"})["id"]
+    refused = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={
+            "allOrNone": True,
+            "records": [
+                {"attributes": {"type": "Account"}, "id": ids[0], "Industry": "Retail"},
+                {"attributes": {"type": "Account"}, "id": "001000000000000AAA", "Industry": "Retail"},
+            ],
+        },
+    )
+    assert not any(r["success"] for r in refused)  # rolled back: ids[0] keeps its seeding stamp
+
+    def scan(include_deleted: bool) -> list[tuple[str, str]]:
+        answer = sf.query_all("SELECT Id, SystemModstamp FROM Account", include_deleted=include_deleted)
+        return [(r["Id"], r["SystemModstamp"]) for r in answer["records"]]
+
+    def found(soql: str, include_deleted: bool = False) -> list[str]:
+        return [r["Id"] for r in sf.query_all(soql, include_deleted=include_deleted)["records"]]
+
+    since = "SELECT Id FROM Account WHERE SystemModstamp >= 2026-11-26T06:50:05Z AND Name != 'x'"
+    window = (
+        "SELECT Id FROM Account WHERE SystemModstamp > 2026-11-26T06:50:00Z"
+        " AND SystemModstamp < 2026-11-26T06:50:15Z"
+    )
+    for deleted in (False, True):
+        assert found(since, deleted) == [i for i, t in scan(deleted) if t >= "2026-11-26T06:50:05"]
+        assert found(window, deleted) == [
+            i for i, t in scan(deleted) if "2026-11-26T06:50:00.000+0000" < t < "2026-11-26T06:50:15"
+        ]
+    assert found(window) == [ids[1], ids[4]] or found(window) == [ids[4], ids[1]]
+    assert ids[2] in found(since, True) and ids[2] not in found(since) and made in found(since)
+    assert ids[0] not in found(since, True)
+
+
 def test_order_by_id_pages_walk_the_id_order_a_sort_gives(sf_sandbox: SalesforceSandboxFixture) -> None:
     """``ORDER BY Id`` walks the store's sorted Ids (a ``LIMIT`` stops the walk, an ``Id >`` bound starts
     it); the expectation is the unordered scan sorted here, after creates, a delete and a rolled-back

@@ -338,16 +338,20 @@ class _Compiler:
 
     def seek(self, node: soql.Condition) -> Seek | None:
         """The index path ``node`` allows (call after :meth:`condition`, which raises the errors): the
-        first ``IN``/``=`` on an Id or reference field, else the range on one such field, one bounded
-        on both sides first (a page of accounts' evidence: ``AccountId >= a AND AccountId <= b``)."""
+        first ``IN``/``=`` on an Id or reference field, else the range on one such field or on a
+        datetime (the change query's ``SystemModstamp >= t``), one bounded on both sides first (a
+        page of accounts' evidence: ``AccountId >= a AND AccountId <= b``)."""
         ranges: dict[str, dict[str, Bound]] = {}
         for term in _required(node):
             literals = term.value if isinstance(term.value, tuple) else (term.value,)
             column = self.column(term.field)
-            if _kind(column.field) != "id" or not all(lit.kind == "string" for lit in literals):
+            kind = _kind(column.field)
+            if kind not in ("id", "datetime") or not all(
+                lit.kind == _LITERAL_FOR_KIND[kind] for lit in literals
+            ):
                 continue
             name = column.field.name
-            if term.op in ("IN", "="):
+            if term.op in ("IN", "=") and kind == "id":
                 return Seek(name, values=frozenset(self._literal(column, lit) for lit in literals))
             if term.op in (">", ">=", "<", "<="):
                 side = "low" if term.op.startswith(">") else "high"

@@ -5,10 +5,11 @@ row references keeps the snapshot it was opened on. A journal makes ``allOrNone`
 Each table also keeps its Ids sorted (new Ids grow, so that is an append), so that ``ORDER BY Id``
 walks them instead of sorting the table, and a ``LIMIT`` or an ``Id`` range stops or starts the walk.
 
-A field index (external Ids and unique fields from the start, a reference field on its first query)
-maps each value to its rows, deleted ones too (``queryAll`` seeks them; ``lookup`` leaves them out),
-and keeps its values sorted, so that ``AccountId IN (...)`` and ``AccountId >= a AND AccountId <= b``
-cost the rows they return, not the table's size.
+A field index (external Ids and unique fields from the start, a reference or datetime field on its
+first query) maps each value to its rows, deleted ones too (``queryAll`` seeks them; ``lookup`` leaves
+them out), and keeps its values sorted, so that ``AccountId IN (...)``, ``AccountId >= a AND
+AccountId <= b`` and the change query's ``SystemModstamp >= t`` cost the rows they return, not the
+table's size.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from .ids import IdFactory
-from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, FieldType, ObjectDef
 
 Row = dict[str, Any]
 Bound = tuple[Any, bool]
 """``(value, inclusive)``: one end of a range."""
+RANGE_TYPES = frozenset({*ID_TYPES, FieldType.DATETIME})
+"""Fields whose stored text sorts as the query compares them (Ids; datetimes in one fixed UTC
+format), so an index of theirs keeps its values sorted and answers ranges."""
 
 
 def index_key(fd: FieldDef, value: Any) -> Any:
@@ -52,7 +56,7 @@ class Store:
         self.versions: dict[str, int] = dict.fromkeys(objects, 0)
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self._keys: dict[tuple[str, str], list[Any]] = {}
-        """Per index of an Id or reference field, its values in ascending order (a range is two bisects)."""
+        """Per index of a ``RANGE_TYPES`` field, its values in ascending order (a range is two bisects)."""
         self._journal: list[tuple[str, str, Row | None]] | None = None
         self._position: dict[str, dict[str, int]] = {name: {} for name in objects}
         """Per table, each Id's place in the table's order, so a seek returns rows in scan order."""
@@ -153,10 +157,11 @@ class Store:
         high: Bound | None = None,
         include_deleted: bool = False,
     ) -> list[Row]:
-        """Rows whose ``field`` (``Id`` or a reference) is one of ``values``, or else within ``low`` /
-        ``high`` (``(value, inclusive)``), in scan order, deleted ones only with ``include_deleted``:
-        the query engine's index path for ``Id IN (...)``, ``AccountId = ...`` and an ``AccountId``
-        range, so a call costs what it returns, not the table's size."""
+        """Rows whose ``field`` (``Id``, a reference, or for a range a datetime) is one of ``values``,
+        or else within ``low`` / ``high`` (``(value, inclusive)``), in scan order, deleted ones only
+        with ``include_deleted``: the query engine's index path for ``Id IN (...)``, ``AccountId =
+        ...``, an ``AccountId`` range and ``SystemModstamp >= t``, so a call costs what it returns,
+        not the table's size."""
         table = self.tables[obj]
         found: set[str]
         if field == "Id":
@@ -177,8 +182,8 @@ class Store:
                 found = set().union(*(index.get(index_key(fd, v), ()) for v in values))
             else:
                 keys = self._keys.get(key)
-                if keys is None:  # not an Id field: no range path
-                    raise ValueError(f"{obj}.{field} is not an Id or reference field")
+                if keys is None:
+                    raise ValueError(f"{obj}.{field} has no range path (not one of RANGE_TYPES)")
                 start, end = _span(keys, low, high)
                 found = set().union(*(index[k] for k in keys[start:end]))
         position = self._position.get(obj, {})
@@ -196,7 +201,7 @@ class Store:
             if value is not None:
                 index.setdefault(index_key(fd, value), set()).add(row["Id"])
         self._indexes[key] = index
-        if fd.type in ID_TYPES:  # Ids compare as text; other keys may not sort together
+        if fd.type in RANGE_TYPES:
             self._keys[key] = sorted(index)
 
     def drop_index(self, obj: str, field: str) -> None:
