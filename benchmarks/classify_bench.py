@@ -305,17 +305,36 @@ def write_roster(directory: Path, accounts: int, invoices: int, batch: int = 50_
     return written_accounts, written_invoices
 
 
+SPAWN = (
+    "import os, sys\n"
+    "pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "with open(sys.argv[1], 'w') as out: out.write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+"""A bare interpreter that spawns the measured command and writes its ``ru_maxrss`` (KB) to a file.
+
+Linux counts a child's peak from the fork: the high-water mark of the image it replaced at ``exec``
+is kept. A command started straight from this process (which holds a roster or a sandbox org) would
+report at least this process's own peak, whatever the command used; started from this small launcher
+it inherits ~13 MB at most (a ``python -c pass`` measures that much)."""
+
+
 def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float]:
-    """(exit code, peak RSS in MB, seconds) of one child process (its own ru_maxrss, from wait4)."""
+    """(exit code, peak RSS in MB, seconds) of one child process (its own ru_maxrss, via ``SPAWN``)."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile(prefix="peak-rss-", suffix=".txt") as peak:
+        child = subprocess.run(
+            [sys.executable, "-S", "-c", SPAWN, peak.name, *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+        text = Path(peak.name).read_text(encoding="utf-8")
     if child.returncode not in (0, 1):
-        print(errors.decode(errors="replace")[-2000:], file=sys.stderr)
-    return child.returncode, usage.ru_maxrss / 1024, time.perf_counter() - start
+        print(child.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
+    return child.returncode, int(text or 0) / 1024, time.perf_counter() - start
 
 
 def memory(args: argparse.Namespace) -> None:
