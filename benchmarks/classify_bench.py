@@ -339,6 +339,9 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[in
 
 def memory(args: argparse.Namespace) -> None:
     """Each entry point in its own process on one big roster on disk; prints each one's peak RSS."""
+    if args.sync_only:
+        sync_memory(args.sync_accounts, args.sync_path)
+        return
     tiersync = [sys.executable, "-m", "connector"]
     with tempfile.TemporaryDirectory(prefix="classify-memory-") as tmp:
         work = Path(tmp)
@@ -423,11 +426,9 @@ def memory(args: argparse.Namespace) -> None:
             print(
                 f"report    peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  from a state of {count:,} accounts"
             )
-        for count in args.sync_accounts:
-            code, peak, seconds = sync_child(work / f"sync-{count}", count)
-            print(
-                f"sync      peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  at {count:,} accounts (sandbox)"
-            )
+
+    if args.sync_accounts:
+        sync_memory(args.sync_accounts, args.sync_path)
 
 
 def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
@@ -465,25 +466,66 @@ def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
     state.close()
 
 
-def sync_child(directory: Path, accounts: int) -> tuple[int, float, float]:
-    """A full ``tiersync sync`` in its own process against a sandbox org served from this one."""
+def sync_memory(sizes: list[int], path: str) -> None:
+    """The ``sync`` entry point's peak RSS at growing sandbox orgs: a first full sync, then a second
+    one on the state the first left (its open and deferred tasks are what the workload budget loads).
+
+    The sandbox holds the whole org in this process (about 33 KB per account), so a 1M-account org
+    does not fit this machine; the per-account slope between the two largest sizes, and the 1M figure
+    it extrapolates to, are printed as such. The sync itself reads pages: a Bulk extract keeps the org
+    on disk and hands over ``salesforce.bulk_page_size`` accounts (25,000) at a time, a REST read
+    ``sync.page_size`` (2,000)."""
     from connector.sandbox.runtime import start
 
-    directory.mkdir(parents=True)
-    sandbox = start("salesforce", accounts=accounts, as_of=AS_OF, workdir=directory)
-    try:
-        config = directory / "tiersync.toml"
-        config.write_text(
-            f'crm = "salesforce"\nstate_path = "{directory / "state.sqlite"}"\n', encoding="utf-8"
+    peaks: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory(prefix="sync-memory-") as tmp:
+        for count in sizes:
+            directory = Path(tmp) / f"sync-{count}"
+            t0 = time.perf_counter()
+            sandbox = start("salesforce", accounts=count, as_of=AS_OF, workdir=directory)
+            seeded = time.perf_counter() - t0
+            try:
+                runs = sync_child(directory, sandbox.salesforce_settings(), path)
+            finally:
+                sandbox.stop()
+            label = sync_path_label(count, path)
+            print(f"sync      {count:,} accounts ({label}), sandbox seeded in {seeded:.0f} s:")
+            for name, (code, peak, seconds) in runs.items():
+                print(f"  {name:12s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}")
+            peaks.append((count, max(peak for _, peak, _ in runs.values())))
+    if len(peaks) >= 2:
+        (small, low), (large, high) = peaks[-2], peaks[-1]
+        slope = (high - low) / (large - small) * 1000
+        extrapolated = high + slope * (1_000_000 - large) / 1000
+        print(
+            f"sync      slope {slope:+.2f} MB per 1,000 accounts ({small:,} -> {large:,}); "
+            f"EXTRAPOLATED (not measured) to 1,000,000 accounts: {extrapolated:,.0f} MB (goal < 2,048 MB)"
         )
-        env = dict(os.environ)
-        for key, value in sandbox.salesforce_settings().items():
-            env[f"TIERSYNC_SALESFORCE__{key.upper()}"] = value
-        tiersync = [sys.executable, "-m", "connector", "--config", str(config)]
-        run_child([*tiersync, "setup-fields"], env)
-        return run_child([*tiersync, "sync", "--full", "--quiet"], env)
-    finally:
-        sandbox.stop()
+
+
+def sync_path_label(accounts: int, path: str) -> str:
+    """Which read the sync takes: Bulk 2.0 above ``salesforce.bulk_threshold`` (10,000 by default)."""
+    if path == "auto":
+        path = "bulk" if accounts > 10_000 else "rest"
+    return {"bulk": "Bulk API 2.0 read and writes", "rest": "REST read and writes"}[path]
+
+
+def sync_child(directory: Path, connection: dict[str, str], path: str) -> dict[str, tuple[int, float, float]]:
+    """``setup-fields`` then two full ``tiersync sync`` runs, each in its own process, against a
+    sandbox org served from this one; ``path`` forces REST or Bulk (``auto``: the threshold decides)."""
+    config = directory / "tiersync.toml"
+    config.write_text(f'crm = "salesforce"\nstate_path = "{directory / "state.sqlite"}"\n', encoding="utf-8")
+    env = dict(os.environ)
+    for key, value in connection.items():
+        env[f"TIERSYNC_SALESFORCE__{key.upper()}"] = value
+    if path != "auto":
+        env["TIERSYNC_SALESFORCE__BULK_THRESHOLD"] = "0" if path == "bulk" else str(10**9)
+    tiersync = [sys.executable, "-m", "connector", "--config", str(config)]
+    run_child([*tiersync, "setup-fields"], env)
+    return {
+        "first sync": run_child([*tiersync, "sync", "--full", "--quiet"], env),
+        "second sync": run_child([*tiersync, "sync", "--full", "--quiet"], env),
+    }
 
 
 def main() -> None:
@@ -517,6 +559,15 @@ def main() -> None:
         type=lambda text: [int(n) for n in text.split(",") if n],
         default=[2000, 8000],
         help="--memory: sandbox sizes for the sync's peak (comma-separated; empty to skip)",
+    )
+    parser.add_argument(
+        "--sync-only", action="store_true", help="--memory: only the sync, at --sync-accounts (no roster)"
+    )
+    parser.add_argument(
+        "--sync-path",
+        choices=("auto", "rest", "bulk"),
+        default="auto",
+        help="--memory: the sync's read and writes through REST, Bulk 2.0, or as bulk_threshold decides",
     )
     args = parser.parse_args()
     if args.memory:

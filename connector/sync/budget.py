@@ -81,6 +81,10 @@ class TaskBudget:
         self._sent: dict[str, set[str]] = defaultdict(set)
         self._open: dict[str, dict[str, str | None]] = defaultdict(dict)
         self._reserved: dict[str, dict[dt.date, set[str]]] = defaultdict(lambda: defaultdict(set))
+        """Per owner and week, the accounts whose deferred task holds a place there (a later page may
+        still move them)."""
+        self._settled: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
+        """Per owner and week, how many places accounts of finished pages hold (see :meth:`settle`)."""
         first_sent: dict[tuple[str, str], dt.date] = {}
         for row in load:
             if row.status == TaskState.DEFERRED:
@@ -150,7 +154,8 @@ class TaskBudget:
         week = self.week
         for _ in range(MAX_WEEKS_AHEAD):
             week += dt.timedelta(days=7)
-            if not self.max_new or len(reserved[week]) < self.max_new:
+            taken = len(reserved.get(week, ())) + self._settled[owner].get(week, 0)
+            if not self.max_new or taken < self.max_new:
                 break
         reserved[week].add(account_id)
         return week
@@ -164,3 +169,18 @@ class TaskBudget:
         """Count a task deferred for another reason (a spread-out first touch) in its week."""
         if owner:
             self._reserved[owner][week_of(day)].add(account_id)
+
+    def settle(self, account_ids: Iterable[str]) -> None:
+        """The page of these accounts is done: a run reads each account once, so nothing moves their
+        places again, and each week keeps only the count of them. The budget then holds ids only
+        for the pages to come, not one per deferred account of the whole run."""
+        done = set(account_ids)
+        for owner, weeks in self._reserved.items():
+            for week, accounts in list(weeks.items()):
+                finished = accounts & done
+                if finished:
+                    self._settled[owner][week] += len(finished)
+                    if finished == accounts:
+                        del weeks[week]  # a set keeps its table when emptied: drop it
+                    else:
+                        accounts -= finished

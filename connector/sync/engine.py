@@ -317,6 +317,7 @@ class SyncEngine:
                 plan.fields += diff
         known = self.state.tasks_for(self.connection, [c.account_id for c in results])
         decisions = plan_tasks(results, known, self.settings, today, self._workload)
+        self._workload.settle(c.account_id for c in results)  # no later page moves these accounts
         plan.tasks += task_changes(decisions)
         summary.tasks_deferred += len({(d.task.spec.account_id, d.until) for d in decisions.deferrals})
         if dry_run:

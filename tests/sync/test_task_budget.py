@@ -174,3 +174,27 @@ def test_the_owners_a_page_expects_are_read_back_in_one_go() -> None:
     assert b.open_count("owner-2") == 0
     assert not b.is_finished("00T2", "owner-3")  # not expected: asked on its own
     assert asked == [["owner-1", "owner-2"], ["owner-3"]]
+
+
+def test_settled_pages_keep_their_places_and_a_later_page_still_moves_its_own() -> None:
+    """A sync settles each page (the budget keeps counts for it, not ids): the weeks come out as one
+    budget deciding page after page, and a deferral loaded from the state for an account of a later
+    page still gives its place up when that page moves it."""
+    s = settings(max_new_per_owner_per_week=1)
+    c = clients()
+    held = [TaskLoad("owner-1", "D-growth", "D-growth/plan/1", None, TaskState.DEFERRED, NEXT_MONDAY)]
+    b = budget(s, held)
+    first = plan_tasks([c["conduct"], c["payment"], c["referral"]], [], s, AS_OF, b)
+    b.settle(["A-conduct", "B-payment", "C-referral"])
+    second = plan_tasks([c["growth"]], [], s, AS_OF, b)
+    b.settle(["D-growth"])
+    assert [d.spec.account_id for d in first.sends] == ["A-conduct"]
+    until = {d.task.spec.account_id: d.until for d in [*first.deferrals, *second.deferrals]}
+    assert until == {
+        "B-payment": NEXT_MONDAY + dt.timedelta(days=7),  # next week held by D's loaded deferral
+        "C-referral": NEXT_MONDAY + dt.timedelta(days=14),
+        "D-growth": NEXT_MONDAY,  # D's own place, given up and taken again
+    }
+    # a settled week stays full: a new account of a later page goes past all three
+    late = plan_tasks([one(Client(id="E-late", abusive=2, complaints=7))], [], s, AS_OF, b)
+    assert {d.until for d in late.deferrals} == {NEXT_MONDAY + dt.timedelta(days=21)}
