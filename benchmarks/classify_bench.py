@@ -477,7 +477,7 @@ def sync_memory(sizes: list[int], path: str) -> None:
     ``sync.page_size`` (2,000)."""
     from connector.sandbox.runtime import start
 
-    peaks: list[tuple[int, float]] = []
+    peaks: dict[str, list[tuple[int, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="sync-memory-") as tmp:
         for count in sizes:
             directory = Path(tmp) / f"sync-{count}"
@@ -492,13 +492,16 @@ def sync_memory(sizes: list[int], path: str) -> None:
             print(f"sync      {count:,} accounts ({label}), sandbox seeded in {seeded:.0f} s:")
             for name, (code, peak, seconds) in runs.items():
                 print(f"  {name:12s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}")
-            peaks.append((count, max(peak for _, peak, _ in runs.values())))
-    if len(peaks) >= 2:
-        (small, low), (large, high) = peaks[-2], peaks[-1]
+            for name, (_, peak, _) in runs.items():
+                peaks.setdefault(name, []).append((count, peak))
+    for name, measured in peaks.items():
+        if len(measured) < 2:
+            continue
+        (small, low), (large, high) = measured[-2], measured[-1]
         slope = (high - low) / (large - small) * 1000
-        extrapolated = high + slope * (1_000_000 - large) / 1000
+        extrapolated = high + max(slope, 0.0) * (1_000_000 - large) / 1000
         print(
-            f"sync      slope {slope:+.2f} MB per 1,000 accounts ({small:,} -> {large:,}); "
+            f"sync      {name}: slope {slope:+.2f} MB per 1,000 accounts ({small:,} -> {large:,}); "
             f"EXTRAPOLATED (not measured) to 1,000,000 accounts: {extrapolated:,.0f} MB (goal < 2,048 MB)"
         )
 
