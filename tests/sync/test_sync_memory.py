@@ -31,9 +31,10 @@ from tests.sync.conftest import AS_OF, START, Clock, no_wait
 PAGE = 200
 SMALL, LARGE = 400, 1600
 OWNERS = 4
-KEPT_PER_ACCOUNT = 64
-"""Bytes the engine may keep per account read (measured: about 6, from noise). Before the workload
-budget settled each page it kept an account id per deferred account: about 170 bytes per account."""
+KEPT_PER_ACCOUNT = 128
+"""Bytes the engine may keep per account read. Measured: 6 to 75 (warm caches or cold; the rest is not
+yet traced to one structure). Before the workload budget settled each page it kept an account id
+per deferred account: 167 to 229 bytes per account, which this bound fails."""
 
 
 def _serve(accounts: int, workdir: Path, pipe: Connection) -> None:
