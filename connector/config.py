@@ -224,8 +224,11 @@ class SalesforceSettings(Section):
     bulk_page_size: int = Field(
         25_000,
         ge=200,
-        le=200_000,
-        description="Accounts per page in a Bulk read; above bulk_threshold so each page's writes are one job.",
+        le=50_000,
+        description=(
+            "Accounts per page in a Bulk read; above bulk_threshold so each page's writes are one job. "
+            "Capped because a page is classified in memory (about 30 KB per account)."
+        ),
     )
     bulk_poll_timeout: float = Field(
         1800.0, gt=0, description="Seconds to wait for one Bulk job before aborting it with an error."

@@ -117,3 +117,17 @@ def test_example_config_mentions_every_setting() -> None:
         if key.startswith("salesforce.") or key.startswith("hubspot."):
             continue  # secrets and auth are documented in the README's CRM sections
         assert leaf in text, f"config.example.toml does not document {key}"
+
+
+def test_bulk_page_size_is_capped_where_a_page_still_classifies_in_bounded_memory(tmp_path: Path) -> None:
+    """A Bulk page is classified in memory (about 30 KB per account): at 50,000 a first full
+    sync peaks near 1.6 GB, so a larger page is refused up front rather than found out mid-run."""
+    assert (
+        load_settings(write(tmp_path, "[salesforce]\nbulk_page_size = 50000\n")).salesforce.bulk_page_size
+        == 50_000
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, "[salesforce]\nbulk_page_size = 50001\n"))
+    assert caught.value.problems == [
+        "salesforce.bulk_page_size: Input should be less than or equal to 50000 (got 50001)"
+    ]
