@@ -69,7 +69,7 @@ def measure(estimate: BackfillEstimate, settings: Settings, connection: str) -> 
     state = open_state(settings)
     try:
         known = state.tasks_for(connection, [c.account_id for c in results])
-        load = state.task_load(connection, week_of(today))
+        load = list(state.task_load(connection, week_of(today)))  # read before the state closes
     finally:
         state.close()
     scale = max(estimate.accounts, len(results)) / len(results)

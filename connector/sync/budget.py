@@ -65,7 +65,7 @@ class TaskBudget:
         self,
         settings: Settings,
         today: dt.date,
-        load: list[TaskLoad],
+        load: Iterable[TaskLoad],
         refresh: Callable[[list[str]], set[str]],
     ) -> None:
         """``refresh(owners)`` reads the owners' open tasks back from the CRM (in one go: the call count
@@ -85,7 +85,11 @@ class TaskBudget:
         still move them)."""
         self._settled: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
         """Per owner and week, how many places accounts of finished pages hold (see :meth:`settle`)."""
-        first_sent: dict[tuple[str, str], dt.date] = {}
+        # ``load`` may stream one row per account of the org: each row leaves only the strings the
+        # counts keep. A task is new in the week it was created: actions that joined it later (a row
+        # of the same task sent this week) do not make it new, so a row sent before this week marks
+        # its task as old for good
+        old: dict[str, set[str]] = defaultdict(set)
         for row in load:
             if row.status == TaskState.DEFERRED:
                 if row.day is not None:
@@ -93,13 +97,14 @@ class TaskBudget:
                 continue
             if row.status in TaskState.UNSENT:
                 self._open[row.owner_id][row.crm_key] = row.crm_id
-            if row.day is not None:
-                task = (row.owner_id, row.crm_key)
-                first_sent[task] = min(first_sent.get(task, row.day), row.day)
-        # a task is new in the week it was created: actions that joined it later do not make it new
-        for (owner, crm_key), day in first_sent.items():
-            if day >= self.week:
-                self._sent[owner].add(crm_key)
+            if row.day is None:
+                continue
+            if row.day < self.week:
+                old[row.owner_id].add(row.crm_key)
+                if row.owner_id in self._sent:
+                    self._sent[row.owner_id].discard(row.crm_key)
+            elif row.crm_key not in old.get(row.owner_id, ()):
+                self._sent[row.owner_id].add(row.crm_key)
 
     def open_count(self, owner: str) -> int:
         """The owner's open tasks as the budget counts them now: those users finished drop out once

@@ -207,9 +207,10 @@ class StateStore(Protocol):
         several under a group key."""
         ...
 
-    def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:
+    def task_load(self, connection: str, week_start: dt.date) -> Iterator[TaskLoad]:
         """Every pending, open or deferred task with an owner, and those sent since ``week_start``:
-        what the workload budget counts."""
+        what the workload budget counts. Streamed from the cursor (a re-sync of a large org holds
+        one row per account): consume it before the next call on this store."""
         ...
 
     def open_crm_ids(self, connection: str, owner_id: str) -> list[str]:
@@ -365,6 +366,10 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows one at a time, never all in memory: for reads that grow with the org."""
 
     @abstractmethod
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
@@ -616,17 +621,18 @@ class SqlStore(ABC):
                 ]
             )
 
-    def task_load(self, connection: str, week_start: dt.date) -> list[TaskLoad]:
+    def task_load(self, connection: str, week_start: dt.date) -> Iterator[TaskLoad]:
         """(owner, CRM task key, status, day) for the tasks the workload budget counts: open or pending
         ones (day: sent_on) and deferred ones (day: defer_until)."""
-        rows = self._rows(
+        rows = self._iter_rows(
             "SELECT owner_id, account_id, COALESCE(group_key, key), crm_id, status, "
             "COALESCE(defer_until, sent_on) FROM tasks "
             "WHERE connection = ? AND owner_id IS NOT NULL AND (status IN (?, ?) OR status = ? "
             f"OR (sent_on IS NOT NULL AND sent_on{self.DIALECT.bytewise} >= ?))",
             (connection, *TaskState.UNSENT, TaskState.DEFERRED, _iso(week_start)),
         )
-        return [TaskLoad(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), _date(r[5])) for r in rows]
+        for r in rows:
+            yield TaskLoad(str(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), _date(r[5]))
 
     def open_crm_ids(self, connection: str, owner_id: str) -> list[str]:
         """Distinct ids: a CRM task that carries several actions is one task to read back."""
@@ -857,6 +863,13 @@ class State(SqlStore):
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, params).fetchall()
+
+    def _iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self._db.execute(sql, params)
+        try:
+            yield from cursor  # sqlite3 steps the statement as the rows are taken
+        finally:
+            cursor.close()
 
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         return int(self._db.execute(sql, params).lastrowid or 0)

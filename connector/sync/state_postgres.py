@@ -9,7 +9,7 @@ its own schema with ``?options=-csearch_path%3Dtiersync`` in the URL: the table 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -53,6 +53,11 @@ class PostgresState(SqlStore):
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.execute(self.DIALECT.sql(sql), params).fetchall()
+
+    def _iter_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        # single-row mode: a client-side cursor would hold the whole result in libpq first
+        with self._db.cursor() as cursor:
+            yield from cursor.stream(self.DIALECT.sql(sql), params)
 
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         row = self._db.execute(self.DIALECT.sql(sql) + " RETURNING id", params).fetchone()
