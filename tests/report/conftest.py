@@ -21,6 +21,7 @@ from connector.config import Settings
 from connector.crm.base import TaskSpec
 from connector.frames import RosterFrames
 from connector.sample_data import generate
+from connector.sync.engine import result_payload
 from connector.sync.state import State
 from connector.sync.tasks import Period, WantedTask, task_key
 
@@ -81,23 +82,9 @@ def previous_tiers(results: pl.DataFrame) -> dict[str, str]:
 
 
 def _payload(c: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """One result row as ``SyncEngine._save_results`` stores it."""
-    return {
-        "account_id": c.account_id,
-        "name": c.name,
-        "owner_id": c.owner_id,
-        "tier": c.tier.value,
-        "override_tier": None,
-        "score": c.score,
-        "traits": [t.value for t in c.traits],
-        "trait_reasons": {t.value: text for t, text in c.traits.items()},
-        "tier_codes": list(c.tier_codes),
-        "tier_reason": c.tier_reason,
-        "data_gaps": list(c.data_gaps),
-        "actions": list(c.actions),
-        "evidence": c.evidence,
-        "attributes": {k: row[k] for k in ("industry", "region", "employee_count", "source", "status")},
-    }
+    """One result row exactly as ``SyncEngine._save_results`` stores it (no owner name, no override)."""
+    attributes = {k: row[k] for k in ("industry", "region", "employee_count", "source", "status")}
+    return result_payload(c, attributes, owner_name=None, override_tier=None)
 
 
 def write_state(path: Path, results: pl.DataFrame) -> State:
