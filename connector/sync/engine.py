@@ -315,14 +315,14 @@ class SyncEngine:
             if values:
                 updates.append((c, AccountUpdate(c.account_id, values, batch.versions.get(c.account_id))))
                 plan.fields += diff
-        known = self.state.tasks_for(self.connection, [c.account_id for c in results])
+        ids = [c.account_id for c in results]
+        known = self.state.tasks_for(self.connection, ids)
         decisions = plan_tasks(results, known, self.settings, today, self._workload)
-        self._workload.settle(c.account_id for c in results)  # no later page moves these accounts
+        self._workload.settle(ids)  # no later page moves these accounts
         plan.tasks += task_changes(decisions)
         summary.tasks_deferred += len({(d.task.spec.account_id, d.until) for d in decisions.deferrals})
         if dry_run:
             return
-        ids = [c.account_id for c in results]
         writes = bool(updates or decisions.sends or decisions.strikes or decisions.joins)
         if writes:  # once written, the accounts look like tiersync's own writes to the change query
             self.state.mark_redo(self.connection, ids, now)
