@@ -70,10 +70,9 @@ class MetadataCache:
 
     def checked(self, name: str) -> set[str]:
         """What was proved valid against the fresh entry ``name`` (``add_checked``)."""
-        hit, value = self.get(name)
-        if not hit or value is None:
+        entry = self._load().get(self._scope, {}).get(name.lower())
+        if not self._fresh(entry) or not isinstance(entry.get("describe"), dict):
             return set()
-        entry = self._load().get(self._scope, {}).get(name.lower(), {})
         return {str(w) for w in entry.get("checked", [])}
 
     def add_checked(self, name: str, what: str) -> None:
