@@ -110,6 +110,8 @@ class OrgMismatchError(StateError):
 
 RESULTS_PAGE = 10_000
 """Saved results decoded at a time by :meth:`StateStore.results_pages`."""
+TASKS_PAGE = 10_000
+"""Task rows read at a time by :meth:`StateStore.iter_tasks`."""
 
 
 class StateStore(Protocol):
@@ -263,6 +265,11 @@ class StateStore(Protocol):
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]:
         """Every task tiersync created for a connection, ordered by key."""
+        ...
+
+    def iter_tasks(self, connection: str, page_size: int = TASKS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """The same rows as :meth:`all_tasks`, ``page_size`` at a time, in the same order: a reader of
+        a large org's tasks (cleanup, the report) never holds them all."""
         ...
 
     def save_results(
@@ -689,12 +696,24 @@ class SqlStore(ABC):
 
     def all_tasks(self, connection: str) -> list[dict[str, Any]]:
         """Every task tiersync created for a connection, for the playbook part of the report."""
+        return [row for page in self.iter_tasks(connection) for row in page]
+
+    def iter_tasks(self, connection: str, page_size: int = TASKS_PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Keyset pages on the primary key (keys after the last one read, byte order), so no page
+        costs more than the first and the rows need not be consumed before the next call."""
         names = [name.strip() for name in _TASK_LIST_COLUMNS.split(",")]
-        rows = self._rows(
-            f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? ORDER BY key{self.DIALECT.bytewise}",
-            (connection,),
-        )
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        column = f"key{self.DIALECT.bytewise}"
+        last = ""
+        while True:
+            rows = self._rows(
+                f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? AND {column} > ? "
+                f"ORDER BY {column} LIMIT ?",
+                (connection, last, page_size),
+            )
+            if not rows:
+                return
+            yield [dict(zip(names, row, strict=True)) for row in rows]
+            last = str(rows[-1][0])
 
     def mark_redo(self, connection: str, account_ids: Iterable[str], now: dt.datetime) -> None:
         """One transaction committed at once, inside a page too (see :meth:`StateStore.mark_redo`)."""

@@ -135,6 +135,19 @@ def test_all_tasks_are_sorted_by_key_bytewise(store: StateStore) -> None:
     assert keys == sorted(keys), "both stores sort as bytes, whatever the database's locale"
 
 
+def test_tasks_come_a_page_at_a_time_in_byte_order_and_all_of_them(store: StateStore) -> None:
+    accounts = ["b", "B", "a_", "a-", "A", "é", "0", "Z", "_x"]
+    store.tasks_pending("emea", [wanted(a, "x_y") for a in accounts], NOW)
+    store.tasks_pending("us", [wanted("A", "x_y")], NOW)
+    pages = list(store.iter_tasks("emea", 4))
+    assert [len(p) for p in pages] == [4, 4, 1]
+    keys = [t["key"] for p in pages for t in p]
+    assert keys == sorted((wanted(a, "x_y").spec.key for a in accounts), key=str.encode)
+    assert [t for p in pages for t in p] == store.all_tasks("emea")
+    assert {t["account_id"] for p in pages for t in p} == set(accounts)
+    assert list(store.iter_tasks("nobody", 4)) == []
+
+
 def test_pending_tasks_are_one_transaction(store: StateStore) -> None:
     good = wanted("001A", "review_relationship")
     broken = WantedTask(
