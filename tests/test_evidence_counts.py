@@ -1,4 +1,5 @@
-"""Evidence counts stay exact when one account holds every record (the flag counts share an integer)."""
+"""Evidence counts stay exact when one account holds every record, and are each account's own whatever
+the order of the accounts and records, a repeated account id or records of no account."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import polars as pl
 from connector.classify.evidence import evidence_plan
 from connector.classify.evidence_settings import EvidenceSettings
 from connector.frames import CHILD_SCHEMAS, RosterFrames
+from connector.sample_data import generate
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -55,3 +57,25 @@ def test_counts_of_an_account_holding_every_record_do_not_spill_into_each_other(
         (5, 3, 5, 2, 5, 0, 5),
         (0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+def test_evidence_is_each_accounts_own_whatever_the_order_repeats_or_strays() -> None:
+    frames = generate(300, seed=11, as_of=AS_OF).frames
+    clean = evidence_plan(frames, EvidenceSettings(), AS_OF).collect()
+    kinds = ("invoices", "tickets", "referrals", "surveys", "meetings", "goals", "renegotiations")
+    stray = pl.DataFrame({"account_id": ["NO-SUCH-ACCOUNT"]})
+    messy = RosterFrames(
+        # accounts reversed, the first one listed twice; records shuffled, one of no account
+        accounts=pl.concat([frames.accounts.reverse(), frames.accounts.tail(1)]),
+        **{
+            kind: pl.concat(
+                [frame.sample(fraction=1.0, shuffle=True, seed=5), frame.head(1).update(stray)]
+            )
+            for kind in kinds
+            if (frame := frames.child(kind)) is not None
+        },
+    )
+    evidence = evidence_plan(messy, EvidenceSettings(), AS_OF).collect()
+    expected = pl.concat([clean.reverse(), clean.tail(1)])
+    assert evidence.height == frames.accounts.height + 1
+    assert evidence.sort("id").rows() == expected.sort("id").rows()

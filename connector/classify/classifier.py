@@ -15,7 +15,7 @@ import polars as pl
 
 from connector.classify.classifier_settings import ClassifierSettings
 from connector.classify.decision import with_decision
-from connector.classify.evidence import evidence_plan
+from connector.classify.evidence import evidence_plan, with_account_rows
 from connector.classify.gaps import OPTIONAL_FIELDS, gap_columns
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.growth import with_growth_points
@@ -119,7 +119,8 @@ def classify_frames(
 
     Code lists (``LIST_COLUMNS``) are lists of strings, in rule order (empty when none holds).
     """
-    frames = _in_id_order(frames)
+    # each record's account row found once, for both windows' evidence
+    frames = with_account_rows(_in_id_order(frames))
     evidence = evidence_plan(frames, settings.evidence, as_of)
     attributes = [c for c in frames.accounts.columns if c not in ("id", "name", "owner_id")]
     tiered = (

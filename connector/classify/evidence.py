@@ -3,21 +3,29 @@
 One row per account. A count is 0 only when the source exists and holds no matching record; a rate
 or a latest value is null when there is nothing to compute it from, and a missing source makes its
 columns null for everyone. The classifier turns nulls into data gaps, never into good news.
+
+Records are tallied per account by their account's row (``ACCOUNT_ROW``, found once per roster and
+shared by both windows) with ``numpy.bincount``: polars' group-by pays about 100 ns per group and per
+aggregation, and a bincount about 2 ns per record, with no join back to the accounts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import polars as pl
 
 from connector.classify.evidence_settings import EvidenceSettings
 from connector.frames import CHILD_SCHEMAS, RosterFrames
-from connector.model import CHECKUP_MEETING_TYPE, GoalStatus, InvoiceStatus, MeetingOutcome
+from connector.model import CHECKUP_MEETING_TYPE, CHILD_KINDS, GoalStatus, InvoiceStatus, MeetingOutcome
 
 EPOCH = dt.date(1970, 1, 1)
 """Day 0 of a polars date."""
+
+ACCOUNT_ROW = "_account_row"
+"""On a child record: the row of its account among the roster's account keys (see ``account_keys``)."""
 
 COUNT_COLUMNS: dict[str, list[str]] = {
     "invoices": ["invoices", "invoices_considered", "invoices_on_time", "invoices_late", "unpaid_overdue"],
@@ -48,69 +56,108 @@ the sums of optional invoice fields (``discount_total``, ``cost_total``): no inv
 "unknown", not zero."""
 
 
-def _sum_known(
-    rows: dict[str, pl.Expr], counts: dict[str, pl.Expr], column: str, weight: str = ""
-) -> tuple[pl.Expr, str]:
-    """The group's sum of ``column`` (or of ``weight`` where ``column`` is known) and the name of the
-    count of rows that know ``column`` (added to ``counts``): the sum is null when no row knows it.
-    The parts are computed on the rows (added to ``rows``), so the group only sums plain columns."""
-    name = f"{column}_{weight}" if weight else column
-    rows[f"_{name}_value"] = (
-        pl.when(pl.col(column).is_not_null()).then(pl.col(weight)) if weight else pl.col(column)
+def _sorted_unique(ids: pl.Series) -> bool:
+    return (
+        ids.null_count() == 0
+        and ids.is_sorted()
+        and not (ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))).any()
     )
-    counts[f"_{column}_known"] = pl.col(column).is_not_null()
-    return pl.col(f"_{name}_value").sum(), f"_{column}_known"
 
 
-def _known(total: pl.Expr, known: pl.Expr) -> pl.Expr:
-    return pl.when(known > 0).then(total)
+def account_keys(accounts: pl.DataFrame) -> pl.Series:
+    """The ids records are tallied by: the accounts' own ids when sorted and unique (as the classifier
+    orders them), else their distinct ids, sorted (evidence is then gathered back per account)."""
+    ids = accounts["id"]
+    return ids if _sorted_unique(ids) else ids.drop_nulls().unique().sort()
+
+
+def _positions(keys: pl.Series, values: pl.Series) -> np.ndarray:
+    """Where each value sits in ``keys`` (sorted, unique); -1 for a value not among them."""
+    if keys.is_empty():
+        return np.full(len(values), -1, dtype=np.int64)
+    at = keys.search_sorted(values)
+    hit = (keys.gather(at.clip(0, len(keys) - 1)) == values).fill_null(False)
+    return np.where(hit.to_numpy(), at.to_numpy().astype(np.int64), -1)
+
+
+def _sorted_positions(keys: pl.Series, values: pl.Series) -> np.ndarray:
+    """:func:`_positions` of sorted, distinct values: the keys themselves, or the keys among them
+    when every value is one, are found without a binary search per value."""
+    if values.equals(keys):
+        return np.arange(len(keys), dtype=np.int64)
+    among = keys.is_in(values.implode()).to_numpy()
+    if among.sum() == len(values):
+        return np.flatnonzero(among).astype(np.int64)
+    return _positions(keys, values)
+
+
+def with_account_rows(frames: RosterFrames) -> RosterFrames:
+    """Each child record with its account's row (``ACCOUNT_ROW``); records of no account are left out,
+    as a join on the accounts would. Found once per roster: both windows' evidence reads it."""
+    keys = account_keys(frames.accounts)
+    children: dict[str, pl.DataFrame | None] = {}
+    for kind in CHILD_KINDS:
+        frame = frames.child(kind)
+        if frame is not None and ACCOUNT_ROW not in frame.columns:
+            ids = frame["account_id"]
+            if ids.is_sorted():  # records in account order: one look-up per account, not per record
+                runs = frame.select(pl.col("account_id").rle()).unnest("account_id")
+                rows = np.repeat(_sorted_positions(keys, runs["value"]), runs["len"].to_numpy())
+            else:
+                rows = _positions(keys, ids)
+            frame = frame.with_columns(pl.Series(ACCOUNT_ROW, rows))
+            if (rows < 0).any():  # a filter copies every column: only when there is something to drop
+                frame = frame.filter(pl.col(ACCOUNT_ROW) >= 0)
+        children[kind] = frame
+    return RosterFrames(accounts=frames.accounts, **children)
+
+
+class _Tally:
+    """Per-account counts and sums of one window's records (``ACCOUNT_ROW`` and plain columns)."""
+
+    def __init__(self, records: pl.DataFrame, accounts: int) -> None:
+        self.records = records
+        self.accounts = accounts
+        self.rows = records[ACCOUNT_ROW].to_numpy()
+
+    def count(self, flag: str | None = None) -> np.ndarray:
+        """Records per account (where the boolean column ``flag`` holds; null never holds)."""
+        rows = self.rows if flag is None else self.rows[self.records[flag].fill_null(False).to_numpy()]
+        return np.bincount(rows, minlength=self.accounts)
+
+    def total(self, column: str) -> np.ndarray:
+        """The sum of ``column`` per account (nulls add nothing; 0.0 with no record)."""
+        weights = self.records[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+        # bincount of no records is integer zeros, weights or not
+        return np.bincount(self.rows, weights=weights, minlength=self.accounts).astype(np.float64)
+
+    def known_total(self, column: str, weight: str = "") -> pl.Series:
+        """The sum of ``column`` (or of ``weight`` where ``column`` is known), null where no record
+        knows ``column``: unknown, not zero."""
+        value = pl.when(pl.col(column).is_not_null()).then(pl.col(weight)) if weight else pl.col(column)
+        values = self.records.select(value.cast(pl.Float64).fill_null(0.0)).to_series().to_numpy()
+        known = np.bincount(self.rows[self.records[column].is_not_null().to_numpy()], minlength=self.accounts)
+        sums = pl.Series(np.bincount(self.rows, weights=values, minlength=self.accounts).astype(np.float64))
+        return sums.zip_with(pl.Series(known > 0), pl.Series([None], dtype=pl.Float64))
+
+    def latest(self, column: str, order: tuple[str, ...] = ("date", "id")) -> pl.Series:
+        """Each account's last known ``column`` by ``order`` (null when none), so that the answer
+        never depends on row order."""
+        known = self.records.select(ACCOUNT_ROW, *order, column).filter(pl.col(column).is_not_null())
+        last = known.sort(ACCOUNT_ROW, *order).filter(
+            (pl.col(ACCOUNT_ROW) != pl.col(ACCOUNT_ROW).shift(-1)).fill_null(True)
+        )
+        empty = pl.repeat(None, self.accounts, dtype=self.records.schema[column], eager=True)
+        return empty.scatter(last[ACCOUNT_ROW], last[column]).alias(column)
+
+
+def _window(frame: pl.DataFrame, condition: pl.Expr, columns: Sequence[pl.Expr | str]) -> pl.DataFrame:
+    """The records ``condition`` keeps, narrowed to their account row and ``columns``."""
+    return frame.lazy().filter(condition).select(ACCOUNT_ROW, *columns).collect(engine="in-memory")
 
 
 def _within(column: str, start: dt.date, end: dt.date) -> pl.Expr:
     return pl.col(column).is_between(pl.lit(start), pl.lit(end))
-
-
-def _flag(column: str) -> pl.Expr:
-    return pl.col(column).fill_null(False).cast(pl.Int64).sum()
-
-
-def _grouped(
-    frame: pl.LazyFrame,
-    rows: dict[str, pl.Expr],
-    sums: dict[str, pl.Expr],
-    counts: dict[str, pl.Expr] | None = None,
-    records: int = 0,
-) -> pl.LazyFrame:
-    """Per account: ``rows`` computed on the records first, then ``sums`` of plain columns, and
-    ``counts``: how many of its ``records`` rows each flag holds on (as the index type, like a
-    boolean sum).
-
-    A group-by pays per group and per aggregation (about 100 ns each, whatever the rows), so the
-    flags are counted a few at a time in one integer: each flag owns a field of bits wide enough
-    for every record of the frame, so no count can carry into the next field, and the fields are
-    taken apart after the group-by."""
-    counts = counts or {}
-    width = max(records, 1).bit_length()
-    per_word = max(1, 63 // width)
-    names = list(counts)
-    words = [names[i : i + per_word] for i in range(0, len(names), per_word)]
-    packed = {
-        f"_word_{w}": pl.sum_horizontal(
-            counts[n].fill_null(False).cast(pl.Int64) * (1 << (width * k)) for k, n in enumerate(word)
-        )
-        for w, word in enumerate(words)
-    }
-    unpacked = [
-        (pl.col(f"_word_{w}") // (1 << (width * k)) % (1 << width)).cast(pl.get_index_type()).alias(n)
-        for w, word in enumerate(words)
-        for k, n in enumerate(word)
-    ]
-    return (
-        frame.select("account_id", *(e.alias(n) for n, e in {**rows, **packed}.items()))
-        .group_by("account_id")
-        .agg(*(e.alias(n) for n, e in sums.items()), *(pl.col(w).sum() for w in packed))
-        .select("account_id", *sums, *unpacked)
-    )
 
 
 def _day(column: str) -> pl.Expr:
@@ -119,7 +166,7 @@ def _day(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Date).to_physical()
 
 
-def _invoices(frame: pl.DataFrame, as_of: dt.date, start: dt.date, grace: int) -> pl.LazyFrame:
+def _invoices(frame: pl.DataFrame, as_of: dt.date, start: dt.date, grace: int, accounts: int) -> pl.DataFrame:
     late_after = _day("due") + grace
     in_window = pl.coalesce("issued", "due").is_between(pl.lit(start), pl.lit(as_of))
     void = pl.col("status").fill_null("") == InvoiceStatus.VOID.value
@@ -130,48 +177,43 @@ def _invoices(frame: pl.DataFrame, as_of: dt.date, start: dt.date, grace: int) -
     paid_late = pl.col("paid").is_not_null() & (_day("paid") > late_after)
     overdue = pl.col("paid").is_null() & ~paid_without_date & (late_after < (as_of - EPOCH).days)
     considered = pl.col("due").is_not_null() & (on_time | paid_late | overdue)
-    rows: dict[str, pl.Expr] = {
-        "amount": pl.col("amount"),
-        "_overdue_amount": pl.when(considered & overdue).then(pl.col("amount")).otherwise(0.0),
-    }
     # on time, paid late and overdue exclude one another: the considered are the on-time plus the late
-    counts: dict[str, pl.Expr] = {
-        "invoices_on_time": considered & on_time,
-        "invoices_late": considered & (paid_late | overdue),
-        "unpaid_overdue": considered & overdue,
-        "invoices_missing_dates": pl.col("due").is_null() | paid_without_date,
-    }
-    discount, discount_known = _sum_known(rows, counts, "discount")
-    cost, cost_known = _sum_known(rows, counts, "cost")
-    costed, _ = _sum_known(rows, counts, "cost", weight="amount")
-    sums = {
-        "invoices": pl.len(),
-        "revenue": pl.col("amount").sum(),
-        "overdue_amount": pl.col("_overdue_amount").sum(),
-        "_discount_total": discount,
-        "_cost_total": cost,
-        "_costed_revenue": costed,
-    }
-    grouped = _grouped(frame.lazy().filter(in_window & ~void), rows, sums, counts, frame.height)
-    # rounded to cents like every sum (AMOUNT_COLUMNS): a float sum's last bit depends on the order
-    # the rows are added in, which a parallel group-by or a chunk of accounts may change
-    return grouped.select(
-        "account_id",
-        "invoices",
-        (pl.col("invoices_on_time") + pl.col("invoices_late")).alias("invoices_considered"),
-        "invoices_on_time",
-        "invoices_late",
-        "unpaid_overdue",
-        "revenue",
-        "overdue_amount",
-        "invoices_missing_dates",
-        _known(pl.col("_discount_total"), pl.col(discount_known)).round(2).alias("discount_total"),
-        _known(pl.col("_cost_total"), pl.col(cost_known)).round(2).alias("cost_total"),
-        _known(pl.col("_costed_revenue"), pl.col(cost_known)).round(2).alias("costed_revenue"),
+    records = _window(
+        frame,
+        in_window & ~void,
+        [
+            "amount",
+            "discount",
+            "cost",
+            pl.when(considered & overdue).then(pl.col("amount")).otherwise(0.0).alias("_overdue_amount"),
+            (considered & on_time).alias("_on_time"),
+            (considered & (paid_late | overdue)).alias("_late"),
+            (considered & overdue).alias("_overdue"),
+            (pl.col("due").is_null() | paid_without_date).alias("_missing_dates"),
+        ],
     )
+    t = _Tally(records, accounts)
+    on_time_n, late_n = t.count("_on_time"), t.count("_late")
+    # rounded to cents like every sum (AMOUNT_COLUMNS): a float sum's last bit depends on the order
+    # the rows are added in, which a chunk of accounts may change
+    return pl.DataFrame(
+        {
+            "invoices": t.count(),
+            "invoices_considered": on_time_n + late_n,
+            "invoices_on_time": on_time_n,
+            "invoices_late": late_n,
+            "unpaid_overdue": t.count("_overdue"),
+            "revenue": t.total("amount"),
+            "overdue_amount": t.total("_overdue_amount"),
+            "invoices_missing_dates": t.count("_missing_dates").astype(np.uint32),
+            "discount_total": t.known_total("discount"),
+            "cost_total": t.known_total("cost"),
+            "costed_revenue": t.known_total("cost", weight="amount"),
+        }
+    ).with_columns(pl.col("discount_total", "cost_total", "costed_revenue").round(2))
 
 
-def _tickets(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
+def _tickets(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
     flags = {
         "complaints": "complaint",
         "escalations": "escalated",
@@ -180,74 +222,55 @@ def _tickets(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFram
         "rush_requests": "rush_request",
         "deadline_requests": "deadline_request",
     }
-    return _grouped(
-        frame.lazy().filter(_within("opened", start, as_of)),
-        {},
-        {"tickets": pl.len()},
-        {name: pl.col(column) for name, column in flags.items()},
-        frame.height,
+    t = _Tally(_window(frame, _within("opened", start, as_of), list(flags.values())), accounts)
+    return pl.DataFrame({"tickets": t.count(), **{name: t.count(column) for name, column in flags.items()}})
+
+
+def _referrals(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
+    t = _Tally(_window(frame, _within("date", start, as_of), ["value"]), accounts)
+    return pl.DataFrame({"referrals": t.count(), "referral_value": t.total("value")})
+
+
+def _surveys(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
+    columns = ["date", "id", "nps", "csat", "public_complaint"]
+    t = _Tally(_window(frame, _within("date", start, as_of), columns), accounts)
+    return pl.DataFrame(
+        {
+            "surveys": t.count(),
+            "public_complaints": t.count("public_complaint"),
+            "latest_nps": t.latest("nps"),
+            "latest_csat": t.latest("csat"),
+        }
     )
 
 
-def _referrals(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
-    return (
-        frame.lazy()
-        .filter(_within("date", start, as_of))
-        .group_by("account_id")
-        .agg(pl.len().alias("referrals"), pl.col("value").sum().alias("referral_value"))
-    )
-
-
-def _surveys(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
-    # latest by date, ties broken by id, so that the answer never depends on row order
-    return (
-        frame.lazy()
-        .filter(_within("date", start, as_of))
-        .sort("account_id", "date", "id")
-        .group_by("account_id")
-        .agg(
-            pl.len().alias("surveys"),
-            _flag("public_complaint").alias("public_complaints"),
-            pl.col("nps").drop_nulls().last().alias("latest_nps"),
-            pl.col("csat").drop_nulls().last().alias("latest_csat"),
-        )
-    )
-
-
-def _meetings(frame: pl.DataFrame, as_of: dt.date, start: dt.date, checkup_start: dt.date) -> pl.LazyFrame:
+def _meetings(
+    frame: pl.DataFrame, as_of: dt.date, start: dt.date, checkup_start: dt.date, accounts: int
+) -> pl.DataFrame:
     checkup = pl.col("type").fill_null("") == CHECKUP_MEETING_TYPE
     recent_checkup = checkup & _within("scheduled", checkup_start, as_of)
     outcome = pl.col("outcome").fill_null("")
-    rows = {
+    flags = {
         "checkups_held": recent_checkup & (outcome == MeetingOutcome.HELD.value),
         "checkups_missed": recent_checkup & (outcome == MeetingOutcome.NO_SHOW.value),
         "checkups_declined": recent_checkup & (outcome == MeetingOutcome.DECLINED.value),
         "no_shows": outcome == MeetingOutcome.NO_SHOW.value,
         "sessions_declined": ~checkup & (outcome == MeetingOutcome.DECLINED.value),
     }
-    return _grouped(frame.lazy().filter(_within("scheduled", start, as_of)), {}, {}, rows, frame.height)
+    records = _window(frame, _within("scheduled", start, as_of), [e.alias(n) for n, e in flags.items()])
+    t = _Tally(records, accounts)
+    return pl.DataFrame({name: t.count(name) for name in flags})
 
 
-def _goals(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
-    return (
-        frame.lazy()
-        .filter(_within("date", start, as_of))
-        .sort("account_id", "date", "id")
-        .group_by("account_id")
-        .agg(
-            (pl.col("status").fill_null("") == GoalStatus.REFUSED.value).sum().alias("goals_refused"),
-            pl.col("status").drop_nulls().last().alias("latest_goal_status"),
-        )
-    )
+def _goals(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
+    refused = (pl.col("status").fill_null("") == GoalStatus.REFUSED.value).alias("_refused")
+    t = _Tally(_window(frame, _within("date", start, as_of), ["date", "id", "status", refused]), accounts)
+    return pl.DataFrame({"goals_refused": t.count("_refused"), "latest_goal_status": t.latest("status")})
 
 
-def _renegotiations(frame: pl.DataFrame, as_of: dt.date, start: dt.date) -> pl.LazyFrame:
-    return (
-        frame.lazy()
-        .filter(_within("date", start, as_of))
-        .group_by("account_id")
-        .agg(pl.len().alias("renegotiations"))
-    )
+def _renegotiations(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
+    t = _Tally(_window(frame, _within("date", start, as_of), []), accounts)
+    return pl.DataFrame({"renegotiations": t.count()})
 
 
 def compute_evidence(
@@ -267,42 +290,43 @@ def evidence_plan(
     as_of: dt.date,
     kinds: tuple[str, ...] = tuple(COUNT_COLUMNS),
 ) -> pl.LazyFrame:
-    """:func:`compute_evidence` as a plan, in the accounts' order: a caller that selects a few
-    columns gets only the aggregations those need (projection pushdown)."""
+    """:func:`compute_evidence` in the accounts' order: the tallies computed, the rates and ratios
+    left as a plan for the caller's next step."""
     start = as_of - dt.timedelta(days=settings.window_days)
     checkup_start = as_of - dt.timedelta(days=settings.checkup_window_days)
-    builders: dict[str, Callable[[pl.DataFrame], pl.LazyFrame]] = {
-        "invoices": lambda f: _invoices(f, as_of, start, settings.grace_days),
-        "tickets": lambda f: _tickets(f, as_of, start),
-        "referrals": lambda f: _referrals(f, as_of, start),
-        "surveys": lambda f: _surveys(f, as_of, start),
-        "meetings": lambda f: _meetings(f, as_of, start, checkup_start),
-        "goals": lambda f: _goals(f, as_of, start),
-        "renegotiations": lambda f: _renegotiations(f, as_of, start),
+    builders: dict[str, Callable[[pl.DataFrame, int], pl.DataFrame]] = {
+        "invoices": lambda f, n: _invoices(f, as_of, start, settings.grace_days, n),
+        "tickets": lambda f, n: _tickets(f, as_of, start, n),
+        "referrals": lambda f, n: _referrals(f, as_of, start, n),
+        "surveys": lambda f, n: _surveys(f, as_of, start, n),
+        "meetings": lambda f, n: _meetings(f, as_of, start, checkup_start, n),
+        "goals": lambda f, n: _goals(f, as_of, start, n),
+        "renegotiations": lambda f, n: _renegotiations(f, as_of, start, n),
     }
-    keys = frames.accounts.lazy().select("id")
-    parts = [frames.accounts.lazy()]
+    frames = with_account_rows(frames)
+    keys = account_keys(frames.accounts)
+    parts, filled = [], []
     for kind, build in builders.items():
         if kind not in kinds and kind not in ("invoices", "tickets"):
             continue
         frame = frames.child(kind)
-        source = frame if frame is not None else pl.DataFrame(schema=CHILD_SCHEMAS[kind])
-        # each source joins the bare account ids (a join gathers only its own columns), in the
-        # accounts' order, and the sources are put side by side
-        part = keys.join(
-            build(source), left_on="id", right_on="account_id", how="left", maintain_order="left"
-        ).drop("id")
+        if frame is None:
+            empty = pl.DataFrame(schema={**CHILD_SCHEMAS[kind], ACCOUNT_ROW: pl.Int64})
+            parts.append(build(empty, len(keys)).clear(len(keys)))
+        else:
+            parts.append(build(frame, len(keys)))
         counts, amounts = COUNT_COLUMNS[kind], AMOUNT_COLUMNS.get(kind, [])
         if frame is None:  # unknown, not zero
-            part = part.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in counts)
+            filled += [pl.lit(None, dtype=pl.Int64).alias(c) for c in counts]
         else:
-            # sums rounded to cents: a parallel float sum differs in the last bit between runs
-            part = part.with_columns(
-                *(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts),
-                *(pl.col(c).fill_null(0).round(2) for c in amounts),
-            )
-        parts.append(part)
-    result = pl.concat(parts, how="horizontal")
+            # sums rounded to cents: a float sum's last bit depends on the order of its terms
+            filled += [pl.col(c).fill_null(0).cast(pl.Int64) for c in counts]
+            filled += [pl.col(c).fill_null(0).round(2) for c in amounts]
+    evidence = pl.concat(parts, how="horizontal")
+    if not _sorted_unique(frames.accounts["id"]):  # tallied by distinct id: back to each account
+        at = _positions(keys, frames.accounts["id"])
+        evidence = evidence.select(pl.all().gather(pl.Series(at).replace(-1, None)))
+    result = pl.concat([frames.accounts, evidence.with_columns(filled)], how="horizontal").lazy()
     cost = (
         pl.col("tickets").cast(pl.Float64) * settings.cost_per_ticket
         + pl.col("escalations").cast(pl.Float64) * settings.cost_per_escalation
