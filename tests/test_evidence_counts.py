@@ -68,9 +68,7 @@ def test_evidence_is_each_accounts_own_whatever_the_order_repeats_or_strays() ->
         # accounts reversed, the first one listed twice; records shuffled, one of no account
         accounts=pl.concat([frames.accounts.reverse(), frames.accounts.tail(1)]),
         **{
-            kind: pl.concat(
-                [frame.sample(fraction=1.0, shuffle=True, seed=5), frame.head(1).update(stray)]
-            )
+            kind: pl.concat([frame.sample(fraction=1.0, shuffle=True, seed=5), frame.head(1).update(stray)])
             for kind in kinds
             if (frame := frames.child(kind)) is not None
         },
