@@ -20,14 +20,11 @@ from connector.config import Settings
 from connector.insights.pareto import Pareto, pareto
 from connector.insights.profile import ProfileRow, learn_profile
 from connector.model import Tier, Trait
-from connector.report.sources import ReportSource
+from connector.report.sources import LISTED, ReportSource
 from connector.sync.owners import NO_OWNER
 
-LISTED = 50
-"""Rows listed in the long tables (dropped accounts, overdue tasks); the totals count them all."""
 LISTED_DECISIONS = 25
 """Clients listed under protect, fix and let go (the largest by revenue first)."""
-OPEN_STATUSES = ("pending", "open")
 TIER_RANK = {t.value: i for i, t in enumerate(Tier)}
 
 
@@ -394,12 +391,8 @@ def _movements(results: pl.DataFrame, source: ReportSource) -> Movements:
     )
 
 
-def _open_tasks(source: ReportSource, as_of: dt.date) -> pl.DataFrame | None:
-    if source.tasks is None:
-        return None
-    return source.tasks.filter(pl.col("status").is_in(OPEN_STATUSES)).with_columns(
-        (pl.col("due").str.to_date(strict=False) < as_of).fill_null(False).alias("overdue")
-    )
+def _overdue(as_of: dt.date) -> pl.Expr:
+    return (pl.col("due").str.to_date(strict=False) < as_of).fill_null(False)
 
 
 def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, as_of: dt.date) -> Playbook:
@@ -409,7 +402,7 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
     }
     titles = {a.code: a.title for a in settings.playbook.actions}
     titles |= {TOUCH_PREFIX + touch.code: touch.title for touch in settings.comms.touches}
-    open_tasks = _open_tasks(source, as_of)
+    open_tasks = source.tasks
     owners = results.select("account_id", "owner_id", "name", "owner_name")
     names = {
         r["owner_id"] or "(none)": owner_label(r)
@@ -419,19 +412,32 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
         per_action: dict[str, tuple[int, int]] = {}
         per_owner: dict[str, tuple[int, int]] = {}
         overdue_rows: list[dict[str, Any]] = []
+        overdue_total = 0
     else:
-        per_action = {
-            a: (n, o)
-            for a, n, o in open_tasks.group_by("action").agg(pl.len(), pl.col("overdue").sum()).iter_rows()
-        }
-        with_owner = open_tasks.join(owners, on="account_id", how="left").with_columns(
-            pl.col("owner_id").fill_null("(none)")
+        counts = open_tasks.counts.with_columns(
+            pl.col("owner_id").fill_null("(none)"),
+            pl.when(_overdue(as_of)).then(pl.col("open")).otherwise(0).alias("overdue"),
         )
-        per_owner = {
-            w: (n, o)
-            for w, n, o in with_owner.group_by("owner_id").agg(pl.len(), pl.col("overdue").sum()).iter_rows()
+        per_action = {
+            a: (int(n), int(o))
+            for a, n, o in counts.group_by("action")
+            .agg(pl.col("open").sum(), pl.col("overdue").sum())
+            .iter_rows()
         }
-        overdue_rows = with_owner.filter(pl.col("overdue")).sort("due", "key").to_dicts()
+        per_owner = {
+            w: (int(n), int(o))
+            for w, n, o in counts.group_by("owner_id")
+            .agg(pl.col("open").sum(), pl.col("overdue").sum())
+            .iter_rows()
+        }
+        overdue_total = sum(o for _, o in per_action.values())
+        overdue_rows = (
+            open_tasks.earliest.filter(_overdue(as_of))
+            .join(owners, on="account_id", how="left")
+            .with_columns(pl.col("owner_id").fill_null("(none)"))
+            .sort("due", "key")
+            .to_dicts()
+        )
     available = open_tasks is not None
     codes = list(recommended) + sorted(set(per_action) - set(recommended))
     by_action = [
@@ -464,8 +470,8 @@ def _playbook(results: pl.DataFrame, source: ReportSource, settings: Settings, a
         tasks_available=available,
         by_action=by_action,
         by_owner=by_owner,
-        open_total=None if open_tasks is None else open_tasks.height,
-        overdue_total=None if open_tasks is None else len(overdue_rows),
+        open_total=None if open_tasks is None else open_tasks.total,
+        overdue_total=overdue_total if available else None,
         overdue=[
             TaskLine(
                 key=r["key"],

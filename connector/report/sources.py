@@ -9,7 +9,7 @@ sync knows: tier movements between the last two runs and the playbook's tasks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from connector.classify.classifier import EVIDENCE_COLUMNS, LIST_COLUMNS
 from connector.classify.growth import reason_column as growth_reason_column
 from connector.classify.traits import reason_column
 from connector.model import GrowthPoint, Trait
-from connector.sync.state import RESULTS_PAGE
+from connector.sync.state import RESULTS_PAGE, TaskState
 
 ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
     "industry": pl.String(),
@@ -42,6 +42,13 @@ TASK_SCHEMA: dict[str, pl.DataType] = {
     "created_at": pl.String(),
     "closed_at": pl.String(),
 }
+"""The columns of :meth:`~connector.sync.state.StateStore.iter_tasks` the report reads."""
+LISTED = 50
+"""Rows listed in the long tables (dropped accounts, overdue tasks); the totals count them all. The
+open tasks are read keeping this many one by one (earliest due first)."""
+TASKS_FOLDED = 100_000
+"""Open task rows gathered before they are counted into :class:`OpenTasks`: a join with the accounts'
+owners costs about the same for 10,000 rows as for 100,000, and this many take a few MB."""
 
 
 REPORT_EVIDENCE = (
@@ -85,7 +92,63 @@ class ResultsStore(Protocol):
         self, connection: str, account_ids: Sequence[str]
     ) -> dict[str, list[tuple[str, str | None, str]]]: ...
 
-    def all_tasks(self, connection: str) -> list[dict[str, Any]]: ...
+    def iter_tasks(self, connection: str, page_size: int) -> Iterator[list[dict[str, Any]]]: ...
+
+
+@dataclass(frozen=True)
+class OpenTasks:
+    """The playbook tasks the CRM holds open (``pending`` or ``open``), counted: a state keeps every
+    task key it ever recorded (done, closed, deferred too), so the report never holds them one by one.
+    """
+
+    counts: pl.DataFrame
+    """``action``, ``owner_id`` (the account's owner in the results; null if it has none or is not
+    there), ``due`` (ISO day or null) and ``open`` (how many tasks)."""
+    earliest: pl.DataFrame
+    """Up to ``LISTED`` open tasks with a due date, earliest first (``TASK_SCHEMA``): the overdue
+    ones the report lists are among them, whatever day it is made for."""
+
+    @property
+    def total(self) -> int:
+        return int(self.counts["open"].sum())
+
+
+def open_tasks(
+    pages: Iterable[list[dict[str, Any]]], owners: pl.DataFrame, fold: int = TASKS_FOLDED
+) -> OpenTasks:
+    """Count the open tasks of ``pages`` by action, owner and due day; ``owners`` maps ``account_id``
+    to ``owner_id``. Holds at most ``fold`` rows (plus a page) besides the counts, whose size is
+    bounded by actions × owners × days, not by the tasks."""
+    counts = pl.DataFrame(
+        schema={"action": pl.String, "owner_id": pl.String, "due": pl.String, "open": pl.UInt32}
+    )
+    earliest = pl.DataFrame(schema=TASK_SCHEMA)
+    held: list[pl.DataFrame] = []
+    rows = 0
+
+    def folded() -> None:
+        nonlocal counts, earliest, held, rows
+        batch = pl.concat(held) if held else earliest.clear()
+        held, rows = [], 0
+        counted = (
+            batch.join(owners, on="account_id", how="left")
+            .group_by("action", "owner_id", "due")
+            .agg(pl.len().cast(pl.UInt32).alias("open"))
+        )
+        counts = pl.concat([counts, counted]).group_by("action", "owner_id", "due").agg(pl.col("open").sum())
+        day = pl.col("due").str.to_date(strict=False)
+        earliest = pl.concat([earliest, batch.filter(day.is_not_null())]).sort(day, "key").head(LISTED)
+
+    for page in pages:
+        frame = pl.DataFrame(page, schema=TASK_SCHEMA, strict=False).filter(
+            pl.col("status").is_in(list(TaskState.UNSENT))
+        )
+        held.append(frame)
+        rows += frame.height
+        if rows >= fold:
+            folded()
+    folded()
+    return OpenTasks(counts=counts.sort("action", "owner_id", "due", nulls_last=True), earliest=earliest)
 
 
 @dataclass(frozen=True)
@@ -97,8 +160,8 @@ class ReportSource:
     moves: pl.DataFrame | None = None
     """``account_id``, ``previous`` (tier before the last run; null if new), ``current``; None
     when there is no run history (offline input)."""
-    tasks: pl.DataFrame | None = None
-    """Every playbook task tiersync created (``TASK_SCHEMA``); None offline."""
+    tasks: OpenTasks | None = None
+    """The open playbook tasks tiersync created; None offline."""
     last_run: str | None = None
     """When the last finished run started (ISO), if known."""
 
@@ -192,7 +255,7 @@ def source_from_state(
 
     Read a page of accounts at a time, each page's results without the ``UNREAD_COLUMNS`` (as an
     offline classification keeps them) and its movements from a few queries, so that a million saved
-    results are never all decoded at once."""
+    results are never all decoded at once; the tasks a page at a time too, counted as they come."""
     finished = [r for r in state.runs(connection) if r["ended_at"]]
     last = finished[-1] if finished else None
     frames, moves = [], []
@@ -204,7 +267,7 @@ def source_from_state(
                 _moves(state.tier_histories(connection, accounts), accounts, _when(last["started_at"]))
             )
     results = _concat(frames) if frames else results_frame([]).drop(UNREAD_COLUMNS, strict=False)
-    tasks = pl.DataFrame(state.all_tasks(connection), schema=TASK_SCHEMA, strict=False)
+    tasks = open_tasks(state.iter_tasks(connection, page_size), results.select("account_id", "owner_id"))
     return ReportSource(
         results=results,
         origin=origin or f"the sync state (connection {connection!r})",

@@ -11,6 +11,7 @@ import pytest
 from connector.config import Settings
 from connector.report import build_report_data, source_from_results, source_from_state
 from connector.report.data import LISTED, ReportData
+from connector.report.sources import open_tasks
 from connector.sync.state import State
 from tests.report.conftest import REPORT_DAY, Classified, previous_tiers
 
@@ -224,3 +225,24 @@ def test_a_state_read_a_few_accounts_at_a_time_gives_the_same_report(state_path:
     whole = state_report(state_path)
     assert paged.to_json() == whole.to_json()
     assert paged.movements.dropped_total > 7 and paged.headline.accounts == 400, "movements span the pages"
+
+
+def test_open_tasks_folded_a_few_rows_at_a_time_count_what_one_pass_counts(
+    classified: Classified, state_path: Path
+) -> None:
+    state = State(state_path)
+    try:
+        pages = list(state.iter_tasks("default", 7))
+    finally:
+        state.close()
+    owners = classified.results.select("account_id", "owner_id")
+    folded, whole = open_tasks(pages, owners, fold=5), open_tasks(pages, owners)
+    assert folded.counts.equals(whole.counts) and folded.earliest.equals(whole.earliest)
+    rows = [t for page in pages for t in page]
+    unsent = [t for t in rows if t["status"] in ("open", "pending")]
+    assert folded.total == len(unsent) < len(rows), "done tasks are not counted"
+    owner_of = dict(owners.iter_rows())
+    expected = Counter((t["action"], owner_of[t["account_id"]], t["due"]) for t in unsent)
+    assert {(a, o, d): n for a, o, d, n in folded.counts.iter_rows()} == dict(expected)
+    first = sorted((t["due"], t["key"]) for t in unsent if t["due"])[:LISTED]
+    assert list(zip(folded.earliest["due"], folded.earliest["key"], strict=True)) == first
