@@ -337,10 +337,21 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[in
     return child.returncode, int(text or 0) / 1024, time.perf_counter() - start
 
 
+def verdict(code: int, peak: float) -> str:
+    """Whether an entry point's run met the memory goal (exit 1, a partial result, still counts)."""
+    if code not in (0, 1):
+        return f"FAILED ({code})"
+    return "ok" if peak < 2048 else "OVER"
+
+
 def memory(args: argparse.Namespace) -> None:
     """Each entry point in its own process on one big roster on disk; prints each one's peak RSS."""
     if args.sync_only:
         sync_memory(args.sync_accounts, args.sync_path)
+        return
+    if args.state_only:
+        with tempfile.TemporaryDirectory(prefix="classify-memory-") as tmp:
+            state_memory(args, Path(tmp))
         return
     tiersync = [sys.executable, "-m", "connector"]
     with tempfile.TemporaryDirectory(prefix="classify-memory-") as tmp:
@@ -402,43 +413,100 @@ def memory(args: argparse.Namespace) -> None:
             if args.entry_points and name not in args.entry_points:
                 continue
             code, peak, seconds = run_child(command)
-            verdict = (
-                "ok" if peak < 2048 and code in (0, 1) else "OVER" if code in (0, 1) else f"FAILED ({code})"
-            )
             print(
-                f"{name:9s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  (goal < 2,048 MB) {verdict}"
+                f"{name:9s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  (goal < 2,048 MB) "
+                f"{verdict(code, peak)}"
             )
-        for count in args.state_accounts:
-            state = work / f"state-{count}.sqlite"
-            write_state(state, count)
-            code, peak, seconds = run_child(
-                [
-                    *tiersync,
-                    "report",
-                    "--state",
-                    str(state),
-                    "--out",
-                    str(work / "state.html"),
-                    "--as-of",
-                    day,
-                ]
-            )
-            print(
-                f"report    peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  from a state of {count:,} accounts"
-            )
+        state_memory(args, work)
 
     if args.sync_accounts:
         sync_memory(args.sync_accounts, args.sync_path)
 
 
-def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
-    """A sync state holding ``accounts`` results (payloads as the engine saves them) and one run, written a
-    batch at a time, for ``report --state``."""
-    from connector.classify.classifier import to_classifications
-    from connector.sync.engine import result_payload
+def state_memory(args: argparse.Namespace, work: Path) -> None:
+    """``report --state`` in its own process on a state of each of ``--state-accounts`` sizes
+    (``--state-file``: kept there and reused when it exists, for the largest size only)."""
+    for count in args.state_accounts:
+        state = work / f"state-{count}.sqlite"
+        if args.state_file is not None and count == max(args.state_accounts):
+            state = args.state_file
+        t0 = time.perf_counter()
+        if state.exists():
+            tasks = state_tasks(state)
+            made = f"reused {state}"
+        else:
+            tasks = write_state(state, count, args.state_weeks)
+            made = f"written in {time.perf_counter() - t0:.0f} s"
+        print(
+            f"state: {count:,} accounts, {sum(tasks.values()):,} task keys after {args.state_weeks} "
+            f"weekly runs ({', '.join(f'{n:,} {s}' for s, n in sorted(tasks.items()))}), "
+            f"{state.stat().st_size / 1e9:.1f} GB, {made}"
+        )
+        code, peak, seconds = run_child(
+            [
+                sys.executable,
+                "-m",
+                "connector",
+                "report",
+                "--state",
+                str(state),
+                "--out",
+                str(work / "state.html"),
+                "--as-of",
+                AS_OF.isoformat(),
+            ]
+        )
+        print(
+            f"report    peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}  from a state of {count:,} "
+            f"accounts and {sum(tasks.values()):,} task keys (goal < 2,048 MB) {verdict(code, peak)}"
+        )
+
+
+def state_tasks(path: Path) -> dict[str, int]:
+    """The task keys of a state ``write_state`` wrote before, by status."""
     from connector.sync.state import State
 
+    state = State(path)
+    try:
+        return state.task_counts("default")
+    finally:
+        state.close()
+
+
+STATE_WEEKS = 26
+"""Weekly scheduled runs the benchmark's state has seen: half a year of task history."""
+
+
+def write_state(path: Path, accounts: int, weeks: int = STATE_WEEKS, batch: int = 20_000) -> dict[str, int]:
+    """A sync state for ``report --state``: ``accounts`` results (payloads as the engine saves them),
+    one run, and the task keys ``weeks`` weekly runs leave, written a batch at a time. Returns the
+    task keys by status.
+
+    The tasks are the most a state can hold after those runs: a key per account, wanted action and
+    period (``wanted_tasks``, the sync's own planner, at ``AS_OF``) for every period that overlaps
+    the weeks, as with ``tasks.max_new_per_owner_per_week = 0`` (no budget holds any back). The
+    periods before the current one ended done by a user (two in three) or closed by tiersync's
+    cleanup; in the current one a task is open with its CRM id (four in six), still pending (one) or
+    deferred (one). At the default budget most current keys would be deferred instead of open: the
+    same rows for the report to page through, fewer for it to count."""
+    from connector.classify.classifier import to_classifications
+    from connector.crm.base import TaskSpec
+    from connector.report.sources import ATTRIBUTE_COLUMNS
+    from connector.sync.engine import result_payload
+    from connector.sync.state import State, TaskState
+    from connector.sync.tasks import Period, WantedTask, task_key, wanted_tasks
+
     settings, now = Settings(), dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
+    first_run = AS_OF - dt.timedelta(weeks=weeks - 1)
+
+    def earlier(w: WantedTask, back: int) -> WantedTask:
+        """The same action ``back`` periods before ``w``'s."""
+        shift = (w.period.end - w.period.start) * back
+        period = Period(w.period.start - shift, w.period.end - shift)
+        key = task_key(w.spec.account_id, w.action, period)
+        spec = TaskSpec(key, w.spec.account_id, w.spec.owner_id, w.spec.subject, "", w.spec.due - shift)
+        return WantedTask(spec, w.action, period, sent_on=period.start)
+
     state = State(path)
     run = state.run_started("default", "full", now)
     for number, first in enumerate(range(0, accounts, batch)):
@@ -446,9 +514,9 @@ def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
             min(batch, accounts - first), seed=3000 + number, as_of=AS_OF, id_prefix=f"S{number:04d}-"
         ).frames
         [results] = classify_batches([frames], settings, AS_OF)
-        attributes = results.select("account_id", "industry", "region", "employee_count", "source", "status")
+        attributes = results.select("account_id", *ATTRIBUTE_COLUMNS)
         rows = {r.pop("account_id"): r for r in attributes.iter_rows(named=True)}
-        payloads = []
+        payloads, current, past = [], [], []
         with state.page():
             for c in to_classifications(results):
                 state.record_tier_change(
@@ -461,9 +529,29 @@ def write_state(path: Path, accounts: int, batch: int = 20_000) -> None:
                     run_id=run,
                 )
                 payloads.append(result_payload(c, rows[c.account_id], owner_name=None, override_tier=None))
+                for w in wanted_tasks(c, settings, AS_OF):
+                    current.append(w)
+                    back = 1
+                    while (older := earlier(w, back)).period.end > first_run:
+                        past.append(older)
+                        back += 1
             state.save_results("default", payloads, run, now)
+            deferred = current[::6]
+            sent = [w for i, w in enumerate(current) if i % 6]
+            state.tasks_pending("default", [*sent, *past], now)
+            state.tasks_deferred("default", [(w, AS_OF + dt.timedelta(days=7)) for w in deferred], now)
+            for i, w in enumerate(sent):
+                if i % 5:
+                    state.task_confirmed("default", w.spec.key, f"00T{number:04d}{i:08d}")
+            for i, w in enumerate(past):
+                state.task_confirmed("default", w.spec.key, f"00T{number:04d}P{i:07d}")
+            for i, w in enumerate(past):
+                ended = TaskState.CLOSED if i % 3 == 0 else TaskState.DONE
+                state.task_finished("default", w.spec.key, ended, now)
     state.run_ended(run, "ok", {}, now + dt.timedelta(minutes=5))
+    counts = state.task_counts("default")
     state.close()
+    return counts
 
 
 def sync_memory(sizes: list[int], path: str) -> None:
@@ -556,6 +644,22 @@ def main() -> None:
         type=lambda text: [int(n) for n in text.split(",") if n],
         default=[],
         help="--memory: sizes of a sync state for the peak of report --state (comma-separated)",
+    )
+    parser.add_argument(
+        "--state-weeks",
+        type=int,
+        default=STATE_WEEKS,
+        help="--memory: weekly runs of task history in the state for report --state (see write_state)",
+    )
+    parser.add_argument(
+        "--state-only",
+        action="store_true",
+        help="--memory: only report --state, at --state-accounts (no roster)",
+    )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        help="--memory: keep the largest --state-accounts state here (reused if it exists)",
     )
     parser.add_argument(
         "--sync-accounts",

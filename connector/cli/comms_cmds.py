@@ -17,24 +17,24 @@ from connector.config import Settings
 from connector.csv_cells import write_dicts
 from connector.model import Tier
 from connector.sync.owners import NO_OWNER
-from connector.sync.state import TaskState, open_state
+from connector.sync.state import TaskRow, TaskState, open_state
 from connector.sync.tasks import period_of, period_offset, task_key
 
 
 def planned_touches(
-    results: list[dict[str, Any]], tasks: list[dict[str, Any]], settings: Settings, start: dt.date, days: int
+    results: list[dict[str, Any]], tasks: list[TaskRow], settings: Settings, start: dt.date, days: int
 ) -> list[dict[str, Any]]:
     """Every touch that comes due between ``start`` and ``start + days``: one per account, touch and
     period, skipping periods whose task already exists. A deferred touch is listed from the day it
-    comes due, and a first touch waiting for the account's next period is not listed before it."""
+    comes due, and a first touch waiting for the account's next period is not listed before it.
+    ``tasks`` holds the task keys of these accounts (``StateStore.tasks_for``), in any order."""
     end = start + dt.timedelta(days=days)
-    created = {t["key"] for t in tasks if t["status"] != TaskState.DEFERRED}
+    tasks = sorted(tasks, key=lambda t: t.key)  # of two deferred keys for one touch, the later period waits
+    created = {t.key for t in tasks if t.status != TaskState.DEFERRED}
     waiting = {
-        (t["account_id"], t["action"]): (t["period_start"], t["key"])
-        for t in tasks
-        if t["status"] == TaskState.DEFERRED
+        (t.account_id, t.action): (t.period_start, t.key) for t in tasks if t.status == TaskState.DEFERRED
     }
-    due_on = {t["key"]: t.get("defer_until") for t in tasks if t["status"] == TaskState.DEFERRED}
+    due_on = {t.key: t.defer_until for t in tasks if t.status == TaskState.DEFERRED}
     plan = []
     for row in results:
         evidence = row.get("evidence") or {}
@@ -47,11 +47,9 @@ def planned_touches(
             held = waiting.get((row["account_id"], code))
             while period.start < end:
                 key = task_key(row["account_id"], code, period)
-                later = held is not None and period.start.isoformat() < held[0]
+                later = held is not None and period.start < held[0]
                 if key not in created and not later:
-                    day = max(
-                        period.start, start, dt.date.fromisoformat(due_on.get(key) or start.isoformat())
-                    )
+                    day = max(period.start, start, due_on.get(key) or start)
                     plan.append(
                         {
                             "owner": row.get("owner_name") or row.get("owner_id") or NO_OWNER,
@@ -64,7 +62,11 @@ def planned_touches(
                         }
                     )
                 period = period_of(period.end, touch.cadence_days, offset)
-    return sorted(plan, key=lambda p: (p["owner"], p["owner_id"], p["from"], p["account"], p["touch"]))
+    return plan
+
+
+def _order(item: dict[str, Any]) -> tuple[str, ...]:
+    return (item["owner"], item["owner_id"], item["from"], item["account"], item["touch"])
 
 
 @app.command("plan-comms")
@@ -83,15 +85,19 @@ def plan_comms(
         fail([f"{s.state_path}: no sync state yet; run `tiersync sync` (or `tiersync demo`) first"])
     with crm_errors():
         state = open_state(s)
-    try:
-        results = state.results(CONNECTION)
-        tasks = state.all_tasks(CONNECTION)
+    day = start.date() if start else (s.evidence.as_of or dt.date.today())
+    plan: list[dict[str, Any]] = []
+    accounts = 0
+    try:  # a page of results and its accounts' task keys at a time: never the whole state at once
+        for page in state.results_pages(CONNECTION):
+            tasks = state.tasks_for(CONNECTION, [r["account_id"] for r in page])
+            plan += planned_touches(page, tasks, s, day, days)
+            accounts += len(page)
     finally:
         state.close()
-    if not results:
+    if not accounts:
         fail(["no classified accounts in the state yet; run `tiersync sync` first"])
-    day = start.date() if start else (s.evidence.as_of or dt.date.today())
-    plan = planned_touches(results, tasks, s, day, days)
+    plan.sort(key=_order)
     owners: dict[str, list[dict[str, Any]]] = {}
     for item in plan:
         owners.setdefault(item["owner"], []).append(item)
