@@ -20,6 +20,7 @@ from connector.classify.classifier import classify_frames, to_classifications
 from connector.config import Settings
 from connector.crm.base import TaskSpec
 from connector.frames import RosterFrames
+from connector.report.sources import ATTRIBUTE_COLUMNS
 from connector.sample_data import generate
 from connector.sync.engine import result_payload
 from connector.sync.state import State
@@ -83,7 +84,7 @@ def previous_tiers(results: pl.DataFrame) -> dict[str, str]:
 
 def _payload(c: Any, row: dict[str, Any]) -> dict[str, Any]:
     """One result row exactly as ``SyncEngine._save_results`` stores it (no owner name, no override)."""
-    attributes = {k: row[k] for k in ("industry", "region", "employee_count", "source", "status")}
+    attributes = {k: row[k] for k in ATTRIBUTE_COLUMNS}
     return result_payload(c, attributes, owner_name=None, override_tier=None)
 
 
