@@ -118,35 +118,57 @@ class _Tally:
     def __init__(self, records: pl.DataFrame, accounts: int) -> None:
         self.records = records
         self.accounts = accounts
-        self.rows = records[ACCOUNT_ROW].to_numpy()
+        self._all: np.ndarray | None = None
+        """Records per account, counted once."""
 
-    def count(self, flag: str | None = None) -> np.ndarray:
-        """Records per account (where the boolean column ``flag`` holds; null never holds)."""
-        rows = self.rows if flag is None else self.rows[self.records[flag].fill_null(False).to_numpy()]
-        return np.bincount(rows, minlength=self.accounts)
+    def _mask(self, where: str | pl.Series) -> pl.Series:
+        """A boolean column's name or a mask, as a mask (null never holds)."""
+        return (self.records[where] if isinstance(where, str) else where).fill_null(False)
 
-    def total(self, column: str) -> np.ndarray:
-        """The sum of ``column`` per account (nulls add nothing; 0.0 with no record)."""
-        weights = self.records[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+    def _rows(self, mask: pl.Series | None = None) -> np.ndarray:
+        """The account row of each record (``mask`` holds on): a polars filter of that one column,
+        several times faster than numpy's boolean indexing."""
+        rows = self.records[ACCOUNT_ROW]
+        return (rows if mask is None else rows.filter(mask)).to_numpy()
+
+    def count(self, where: str | pl.Series | None = None) -> np.ndarray:
+        """Records per account (where ``where`` holds). A flag that holds on most records counts as
+        the records less those it does not hold on: fewer to pick out."""
+        if where is None:
+            if self._all is None:
+                self._all = np.bincount(self._rows(), minlength=self.accounts)
+            return self._all
+        mask = self._mask(where)
+        if 2 * mask.sum() > len(mask):
+            return self.count() - np.bincount(self._rows(~mask), minlength=self.accounts)
+        return np.bincount(self._rows(mask), minlength=self.accounts)
+
+    def total(self, column: str, where: str | pl.Series | None = None) -> np.ndarray:
+        """The sum of ``column`` per account (over the records ``where`` holds; nulls add nothing;
+        0.0 with no record)."""
+        held = self.records.select(ACCOUNT_ROW, column)
+        if where is not None:
+            held = held.filter(self._mask(where))
+        weights = held[column].cast(pl.Float64).fill_null(0.0).to_numpy()
         # bincount of no records is integer zeros, weights or not
-        return np.bincount(self.rows, weights=weights, minlength=self.accounts).astype(np.float64)
+        sums = np.bincount(held[ACCOUNT_ROW].to_numpy(), weights=weights, minlength=self.accounts)
+        return sums.astype(np.float64)
 
-    def known_total(self, column: str, weight: str = "") -> pl.Series:
-        """The sum of ``column`` (or of ``weight`` where ``column`` is known), null where no record
-        knows ``column``: unknown, not zero."""
-        value = pl.when(pl.col(column).is_not_null()).then(pl.col(weight)) if weight else pl.col(column)
-        values = self.records.select(value.cast(pl.Float64).fill_null(0.0)).to_series().to_numpy()
-        known = np.bincount(self.rows[self.records[column].is_not_null().to_numpy()], minlength=self.accounts)
-        sums = pl.Series(np.bincount(self.rows, weights=values, minlength=self.accounts).astype(np.float64))
-        return sums.zip_with(pl.Series(known > 0), pl.Series([None], dtype=pl.Float64))
-
-    def latest(self, column: str, order: tuple[str, ...] = ("date", "id")) -> pl.Series:
-        """Each account's last known ``column`` by ``order`` (null when none), so that the answer
-        never depends on row order."""
-        known = self.records.select(ACCOUNT_ROW, *order, column).filter(pl.col(column).is_not_null())
-        last = known.sort(ACCOUNT_ROW, *order).filter(
-            (pl.col(ACCOUNT_ROW) != pl.col(ACCOUNT_ROW).shift(-1)).fill_null(True)
-        )
+    def latest(self, column: str) -> pl.Series:
+        """Each account's known ``column`` of its latest record by date, ties broken by the greatest
+        id, so that the answer never depends on row order (null when none). The records all have a
+        date (the window holds no other)."""
+        known = self.records.filter(pl.col(column).is_not_null())
+        rows = known[ACCOUNT_ROW].to_numpy()
+        # the latest date per account as one number (row, then day), found without sorting
+        when = rows * (1 << 32) + known["date"].to_physical().cast(pl.Int64).to_numpy() + (1 << 31)
+        latest = np.full(self.accounts, np.iinfo(np.int64).min)
+        np.maximum.at(latest, rows, when)
+        last = known.filter(pl.Series(when == latest[rows]))
+        if last.height > last[ACCOUNT_ROW].n_unique():  # records on the same latest date
+            last = last.sort(ACCOUNT_ROW, "id").filter(
+                (pl.col(ACCOUNT_ROW) != pl.col(ACCOUNT_ROW).shift(-1)).fill_null(True)
+            )
         empty = pl.repeat(None, self.accounts, dtype=self.records.schema[column], eager=True)
         return empty.scatter(last[ACCOUNT_ROW], last[column]).alias(column)
 
@@ -166,51 +188,64 @@ def _day(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Date).to_physical()
 
 
+ON_TIME, PAID_LATE, OVERDUE, MISSING_DATES, NOT_YET_DUE = range(5)
+"""An invoice's payment state: each invoice is in exactly one."""
+
+
+def _known(total: np.ndarray, known: np.ndarray) -> pl.Series:
+    """A sum of an optional field, null where no record knows it (unknown, not zero), in cents."""
+    return pl.Series(total).zip_with(pl.Series(known > 0), pl.Series([None], dtype=pl.Float64)).round(2)
+
+
 def _invoices(frame: pl.DataFrame, as_of: dt.date, start: dt.date, grace: int, accounts: int) -> pl.DataFrame:
     late_after = _day("due") + grace
     in_window = pl.coalesce("issued", "due").is_between(pl.lit(start), pl.lit(as_of))
-    void = pl.col("status").fill_null("") == InvoiceStatus.VOID.value
-    paid_without_date = (pl.col("status").fill_null("") == InvoiceStatus.PAID.value) & pl.col(
-        "paid"
-    ).is_null()
-    on_time = pl.col("paid").is_not_null() & (_day("paid") <= late_after)
-    paid_late = pl.col("paid").is_not_null() & (_day("paid") > late_after)
-    overdue = pl.col("paid").is_null() & ~paid_without_date & (late_after < (as_of - EPOCH).days)
-    considered = pl.col("due").is_not_null() & (on_time | paid_late | overdue)
-    # on time, paid late and overdue exclude one another: the considered are the on-time plus the late
+    status = pl.col("status").fill_null("")
+    paid_without_date = (status == InvoiceStatus.PAID.value) & pl.col("paid").is_null()
+    # without a due date, or paid with no date, it is left out of the rate; else paid on time or
+    # late, or unpaid: overdue once past due + grace
+    state = (
+        pl.when(pl.col("due").is_null() | paid_without_date)
+        .then(MISSING_DATES)
+        .when(pl.col("paid").is_not_null())
+        .then(pl.when(_day("paid") <= late_after).then(ON_TIME).otherwise(PAID_LATE))
+        .when(late_after < (as_of - EPOCH).days)
+        .then(OVERDUE)
+        .otherwise(NOT_YET_DUE)
+        .cast(pl.UInt8)
+    )
     records = _window(
         frame,
-        in_window & ~void,
+        in_window & (status != InvoiceStatus.VOID.value),
         [
             "amount",
             "discount",
             "cost",
-            pl.when(considered & overdue).then(pl.col("amount")).otherwise(0.0).alias("_overdue_amount"),
-            (considered & on_time).alias("_on_time"),
-            (considered & (paid_late | overdue)).alias("_late"),
-            (considered & overdue).alias("_overdue"),
-            (pl.col("due").is_null() | paid_without_date).alias("_missing_dates"),
+            state.alias("_state"),
+            pl.col("discount").is_not_null().alias("discount_known"),
+            pl.col("cost").is_not_null().alias("cost_known"),
         ],
     )
     t = _Tally(records, accounts)
-    on_time_n, late_n = t.count("_on_time"), t.count("_late")
+    states = records["_state"]
+    on_time, paid_late, overdue = (t.count(states == s) for s in (ON_TIME, PAID_LATE, OVERDUE))
     # rounded to cents like every sum (AMOUNT_COLUMNS): a float sum's last bit depends on the order
     # the rows are added in, which a chunk of accounts may change
     return pl.DataFrame(
         {
             "invoices": t.count(),
-            "invoices_considered": on_time_n + late_n,
-            "invoices_on_time": on_time_n,
-            "invoices_late": late_n,
-            "unpaid_overdue": t.count("_overdue"),
+            "invoices_considered": on_time + paid_late + overdue,
+            "invoices_on_time": on_time,
+            "invoices_late": paid_late + overdue,
+            "unpaid_overdue": overdue,
             "revenue": t.total("amount"),
-            "overdue_amount": t.total("_overdue_amount"),
-            "invoices_missing_dates": t.count("_missing_dates").astype(np.uint32),
-            "discount_total": t.known_total("discount"),
-            "cost_total": t.known_total("cost"),
-            "costed_revenue": t.known_total("cost", weight="amount"),
+            "overdue_amount": t.total("amount", where=states == OVERDUE),
+            "invoices_missing_dates": t.count(states == MISSING_DATES).astype(np.uint32),
+            "discount_total": _known(t.total("discount"), t.count("discount_known")),
+            "cost_total": _known(t.total("cost"), t.count("cost_known")),
+            "costed_revenue": _known(t.total("amount", where="cost_known"), t.count("cost_known")),
         }
-    ).with_columns(pl.col("discount_total", "cost_total", "costed_revenue").round(2))
+    )
 
 
 def _tickets(frame: pl.DataFrame, as_of: dt.date, start: dt.date, accounts: int) -> pl.DataFrame:
