@@ -61,6 +61,8 @@ WRITES = {
     "mark_renewed",
     "mark_redo",
     "clear_redo",
+    "mark_task_ends",
+    "clear_task_ends",
     "save_results",
     "bind_org",
     "rebind_org",
@@ -68,7 +70,8 @@ WRITES = {
     "run_ended",
 }
 AT_ONCE = {"tasks_pending", "mark_redo"}
-"""Written ahead of the CRM writes: committed at once, inside a page too."""
+"""Written ahead of the CRM writes: committed at once, inside a page too. (Cleanup's task-end marks
+are written ahead too, but in the transaction of the page before, or outside any page.)"""
 
 
 class TimedStore:

@@ -51,6 +51,9 @@ class FaultPlan:
     slow_seconds: float = 0.5
     only_writes: bool = False
     """Inject request faults only on writing calls (reads stay clean)."""
+    answer_late: bool = False
+    """``SLOW`` delays the answer after the request was served, not before: a write is applied while
+    its answer is still on the way (the window in which a client killed never learns it landed)."""
 
 
 PROFILES: dict[str, FaultPlan] = {

@@ -21,7 +21,7 @@ resumes). A record the CRM refuses is listed and the run ends partial (exit 1); 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -80,6 +80,12 @@ class CleanupPlan:
     setup: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     """Why the run must not write at all (exit 2), one line each."""
+    ended: dict[str, str] = field(default_factory=dict)
+    """CRM key -> status to record, of the tasks an interrupted cleanup closed or deleted in the CRM
+    before its page's state committed (see :meth:`CleanupEngine.plan`)."""
+    marked: dict[str, str] = field(default_factory=dict)
+    """Every CRM key an interrupted cleanup left marked, with the mark's status: this run settles
+    and unmarks them."""
 
     @property
     def fields_to_clear(self) -> int:
@@ -94,7 +100,7 @@ class CleanupPlan:
     @property
     def empty(self) -> bool:
         """Nothing at all to do, so the run writes nothing and says so."""
-        return self.records_empty and not self.setup
+        return self.records_empty and not self.setup and not self.ended
 
     def lines(self, limit: int = 20) -> list[str]:
         """The plan for people: counts first, then the first ``limit`` records of each kind."""
@@ -104,6 +110,8 @@ class CleanupPlan:
             f"accounts: {len(self.clears)} to clear ({self.fields_to_clear} field values)"
             + (f", {self.overrides_kept} keep their manual override" if self.overrides_kept else ""),
         ]
+        if self.ended:
+            out.append(f"tasks: {len(self.ended)} finished in the CRM by an interrupted cleanup, to record")
         out += [f"  delete task {t.key} ({t.crm_id})" for t in self.delete[:limit]]
         out += [f"  close task {t.key} ({t.crm_id})" for t in self.close[:limit]]
         out += [f"  clear {c.account_id}: {', '.join(c.fields)}" for c in self.clears[:limit]]
@@ -151,9 +159,8 @@ class _BudgetReachedError(Exception):
     pass
 
 
-def _pages(items: Sequence[T]) -> Iterator[list[T]]:
-    for start in range(0, len(items), PAGE):
-        yield list(items[start : start + PAGE])
+def _key(task: CrmTask) -> str:
+    return task.key
 
 
 class CleanupEngine:
@@ -175,16 +182,30 @@ class CleanupEngine:
         self.clock = clock
 
     def plan(self, options: CleanupOptions) -> CleanupPlan:
-        """Read the CRM (and the state, for the tasks tiersync closed itself); write nothing."""
+        """Read the CRM (and the state, for the tasks tiersync closed itself); write nothing.
+
+        A cleanup killed between the CRM's answer and its page's commit left that page's tasks
+        marked (:meth:`StateStore.mark_task_ends`) and open in the state. A marked task the CRM holds
+        closed was closed by that run, one it no longer holds was deleted by it (or by a user: either
+        way it is done): their ends go in ``ended``, to be recorded and counted by this run, since the
+        killed run's summary was never printed. A marked task still open was never reached: it is
+        planned as any other."""
         plan = CleanupPlan()
         closed_by_tiersync = self._closed_by_tiersync()
+        ends = plan.marked = self.state.task_ends(self.connection)
+        found = set()
         for task in self.crm.tiersync_tasks():
+            found.add(task.key)
             if task.open:
                 (plan.delete if options.tasks == "delete" else plan.close).append(task)
-            elif options.tasks == "delete" and task.key in closed_by_tiersync:
-                plan.delete.append(task)
+            elif task.key in closed_by_tiersync or ends.get(task.key) == TaskState.CLOSED:
+                if options.tasks == "delete":
+                    plan.delete.append(task)
+                elif task.key in ends:
+                    plan.ended[task.key] = TaskState.CLOSED
             else:
                 plan.kept_tasks += 1
+        plan.ended.update({key: TaskState.DONE for key in ends if key not in found})
         plan.clears, plan.overrides_kept = self._clears(self.crm.marked_accounts(), options)
         if options.remove_setup:
             if plan.overrides_kept:
@@ -200,8 +221,9 @@ class CleanupEngine:
         """The CRM keys of tasks tiersync closed itself: every action the task carries was closed
         (a task a user completed after tiersync struck some of its actions holds ``done`` rows too)."""
         statuses: dict[str, set[str]] = {}
-        for row in self.state.all_tasks(self.connection):
-            statuses.setdefault(str(row["group_key"] or row["key"]), set()).add(str(row["status"]))
+        for page in self.state.iter_tasks(self.connection):
+            for row in page:
+                statuses.setdefault(str(row["group_key"] or row["key"]), set()).add(str(row["status"]))
         return {key for key, found in statuses.items() if found == {TaskState.CLOSED}}
 
     @staticmethod
@@ -287,14 +309,29 @@ class CleanupEngine:
         done: Callable[[list[Outcome]], None],
         summary: CleanupSummary,
         what: str,
+        ends: tuple[Callable[[T], str], str] | None = None,
     ) -> None:
         """``send`` every page of ``items``, the allowance checked before each; ``done`` gets a page's
         successes as soon as it is answered, and the state writes it makes are one transaction, so a
-        run stopped later keeps what it did. A kill between the answer and that commit leaves the
-        page's rows as they were: the CRM side is found again by the next run, and a deleted task's
-        open rows are recorded done by the next sync's read-back."""
-        for page in _pages(items):
+        run stopped later keeps what it did.
+
+        With ``ends`` (an item's CRM key, the status ``done`` records), a page's tasks are marked
+        with that status before the CRM write and unmarked in the page's transaction: a kill between
+        the CRM's answer and that commit leaves the marks, which tell the next run that tiersync
+        finished those tasks (see :meth:`plan`). The next page's marks ride in the same transaction,
+        which commits before that page is sent, so marking costs one commit per run, not per page;
+        a run stopped before sending it leaves marks on open tasks, which the next run plans again."""
+        now = self.clock()
+
+        def marked(start: int) -> list[str]:
+            return [ends[0](item) for item in items[start : start + PAGE]] if ends else []
+
+        for start in range(0, len(items), PAGE):
             self._guard_budget()
+            page = list(items[start : start + PAGE])
+            keys = marked(start)
+            if ends and start == 0:
+                self.state.mark_task_ends(self.connection, keys, ends[1], now)
             succeeded = []
             for outcome in send(page):
                 if outcome.ok:
@@ -303,6 +340,26 @@ class CleanupEngine:
                     self._fail(summary, outcome, what)
             with self.state.page():
                 done(succeeded)
+                if ends:
+                    self.state.clear_task_ends(self.connection, keys)
+                    if start + PAGE < len(items):
+                        self.state.mark_task_ends(self.connection, marked(start + PAGE), ends[1], now)
+
+    def _record_ended(self, plan: CleanupPlan, summary: CleanupSummary, now: dt.datetime) -> None:
+        """What an interrupted cleanup finished in the CRM, recorded and unmarked in one transaction;
+        counted here, since the interrupted run's summary was never printed. A marked task that is
+        gone counts as deleted only when the mark was a delete's (a close's may be a user's delete).
+        The marks of tasks planned again are dropped too: their pages mark them anew."""
+        if not plan.marked:
+            return
+        closed = [k for k, status in plan.ended.items() if status == TaskState.CLOSED]
+        gone = [k for k, status in plan.ended.items() if status == TaskState.DONE]
+        with self.state.page():
+            self.state.tasks_finished_by_crm_key(self.connection, closed, TaskState.CLOSED, now)
+            self.state.tasks_finished_by_crm_key(self.connection, gone, TaskState.DONE, now)
+            self.state.clear_task_ends(self.connection, sorted(plan.marked))
+        summary.tasks_closed += len(closed)
+        summary.tasks_deleted += sum(1 for k in gone if plan.marked[k] == TaskState.DONE)
 
     def _apply(
         self, plan: CleanupPlan, options: CleanupOptions, summary: CleanupSummary, now: dt.datetime
@@ -330,8 +387,11 @@ class CleanupEngine:
             summary.accounts_cleared += len(page)
             summary.fields_cleared += sum(fields.get(o.ref, 0) for o in page)
 
-        self._each_page(plan.delete, self.crm.delete_tasks, deleted, summary, "task delete")
-        self._each_page(plan.close, close, closed, summary, "task close")
+        self._record_ended(plan, summary, now)
+        self._each_page(
+            plan.delete, self.crm.delete_tasks, deleted, summary, "task delete", (_key, TaskState.DONE)
+        )
+        self._each_page(plan.close, close, closed, summary, "task close", (_key, TaskState.CLOSED))
         self._each_page(plan.clears, self.crm.clear_accounts, cleared, summary, "account clear")
         if summary.failures:
             return

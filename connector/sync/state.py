@@ -12,7 +12,9 @@ task key is recorded as ``pending`` and committed before its task is sent, even 
 crash between the two re-sends (an idempotent upsert) instead of forgetting or duplicating it. A
 page's accounts are marked for redo the same way before it writes to the CRM, and unmarked with the
 page's commit: a crash in between leaves accounts that look written by tiersync, which the change
-query leaves out, so the mark is what makes the next run read them again.
+query leaves out, so the mark is what makes the next run read them again. Cleanup marks a page's
+CRM tasks with the status it will record in the same way, so that tasks it finished in the CRM before a
+crash are recorded as tiersync's closes or deletes, not as users' work.
 """
 
 from __future__ import annotations
@@ -198,7 +200,8 @@ class StateStore(Protocol):
     def tasks_finished_by_crm_id(
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
     ) -> None:
-        """Every open action carried by these CRM tasks ends with ``status``."""
+        """Every open action carried by these CRM tasks ends with ``status``, or with the status a
+        cleanup marked its task with (:meth:`mark_task_ends`): tiersync finished that one."""
         ...
 
     def tasks_finished_by_crm_key(
@@ -247,6 +250,24 @@ class StateStore(Protocol):
     def accounts_to_redo(self, connection: str) -> set[str]:
         """Accounts whose page wrote to the CRM but never finished (a crash, an error, a record that
         failed): the next incremental run reads them with the changed ones."""
+        ...
+
+    def mark_task_ends(self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime) -> None:
+        """Before cleanup closes (``closed``) or deletes (``done``) the CRM tasks stored under these
+        keys: the status it will record. Held in an open page like any write (unlike ``mark_redo``):
+        the caller marks a page outside any page, or in the transaction of the page before, which
+        commits before the marked page is sent. A crash before the marked page commits leaves tasks
+        the state holds open and the CRM finished; the mark tells the next cleanup, and a sync
+        reading them back, that tiersync finished them."""
+        ...
+
+    def clear_task_ends(self, connection: str, crm_keys: Iterable[str]) -> None:
+        """The CRM answered for these tasks and the page records it: unmarked with the page."""
+        ...
+
+    def task_ends(self, connection: str) -> dict[str, str]:
+        """CRM key -> status of the tasks a cleanup marked and never unmarked (a crash, or a CRM error
+        that left it unknown whether the write landed)."""
         ...
 
     def bound_org(self, connection: str) -> str | None:
@@ -596,14 +617,19 @@ class SqlStore(ABC):
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
     ) -> None:
         """Only pending or open rows move, so a row already finished keeps its status and closing
-        time; chunked like :meth:`tasks_for`."""
+        time; chunked like :meth:`tasks_for`. A cleanup killed after the CRM closed its task leaves
+        the row open and the task marked: the mark's status wins over the caller's ``done``."""
         ids = list(crm_ids)
+        marked = (
+            "(SELECT e.status FROM task_ends e WHERE e.connection = tasks.connection "
+            "AND e.crm_key = COALESCE(tasks.group_key, tasks.key))"
+        )
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             self._write(
-                "UPDATE tasks SET status = ?, closed_at = ? WHERE connection = ? AND status IN (?, ?) "
-                f"AND crm_id IN ({marks})",
+                f"UPDATE tasks SET status = COALESCE({marked}, ?), closed_at = ? WHERE connection = ? "
+                f"AND status IN (?, ?) AND crm_id IN ({marks})",
                 (status, _iso(now), connection, *TaskState.UNSENT, *chunk),
             )
 
@@ -736,6 +762,30 @@ class SqlStore(ABC):
             str(r[0]) for r in self._rows("SELECT account_id FROM redo WHERE connection = ?", (connection,))
         }
 
+    def mark_task_ends(self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime) -> None:
+        """Held in an open page, else one transaction now; a key marked again takes the new status
+        (a delete cleanup after a killed close one)."""
+        sql = (
+            "INSERT INTO task_ends VALUES (?, ?, ?, ?) ON CONFLICT (connection, crm_key) DO UPDATE SET "
+            "status = excluded.status, marked_at = excluded.marked_at"
+        )
+        self._write_all([(sql, (connection, key, status, _iso(now))) for key in crm_keys])
+
+    def clear_task_ends(self, connection: str, crm_keys: Iterable[str]) -> None:
+        """Held in the open page, so the marks go in the same transaction as the page's statuses."""
+        keys = list(crm_keys)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._write(
+                f"DELETE FROM task_ends WHERE connection = ? AND crm_key IN ({marks})", (connection, *chunk)
+            )
+
+    def task_ends(self, connection: str) -> dict[str, str]:
+        """Read by the primary key's prefix; empty but for a cleanup that was stopped mid-page."""
+        rows = self._rows("SELECT crm_key, status FROM task_ends WHERE connection = ?", (connection,))
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def task_counts(self, connection: str) -> dict[str, int]:
         """One ``GROUP BY``, so it stays cheap on a large state."""
         rows = self._rows(
@@ -812,7 +862,7 @@ class SqlStore(ABC):
         bound to the new one."""
         forget: list[tuple[str, Sequence[Any]]] = [
             (f"DELETE FROM {table} WHERE connection = ?", (connection,))
-            for table in ("watermarks", "tier_history", "tasks", "results", "redo")
+            for table in ("watermarks", "tier_history", "tasks", "results", "redo", "task_ends")
         ]
         bind = (
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

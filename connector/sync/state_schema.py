@@ -131,6 +131,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "marked_at TEXT NOT NULL, PRIMARY KEY (connection, account_id))",
         ),
     ),
+    Migration(
+        6,
+        "cleanup marks a page's CRM tasks with the status it will record before it closes or deletes "
+        "them, and unmarks them when its state commits: after a crash between the two, the state held "
+        "them open while the CRM had them closed, so the next cleanup counted tiersync's closes as "
+        "users' work and a later delete cleanup kept them",
+        (
+            "CREATE TABLE IF NOT EXISTS task_ends (connection TEXT NOT NULL, crm_key TEXT NOT NULL, "
+            "status TEXT NOT NULL, marked_at TEXT NOT NULL, PRIMARY KEY (connection, crm_key))",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

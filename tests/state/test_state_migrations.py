@@ -110,6 +110,8 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_data(database: Dat
         assert database.version() == str(SCHEMA_VERSION)
         assert "written" not in database.tables(), "the never-read written values are dropped"
         assert database.columns("tasks") >= NEW_TASK_COLUMNS
+        assert database.columns("task_ends") == {"connection", "crm_key", "status", "marked_at"}
+        assert store.task_ends("emea") == {}
         assert store.bound_org("emea") == "00D000000000001AAA"
         assert store.watermark("emea", "changes") == "2026-10-01T06:00:00+00:00"
         assert store.tier_history("emea", "001A") == [
@@ -141,6 +143,10 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_data(database: Dat
         row = store.task("emea", grouped.spec.key)
         assert row is not None and row.sent_on == NOW.date()
         assert {t.owner_id for t in store.task_load("emea", NOW.date())} == {"005A"}
+        store.mark_task_ends("emea", ["001A/review_relationship/2026-07-01"], TaskState.CLOSED, NOW)
+        store.tasks_finished_by_crm_id("emea", ["00T000000000001AAA"], TaskState.DONE, NOW)
+        [closed] = [t for t in store.tasks_for("emea", ["001A"]) if t.crm_id == "00T000000000001AAA"]
+        assert closed.status == TaskState.CLOSED, "the v1 task a cleanup marked is recorded as its close"
     finally:
         store.close()
 
@@ -167,7 +173,7 @@ def test_a_fresh_store_is_built_by_the_same_migrations(database: Database) -> No
     open_state(database.settings).close()
     tables = database.tables()
     assert database.version() == str(SCHEMA_VERSION)
-    assert {"meta", "watermarks", "tier_history", "tasks", "results", "runs"} <= tables
+    assert {"meta", "watermarks", "tier_history", "tasks", "results", "runs", "redo", "task_ends"} <= tables
     assert "written" not in tables
     assert database.columns("tasks") >= NEW_TASK_COLUMNS
 

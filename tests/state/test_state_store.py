@@ -351,6 +351,43 @@ def test_a_page_marked_for_redo_stays_marked_until_the_page_commits(
         reader.close()
 
 
+def test_task_ends_are_held_with_the_page_and_win_over_a_read_back_s_done(
+    settings: Settings, store: StateStore
+) -> None:
+    closing, deleting, other = (wanted(a, "review_relationship") for a in ("001A", "001B", "001C"))
+    store.tasks_pending("default", [closing, deleting, other], NOW)
+    for number, task in enumerate((closing, deleting, other)):
+        store.task_confirmed("default", task.spec.key, f"00T{number}")
+    reader = open_state(settings)
+    try:
+        store.mark_task_ends("default", [closing.spec.key], TaskState.CLOSED, NOW)
+        assert reader.task_ends("default") == {closing.spec.key: TaskState.CLOSED}, "outside a page: at once"
+        with store.page():
+            store.clear_task_ends("default", [closing.spec.key])
+            store.mark_task_ends("default", [deleting.spec.key], TaskState.DONE, NOW)
+            assert reader.task_ends("default") == {closing.spec.key: TaskState.CLOSED}, "held by the page"
+        assert reader.task_ends("default") == {deleting.spec.key: TaskState.DONE}
+        store.mark_task_ends("default", [closing.spec.key], TaskState.DONE, NOW)
+        store.mark_task_ends(
+            "default", [closing.spec.key], TaskState.CLOSED, NOW
+        )  # marked again: the new one
+        store.mark_task_ends("emea", [other.spec.key], TaskState.CLOSED, NOW)
+
+        # a sync reads the three tasks back finished: the two a cleanup marked are its own
+        store.tasks_finished_by_crm_id("default", ["00T0", "00T1", "00T2"], TaskState.DONE, NOW)
+        found = {t.key: t.status for t in reader.tasks_for("default", ["001A", "001B", "001C"])}
+        assert found == {
+            closing.spec.key: TaskState.CLOSED,
+            deleting.spec.key: TaskState.DONE,
+            other.spec.key: TaskState.DONE,
+        }, "another connection's mark does not count"
+        store.rebind_org("emea", "00Dnew")
+        assert reader.task_ends("emea") == {}
+        assert len(reader.task_ends("default")) == 2
+    finally:
+        reader.close()
+
+
 def test_a_page_ended_by_an_error_still_keeps_what_it_recorded(store: StateStore) -> None:
     def page_that_fails() -> None:
         with store.page():

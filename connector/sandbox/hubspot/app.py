@@ -192,9 +192,12 @@ class HubSpotSandbox:
             return drop_connection(environ, start_response)
         if fault is not None and fault is not Fault.SLOW:
             return self._finish(start_response, request, self._faulted(fault), write=write, fault=fault)
-        if fault is Fault.SLOW:
+        late = fault is Fault.SLOW and self.faults.plan.answer_late
+        if fault is Fault.SLOW and not late:
             time.sleep(self.faults.plan.slow_seconds)
         response = self._serve(request, route, args)
+        if late:
+            time.sleep(self.faults.plan.slow_seconds)
         return self._finish(start_response, request, response, write=write, fault=fault)
 
     def _faulted(self, fault: Fault) -> Response:

@@ -189,7 +189,8 @@ class SalesforceSandbox:
                     self._record(request, 0, Reply(0), fault)
                     return drop_connection(environ, start_response)
                 if fault is Fault.SLOW:
-                    time.sleep(self.faults.plan.slow_seconds)
+                    if not self.faults.plan.answer_late:
+                        time.sleep(self.faults.plan.slow_seconds)
                 elif fault is not None:
                     raise self._fault_error(fault)
             with self._lock:
@@ -198,6 +199,8 @@ class SalesforceSandbox:
                     reply = route.handler(request, params)
                 finally:
                     self.org.acting_user_id = self.org.api_user_id
+            if fault is Fault.SLOW and self.faults.plan.answer_late:
+                time.sleep(self.faults.plan.slow_seconds)
         except ApiError as error:
             reply = error_reply(error)
         if request.path.startswith("/services/data/"):
