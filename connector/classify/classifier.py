@@ -6,6 +6,7 @@ the same roster and thresholds always give the same result whatever the input or
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -148,18 +149,11 @@ def classify_frames(
 
 def _in_id_order(frames: RosterFrames) -> RosterFrames:
     """Accounts sorted by id: every stage keeps their order, so sorting the narrow input sorts the
-    wide output. Records already in account order (a CRM read, generated data) are marked so, and
-    polars groups and joins them without hashing every key."""
+    wide output (records need no order: each is tallied by its account's row)."""
     accounts = frames.accounts
     ids = accounts["id"]
     accounts = accounts.with_columns(ids.set_sorted()) if ids.is_sorted() else accounts.sort("id")
-    children: dict[str, pl.DataFrame | None] = {}
-    for kind in CHILD_KINDS:
-        frame = frames.child(kind)
-        if frame is not None and frame.height and frame["account_id"].is_sorted():
-            frame = frame.with_columns(frame["account_id"].set_sorted())
-        children[kind] = frame
-    return RosterFrames(accounts=accounts, **children)
+    return dataclasses.replace(frames, accounts=accounts)
 
 
 def _fields_missing(frames: RosterFrames) -> list[tuple[str, str]]:

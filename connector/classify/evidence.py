@@ -99,12 +99,11 @@ def with_account_rows(frames: RosterFrames) -> RosterFrames:
     for kind in CHILD_KINDS:
         frame = frames.child(kind)
         if frame is not None and ACCOUNT_ROW not in frame.columns:
-            ids = frame["account_id"]
-            if ids.is_sorted():  # records in account order: one look-up per account, not per record
-                runs = frame.select(pl.col("account_id").rle()).unnest("account_id")
-                rows = np.repeat(_sorted_positions(keys, runs["value"]), runs["len"].to_numpy())
-            else:
-                rows = _positions(keys, ids)
+            # one look-up per run of records of one account (per account, in account order)
+            runs = frame.select(pl.col("account_id").rle()).unnest("account_id")
+            ids = runs["value"]
+            found = _sorted_positions(keys, ids) if _sorted_unique(ids) else _positions(keys, ids)
+            rows = np.repeat(found, runs["len"].to_numpy())
             frame = frame.with_columns(pl.Series(ACCOUNT_ROW, rows))
             if (rows < 0).any():  # a filter copies every column: only when there is something to drop
                 frame = frame.filter(pl.col(ACCOUNT_ROW) >= 0)
