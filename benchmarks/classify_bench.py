@@ -3,13 +3,16 @@
 Prints accounts/s, peak memory, and the ratio to a naive pure-Python implementation (dicts and loops
 over records, the way a first script would do it) measured in the same run on a subset, so the ratio
 does not depend on the machine: in wall time and in CPU time (all threads, user and system), so that
-it is not an artefact of polars using both cores or of a loaded machine slowing the naive loop. Run: ``.venv/bin/python benchmarks/classify_bench.py [--accounts N]``.
+it is not an artefact of polars using both cores or of a loaded machine slowing the naive loop; and
+once more for one batch in a process of its own with ``POLARS_MAX_THREADS=1`` (the ratio on one core).
+Run: ``.venv/bin/python benchmarks/classify_bench.py [--accounts N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import resource
 import subprocess
@@ -619,6 +622,32 @@ def sync_child(directory: Path, connection: dict[str, str], path: str) -> dict[s
     }
 
 
+def one_thread_child(accounts: int) -> None:
+    """Classify one batch as the main run's first (same seed) and print its wall and CPU seconds as
+    JSON: run in a process of its own with ``POLARS_MAX_THREADS=1`` (polars sizes its thread pool
+    once, at import)."""
+    settings = Settings()
+    frames = generate(accounts, seed=1000, as_of=AS_OF, id_prefix="B000-").frames
+    t0, c0 = time.perf_counter(), usage()
+    [results] = classify_batches([frames], settings, AS_OF)
+    cpu = Cpu()
+    cpu.add(c0, usage())
+    print(json.dumps({"accounts": results.height, "wall": time.perf_counter() - t0, "cpu": cpu.total}))
+
+
+def one_thread(accounts: int) -> tuple[int, float, float]:
+    """(accounts, wall seconds, CPU seconds) of :func:`one_thread_child` in its own process."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--one-thread-child", "--batch", str(accounts)],
+        env={**os.environ, "POLARS_MAX_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    return measured["accounts"], measured["wall"], measured["cpu"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=1_000_000)
@@ -676,7 +705,13 @@ def main() -> None:
         default="auto",
         help="--memory: the sync's read and writes through REST, Bulk 2.0, or as bulk_threshold decides",
     )
+    parser.add_argument(
+        "--one-thread-child", action="store_true", help=argparse.SUPPRESS
+    )  # one batch in one thread (see one_thread)
     args = parser.parse_args()
+    if args.one_thread_child:
+        one_thread_child(args.batch)
+        return
     if args.memory:
         memory(args)
         return
@@ -746,6 +781,14 @@ def main() -> None:
     cpu_ratio = (slow_cpu.total / n) / (fast_cpu.total / classified)
     print(f"fast/naive, wall time = {fast_rate / slow_rate:.1f}×  (goal ≥10×)")
     print(f"fast/naive, cpu time  = {cpu_ratio:.1f}×  (goal ≥10×)")
+    # polars on one thread, in a process of its own: the ratio on one core, threads no help
+    one, one_wall, one_cpu = one_thread(min(args.batch, args.accounts))
+    print(
+        f"one thread (POLARS_MAX_THREADS=1, own process, {one:,} accounts): tiersync "
+        f"{one_wall * 1e5 / one:.2f} s wall, {one_cpu * 1e5 / one:.2f} s cpu per 100,000 accounts; "
+        f"fast/naive = {(one / one_wall) / slow_rate:.1f}× wall, "
+        f"{(slow_cpu.total / n) / (one_cpu / one):.1f}× cpu"
+    )
     print(f"peak memory (whole run, generation included): {peak_rss_mb():,.0f} MB")
     if differ:
         sys.exit(1)
