@@ -14,6 +14,9 @@ What it does, in this order:
 
 Everything is found in the CRM on each run, never from a list an earlier run saved, so a run killed at
 any point is finished by the next one, and a run with nothing left to do writes nothing and says so.
+The state only says whose a closed task is: before a page of tasks is closed or deleted, its keys are
+marked in the state with the status it will record, and the page's commit unmarks them, so tasks a
+killed run finished in the CRM are recorded and counted by the next run as tiersync's (see ``plan``).
 Writes go in pages with the daily-allowance guard between them (exit 4 stops cleanly; the next run
 resumes). A record the CRM refuses is listed and the run ends partial (exit 1); the next run retries it.
 """

@@ -17,7 +17,7 @@ import pytest
 
 from connector.exit_codes import ExitCode
 from connector.sandbox.faults import Fault, FaultPlan
-from connector.sync.state import State
+from connector.sync.state import State, TaskState
 from tests.cleanup.conftest import make_bare_org
 from tests.cleanup.test_cleanup import cleanup, complete, state_tasks, task_rows
 from tests.sync.conftest import Org, kill_when
@@ -84,8 +84,12 @@ def marks(org: Org) -> dict[str, str]:
         state.close()
 
 
+def completed_keys(org: Org) -> set[str]:
+    return {str(t["key"]) for t in task_rows(org) if t["status"] in ("Completed", "COMPLETED")}
+
+
 def closed_in_crm(org: Org) -> int:
-    return sum(1 for t in task_rows(org) if t["status"] in ("Completed", "COMPLETED"))
+    return len(completed_keys(org))
 
 
 def kill_mid_page(org: Org, tmp_path: Path, mode: str) -> None:
@@ -119,13 +123,22 @@ def test_a_cleanup_killed_between_the_crm_write_and_the_state_commit_converges_o
     expected = cleanup(twin, tmp_path, "--yes", "--tasks", mode)
     assert expected.exit_code == ExitCode.OK, expected.output
 
+    live, users = {str(t["key"]) for t in task_rows(org)}, completed_keys(org)
     kill_mid_page(org, tmp_path, mode)
     if mode == "close":
-        assert closed_in_crm(org) > USERS_DONE, "the killed run closed tasks in the CRM"
+        finished = completed_keys(org) - users
     else:
-        assert len(task_rows(org)) < tasks, "the killed run deleted tasks in the CRM"
+        finished = live - {str(t["key"]) for t in task_rows(org)}
+    assert finished, "the killed run closed or deleted tasks in the CRM"
     assert statuses(org) == sent, "and its page of state writes never committed"
     assert set(marks(org).values()) == {"closed" if mode == "close" else "done"}, "but its marks did"
+    assert finished <= set(marks(org))
+
+    planned = cleanup(org, tmp_path, "--tasks", mode)
+    assert planned.exit_code == ExitCode.OK, planned.output
+    line = f"tasks: {len(finished)} finished in the CRM by an interrupted cleanup, to record"
+    assert line in planned.stdout
+    assert statuses(org) == sent and finished <= set(marks(org)), "a plan records nothing"
 
     resumed = cleanup(org, tmp_path, "--yes", "--tasks", mode)
     assert resumed.exit_code == ExitCode.OK, resumed.output
@@ -141,3 +154,34 @@ def test_a_cleanup_killed_between_the_crm_write_and_the_state_commit_converges_o
             assert counts(deleted.stdout) == (tasks - USERS_DONE, 0, USERS_DONE), deleted.stdout
         assert crm_tasks(org) == crm_tasks(twin)
         assert statuses(org) == statuses(twin)
+
+
+def test_a_sync_between_the_killed_cleanup_and_the_next_records_its_closes_as_tiersync_s(
+    org: Org, twin: Org, tmp_path: Path, crm: str
+) -> None:
+    """A scheduled full sync runs before anyone reruns the cleanup: it reads the owners' open tasks
+    back, finds the killed page's tasks completed, and must record them as closed by tiersync (a
+    user's completion would be ``done``), so that the cleanup run after it ends as the twin's."""
+    synced(org)
+    synced(twin)
+    sent = statuses(org)
+    expected = cleanup(twin, tmp_path, "--yes", "--tasks", "close")
+    assert expected.exit_code == ExitCode.OK, expected.output
+    users = completed_keys(org)
+    kill_mid_page(org, tmp_path, "close")
+    killed = completed_keys(org) - users
+    assert killed and statuses(org) == sent
+
+    summary, _ = org.sync("full")
+    assert summary.status == "ok", summary.message
+    rows = state_tasks(org)
+    ours = {k: str(r["status"]) for k, r in rows.items() if (r["group_key"] or k) in killed}
+    assert ours and set(ours.values()) == {TaskState.CLOSED}, "read back, and recorded as tiersync's closes"
+
+    resumed = cleanup(org, tmp_path, "--yes", "--tasks", "close")
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert counts(resumed.stdout) == counts(expected.stdout)
+    assert crm_tasks(org) == crm_tasks(twin)
+    theirs = statuses(twin)
+    assert {k: theirs[k] for k in ours} == ours
+    assert marks(org) == {}
