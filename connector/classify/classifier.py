@@ -138,13 +138,13 @@ def classify_frames(
     # Each stage builds its sentences on its own rows (rules.by_group): it materialises the frame
     # once, so polars never re-runs the upstream plan once per branch of a split.
     traited = with_traits(explained(tiered, settings), settings).with_columns(*gaps)
-    return (
+    result = (
         with_actions(with_decision(with_growth_points(traited, settings), settings), settings)
         .rename({"id": "account_id"})
         .select(*RESULT_COLUMNS, *attributes)
-        .with_columns(as_lists(LIST_COLUMNS))
         .collect(engine="in-memory")
     )
+    return as_lists(result, LIST_COLUMNS)
 
 
 def _in_id_order(frames: RosterFrames) -> RosterFrames:

@@ -69,13 +69,20 @@ def labels(conditions: list[tuple[pl.Expr, str]], separator: str = LABEL_SEPARAT
     return pl.concat_str(parts, separator=separator, ignore_nulls=True)
 
 
-def as_lists(columns: tuple[str, ...]) -> list[pl.Expr]:
-    """The ';'-joined label columns as lists of strings ('' is the empty list)."""
+def as_lists(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The ';'-joined label columns as lists of strings ('' is the empty list).
+
+    A label column holds a few distinct texts (every combination of its labels at most): each is
+    split once and gathered per row, instead of every row's text being split."""
     empty = pl.lit([], dtype=pl.List(pl.String))
-    return [
-        pl.when(pl.col(c) == "").then(empty).otherwise(pl.col(c).str.split(LABEL_SEPARATOR)).alias(c)
-        for c in columns
-    ]
+    lists = []
+    for c in columns:
+        texts = frame[c].drop_nulls().unique()
+        split = pl.select(
+            pl.when(pl.lit(texts) == "").then(empty).otherwise(pl.lit(texts).str.split(LABEL_SEPARATOR))
+        ).to_series()
+        lists.append(split.gather(frame[c].cast(pl.Enum(texts)).to_physical()).alias(c))
+    return frame.with_columns(lists)
 
 
 def codes(rules: list[Rule]) -> pl.Expr:
