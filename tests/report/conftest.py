@@ -23,7 +23,7 @@ from connector.frames import RosterFrames
 from connector.report.sources import ATTRIBUTE_COLUMNS
 from connector.sample_data import generate
 from connector.sync.engine import result_payload
-from connector.sync.state import State
+from connector.sync.state import State, StateStore
 from connector.sync.tasks import Period, WantedTask, task_key
 
 AS_OF = dt.date(2026, 11, 1)
@@ -88,8 +88,8 @@ def _payload(c: Any, row: dict[str, Any]) -> dict[str, Any]:
     return result_payload(c, attributes, owner_name=None, override_tier=None)
 
 
-def write_state(path: Path, results: pl.DataFrame) -> State:
-    state = State(path)
+def write_state(state: StateStore, results: pl.DataFrame) -> None:
+    """Two runs of ``results`` into ``state`` (either store), as the module docstring plants them."""
     previous = previous_tiers(results)
     classifications = to_classifications(results)
     rows = {r["account_id"]: r for r in results.iter_rows(named=True)}
@@ -134,11 +134,14 @@ def write_state(path: Path, results: pl.DataFrame) -> State:
         else:
             state.task_confirmed("default", task.spec.key, f"00T{i:08d}")
     state.run_ended(last, "ok", {}, LAST_RUN + dt.timedelta(minutes=5))
-    return state
 
 
 @pytest.fixture(scope="session")
 def state_path(classified: Classified, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("state") / "tiersync-state.sqlite"
-    write_state(path, classified.results).close()
+    state = State(path)
+    try:
+        write_state(state, classified.results)
+    finally:
+        state.close()
     return path

@@ -12,8 +12,9 @@ from connector.config import Settings
 from connector.report import build_report_data, source_from_results, source_from_state
 from connector.report.data import LISTED, ReportData
 from connector.report.sources import open_tasks
-from connector.sync.state import State
-from tests.report.conftest import REPORT_DAY, Classified, previous_tiers
+from connector.sync.state import State, open_state
+from tests.postgres_server import shared_server
+from tests.report.conftest import REPORT_DAY, Classified, previous_tiers, write_state
 
 TIERS = ["amazing", "good", "okay", "poor"]
 
@@ -246,3 +247,20 @@ def test_open_tasks_folded_a_few_rows_at_a_time_count_what_one_pass_counts(
     assert {(a, o, d): n for a, o, d, n in folded.counts.iter_rows()} == dict(expected)
     first = sorted((t["due"], t["key"]) for t in unsent if t["due"])[:LISTED]
     assert list(zip(folded.earliest["due"], folded.earliest["key"], strict=True)) == first
+
+
+def test_a_postgres_state_gives_the_report_a_sqlite_state_gives(
+    classified: Classified, state_path: Path
+) -> None:
+    server = shared_server()
+    url = server.url(server.create_database(), password=True)
+    store = open_state(Settings.model_validate({"state_url": url}))
+    try:
+        write_state(store, classified.results)
+        on_postgres = build_report_data(
+            source_from_state(store, "default", page_size=7), Settings(), REPORT_DAY
+        )
+    finally:
+        store.close()
+    assert on_postgres.playbook.open_total and on_postgres.movements.dropped_total
+    assert on_postgres.to_json() == state_report(state_path).to_json()
