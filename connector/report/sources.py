@@ -110,6 +110,7 @@ class OpenTasks:
 
     @property
     def total(self) -> int:
+        """Open tasks in all."""
         return int(self.counts["open"].sum())
 
 
@@ -140,9 +141,8 @@ def open_tasks(
         earliest = pl.concat([earliest, batch.filter(day.is_not_null())]).sort(day, "key").head(LISTED)
 
     for page in pages:
-        frame = pl.DataFrame(page, schema=TASK_SCHEMA, strict=False).filter(
-            pl.col("status").is_in(list(TaskState.UNSENT))
-        )
+        unsent = [t for t in page if t["status"] in TaskState.UNSENT]  # before polars reads the dicts
+        frame = pl.DataFrame(unsent, schema=TASK_SCHEMA, strict=False)
         held.append(frame)
         rows += frame.height
         if rows >= fold:
