@@ -12,7 +12,10 @@ wall time, seconds per 1,000 accounts, and baseline / batched in the same run.
 workload budget (thousands of tasks), then deletes them; the baseline records the same rows one task
 at a time, each its own commit, as cleanup did before (its ``task_finished`` by the task's key also
 missed the actions of a task stored under a group key), against one transaction per page of 200. Printed: state commits,
-state-write seconds and the cleanup's wall time, with both ratios.
+state-write seconds and the cleanup's wall time, with both ratios. Both runs mark each page's tasks
+ahead of the CRM write (the task ends a killed run leaves for the next): per page, the next page's
+marks ride in the page's commit, so they add one commit per run; the baseline, which opens no page,
+commits each mark and unmark on its own.
 
 Run: ``.venv/bin/python benchmarks/state_writes.py [--accounts 20000] [--crm salesforce] [--postgres]
 [--cleanup] [--cleanup-accounts 4000]``. ``--postgres`` also measures the PostgreSQL store: the

@@ -223,11 +223,12 @@ class CleanupEngine:
     def _closed_by_tiersync(self) -> set[str]:
         """The CRM keys of tasks tiersync closed itself: every action the task carries was closed
         (a task a user completed after tiersync struck some of its actions holds ``done`` rows too)."""
-        statuses: dict[str, set[str]] = {}
+        closed: dict[str, bool] = {}
         for page in self.state.iter_tasks(self.connection):
             for row in page:
-                statuses.setdefault(str(row["group_key"] or row["key"]), set()).add(str(row["status"]))
-        return {key for key, found in statuses.items() if found == {TaskState.CLOSED}}
+                key = str(row["group_key"] or row["key"])
+                closed[key] = closed.get(key, True) and row["status"] == TaskState.CLOSED
+        return {key for key, every in closed.items() if every}
 
     @staticmethod
     def _clears(marked: list[MarkedAccount], options: CleanupOptions) -> tuple[list[AccountClear], int]:

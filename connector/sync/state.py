@@ -476,6 +476,25 @@ class SqlStore(ABC):
             for sql, run in groupby(statements, key=lambda s: s[0]):
                 self._executemany(sql, [params for _, params in run])
 
+    def _keyset_pages(
+        self, table: str, columns: str, connection: str, size: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """A connection's rows of ``table``, ``size`` at a time in byte order of the first of
+        ``columns`` (the key after ``connection`` in the table's primary key): each page asks for
+        the keys after the last one read, so no page costs more than the first."""
+        column = f"{columns.split(',', 1)[0].strip()}{self.DIALECT.bytewise}"
+        last = ""
+        while True:
+            rows = self._rows(
+                f"SELECT {columns} FROM {table} WHERE connection = ? AND {column} > ? "
+                f"ORDER BY {column} LIMIT ?",
+                (connection, last, size),
+            )
+            if not rows:
+                return
+            yield rows
+            last = str(rows[-1][0])
+
     def _row(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
@@ -728,18 +747,8 @@ class SqlStore(ABC):
         """Keyset pages on the primary key (keys after the last one read, byte order), so no page
         costs more than the first and the rows need not be consumed before the next call."""
         names = [name.strip() for name in _TASK_LIST_COLUMNS.split(",")]
-        column = f"key{self.DIALECT.bytewise}"
-        last = ""
-        while True:
-            rows = self._rows(
-                f"SELECT {_TASK_LIST_COLUMNS} FROM tasks WHERE connection = ? AND {column} > ? "
-                f"ORDER BY {column} LIMIT ?",
-                (connection, last, page_size),
-            )
-            if not rows:
-                return
+        for rows in self._keyset_pages("tasks", _TASK_LIST_COLUMNS, connection, page_size):
             yield [dict(zip(names, row, strict=True)) for row in rows]
-            last = str(rows[-1][0])
 
     def mark_redo(self, connection: str, account_ids: Iterable[str], now: dt.datetime) -> None:
         """One transaction committed at once, inside a page too (see :meth:`StateStore.mark_redo`)."""
@@ -748,13 +757,7 @@ class SqlStore(ABC):
 
     def clear_redo(self, connection: str, account_ids: Iterable[str]) -> None:
         """Held in the open page, so the marks go in the same transaction as the page's writes."""
-        ids = list(account_ids)
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            self._write(
-                f"DELETE FROM redo WHERE connection = ? AND account_id IN ({marks})", (connection, *chunk)
-            )
+        self._unmark("redo", "account_id", connection, account_ids)
 
     def accounts_to_redo(self, connection: str) -> set[str]:
         """Read by the primary key's prefix."""
@@ -773,12 +776,16 @@ class SqlStore(ABC):
 
     def clear_task_ends(self, connection: str, crm_keys: Iterable[str]) -> None:
         """Held in the open page, so the marks go in the same transaction as the page's statuses."""
-        keys = list(crm_keys)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
+        self._unmark("task_ends", "crm_key", connection, crm_keys)
+
+    def _unmark(self, table: str, column: str, connection: str, values: Iterable[str]) -> None:
+        """Delete a connection's marks by the second column of their primary key, ``_CHUNK`` at a time."""
+        ids = list(values)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             self._write(
-                f"DELETE FROM task_ends WHERE connection = ? AND crm_key IN ({marks})", (connection, *chunk)
+                f"DELETE FROM {table} WHERE connection = ? AND {column} IN ({marks})", (connection, *chunk)
             )
 
     def task_ends(self, connection: str) -> dict[str, str]:
@@ -810,18 +817,8 @@ class SqlStore(ABC):
 
     def results_pages(self, connection: str, size: int = RESULTS_PAGE) -> Iterator[list[dict[str, Any]]]:
         """Keyset pages (ids after the last one read), so no page costs more than the first."""
-        column = f"account_id{self.DIALECT.bytewise}"
-        last = ""
-        while True:
-            rows = self._rows(
-                f"SELECT account_id, payload_json FROM results WHERE connection = ? AND {column} > ? "
-                f"ORDER BY {column} LIMIT ?",
-                (connection, last, size),
-            )
-            if not rows:
-                return
+        for rows in self._keyset_pages("results", "account_id, payload_json", connection, size):
             yield [dict(json.loads(r[1])) for r in rows]
-            last = str(rows[-1][0])
 
     def tier_histories(
         self, connection: str, account_ids: Sequence[str]
