@@ -85,6 +85,9 @@ class TaskBudget:
         still move them)."""
         self._settled: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
         """Per owner and week, how many places accounts of finished pages hold (see :meth:`settle`)."""
+        self._room_from: dict[str, dt.date] = {}
+        """Per owner, the first week that may have room for a deferred task: every week before it
+        (after this one) is full (places only leave a week through :meth:`_discard`, which moves it back)."""
         # ``load`` may stream one row per account of the org: each row leaves only the strings the
         # counts keep. A task is new in the week it was created: actions that joined it later (a row
         # of the same task sent this week) do not make it new, so a row sent before this week marks
@@ -147,28 +150,39 @@ class TaskBudget:
         if self._fits(who):
             self._sent[who].add(key)
             self._open[who][key] = None
-            for accounts in self._reserved[who].values():
-                accounts.discard(account_id)
+            self._discard(who, account_id)
             return None
         return self._defer(who, account_id)
 
     def _defer(self, owner: str, account_id: str) -> dt.date:
+        """The first week after this one with room (the last one searched when none has), from the
+        owner's first week that may have room: the weeks before it are full, so a run deferring one
+        task per account does not search the same full weeks again for each (quadratic in the org)."""
         reserved = self._reserved[owner]
-        for accounts in reserved.values():
-            accounts.discard(account_id)
-        week = self.week
-        for _ in range(MAX_WEEKS_AHEAD):
-            week += dt.timedelta(days=7)
-            taken = len(reserved.get(week, ())) + self._settled[owner].get(week, 0)
-            if not self.max_new or taken < self.max_new:
+        self._discard(owner, account_id)
+        step = dt.timedelta(days=7)
+        last = self.week + step * MAX_WEEKS_AHEAD
+        week = max(self._room_from.get(owner, self.week + step), self.week + step)
+        settled = self._settled[owner]
+        while week < last and self.max_new:
+            if len(reserved.get(week, ())) + settled.get(week, 0) < self.max_new:
                 break
+            week += step
+        self._room_from[owner] = week
         reserved[week].add(account_id)
         return week
 
+    def _discard(self, owner: str, account_id: str) -> None:
+        """The account's places in the owner's weeks are free again (and those weeks may have room)."""
+        for week, accounts in self._reserved[owner].items():
+            if account_id in accounts:
+                accounts.remove(account_id)
+                if week < self._room_from.get(owner, week):
+                    self._room_from[owner] = week
+
     def joined(self, owner: str | None, account_id: str) -> None:
         """The account's actions joined its open task: its reservations in later weeks are free."""
-        for accounts in self._reserved[owner or NO_OWNER].values():
-            accounts.discard(account_id)
+        self._discard(owner or NO_OWNER, account_id)
 
     def reserve(self, owner: str | None, account_id: str, day: dt.date) -> None:
         """Count a task deferred for another reason (a spread-out first touch) in its week."""

@@ -69,6 +69,28 @@ class RowShape:
         for name in header:
             info = schema.field(sobject, name)
             self._columns.append((name.split("."), _BY_TYPE.get(info.type) if info is not None else None))
+        self._flat = _flat_index(header)
+
+    def cell_reader(self, path: str) -> Callable[[Sequence[str]], Any] | None:
+        """A reader of ``value_at(self.row(cells), path)`` straight from the cells, without building the
+        row dict (a full read builds one record per evidence row: millions of them). None when the
+        header cannot be read so (one name spelt in two cases, a name that is also a parent path);
+        :meth:`row` reads those."""
+        if self._flat is None:
+            return None
+        lowered = path.lower()
+        index = self._flat.get(lowered)
+        if index is None:
+            if any(name.startswith(lowered + ".") for name in self._flat):
+                return None  # a parent path: its value is a dict of the columns under it
+            return _none
+        convert = self._columns[index][1]
+
+        def read(cells: Sequence[str]) -> Any:
+            cell = cells[index] if index < len(cells) else ""
+            return None if cell == "" else convert(cell) if convert is not None else cell
+
+        return read
 
     def row(self, cells: Sequence[str]) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -82,6 +104,28 @@ class RowShape:
                 node = child
             node[path[-1]] = value
         return row
+
+
+def _none(cells: Sequence[str]) -> None:
+    return None
+
+
+def _flat_index(header: Sequence[str]) -> dict[str, int] | None:
+    """Each column by its lower-case name, when reading a path by that name gives what walking the nested
+    row gives: every name and parent path spelt one way only, and no name that is also a parent."""
+    spelt: dict[str, str] = {}
+    leaves: set[str] = set()
+    parents: set[str] = set()
+    for name in header:
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:depth])
+            if spelt.setdefault(prefix.lower(), prefix) != prefix:
+                return None
+            (leaves if depth == len(parts) else parents).add(prefix.lower())
+    if leaves & parents or len(leaves) != len(header):
+        return None
+    return {name.lower(): index for index, name in enumerate(header)}
 
 
 def read_csv(path: Path) -> Iterator[list[str]]:

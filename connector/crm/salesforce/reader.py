@@ -26,7 +26,7 @@ from connector.crm import paging
 from connector.crm.base import CurrentValues, MappingError, ReadBatch
 from connector.crm.mapping import Mapping, SourceMapping
 from connector.crm.salesforce.bulk import BulkGate
-from connector.crm.salesforce.bulk_read import ACCOUNTS, BulkExtract, Extraction
+from connector.crm.salesforce.bulk_read import ACCOUNTS, BulkExtract, Cells, Extraction
 from connector.crm.salesforce.check import source_problems
 from connector.crm.salesforce.client import DEFAULT_BATCH_SIZE, Record, SalesforceClient
 from connector.crm.salesforce.describe import Schema
@@ -66,8 +66,8 @@ def account_batch_size(page_size: int) -> int:
     return max(MIN_BATCH_SIZE, min(DEFAULT_BATCH_SIZE, page_size))
 
 
-Evidence = dict[str, Iterator[Record]]
-"""Evidence rows of one page by kind, when a Bulk extract has them already (None: query them)."""
+Evidence = dict[str, Iterator[Any]]
+"""Evidence records of one page by kind, when a Bulk extract has them already (None: query them)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,15 @@ class Reader:
         extract = self._bulk.either(pager.total or 0, lambda: self._bulk_extract(fields, after), lambda: None)
         if extract is not None:
             with extract:
-                yield from extract.pages(max(page_size, self._bulk.page_size))
+                builders = {
+                    child.kind: _cells_builder(child.builder, extract, child.kind) for child in self._queried
+                }
+                for rows, cells in extract.pages(max(page_size, self._bulk.page_size)):
+                    evidence = {
+                        kind: builders[kind](found) for kind, found in cells.items() if kind in builders
+                    }
+                    del cells
+                    yield rows, evidence
             return
         for rows in paging.rechunk(itertools.chain([first], api_pages), page_size):
             yield rows, None
@@ -275,11 +283,7 @@ class Reader:
             ]
         for child in self._queried:
             if evidence is not None:
-                found: Iterator[Any] = (
-                    record
-                    for row in evidence.get(child.kind, iter(()))
-                    if (record := child.builder.child(row)) is not None
-                )
+                found: Iterator[Any] = evidence.get(child.kind, iter(()))
             elif contiguous:
                 found = self._children_in_range(child, ids)
             else:
@@ -379,3 +383,33 @@ class Reader:
         return format_soql(
             f"LastModifiedById != {{}} OR {synced} < {datetime_literal(since)} OR {synced} = null", user
         )
+
+
+def _cells_builder(
+    builder: RecordBuilder, extract: BulkExtract, kind: str
+) -> Callable[[Iterator[Cells]], Iterator[Any]]:
+    """Records of ``kind`` from a Bulk page's cells: read straight from the cells when the job's header
+    allows it (:meth:`RowShape.cell_reader`), else through the REST-shaped row dict."""
+    built: list[Callable[[Cells], Any]] = []
+
+    def child(cells: Cells) -> Any:
+        if not built:  # at the first page that has rows of this kind (its shape is known then)
+            shape = extract.shape(kind)
+            readers = {path: shape.cell_reader(path) for path in builder.source.crm_fields()}
+            if all(reader is not None for reader in readers.values()):
+                built.append(builder.reading(lambda path: readers[path] or _none).child)
+            else:
+                built.append(lambda row: builder.child(shape.row(row)))
+        return built[0](cells)
+
+    def records(rows: Iterator[Cells]) -> Iterator[Any]:
+        for cells in rows:
+            record = child(cells)
+            if record is not None:
+                yield record
+
+    return records
+
+
+def _none(cells: Cells) -> None:
+    return None

@@ -35,7 +35,15 @@ from connector.model import Account
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-Extract = Callable[[Row], Any]
+Extract = Callable[[Any], Any]
+Lookup = Callable[[str], Extract]
+"""A field path -> a reader of that field's value from one row (a REST row dict, or Bulk cells)."""
+
+
+def in_row(path: str) -> Extract:
+    """The field at ``path`` of a REST-shaped row dict."""
+    return lambda row: value_at(row, path)
+
 
 _PLAIN: dict[Any, Callable[[Any], Any]] = {
     str: to_text,
@@ -105,26 +113,26 @@ def _translate(table: dict[str, str]) -> Callable[[Any], Any]:
     return translate
 
 
-def _condition(condition: Condition) -> Extract:
+def _condition(condition: Condition, lookup: Lookup) -> Extract:
     wanted = {v.casefold() for v in condition.in_}
+    field = lookup(condition.field)
 
-    def matches(row: Row) -> bool:
+    def matches(row: Any) -> bool:
         # A null field holds none of the values (as in SOQL ``IN``): the record is known, the flag false.
-        value = value_at(row, condition.field)
-        return any(code.casefold() in wanted for code in to_codes(value))
+        return any(code.casefold() in wanted for code in to_codes(field(row)))
 
     return matches
 
 
-def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | None) -> Extract:
+def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | None, lookup: Lookup) -> Extract:
     if isinstance(source, Condition):
-        return _condition(source)
+        return _condition(source, lookup)
     convert = _converter(annotation)
     translate = _translate(table) if table else None
-    path = source
+    field = lookup(source)
 
-    def extract(row: Row) -> Any:
-        value = value_at(row, path)
+    def extract(row: Any) -> Any:
+        value = field(row)
         return convert(translate(value) if translate else value)
 
     return extract
@@ -133,23 +141,32 @@ def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | Non
 class RecordBuilder:
     """Builds one canonical record type from rows of one mapped source."""
 
-    def __init__(self, source: SourceMapping, record_type: type) -> None:
+    def __init__(self, source: SourceMapping, record_type: type, lookup: Lookup = in_row) -> None:
+        """``lookup`` reads a field of a row: REST row dicts by default (see :meth:`reading`)."""
         self.source = source
         self.record_type = record_type
+        self._lookup = lookup
         hints = typing.get_type_hints(record_type, vars(model))
         self._fields: list[tuple[str, Extract]] = [
-            (name, _extractor(field_source, hints[name], source.values.get(name)))
+            (name, _extractor(field_source, hints[name], source.values.get(name), lookup))
             for name, field_source in source.fields.items()
         ]
+        self._id = lookup(source.id)
+        self._account = lookup(source.account)
+        self._attributes = [(name, lookup(path)) for name, path in source.attributes.items()]
 
-    def values(self, row: Row) -> dict[str, Any]:
+    def reading(self, lookup: Lookup) -> RecordBuilder:
+        """The same builder over rows that ``lookup`` reads (Bulk result cells, read without a dict)."""
+        return RecordBuilder(self.source, self.record_type, lookup)
+
+    def values(self, row: Any) -> dict[str, Any]:
         return {name: extract(row) for name, extract in self._fields}
 
-    def child(self, row: Row, *, skip_empty: bool = False) -> Any | None:
+    def child(self, row: Any, *, skip_empty: bool = False) -> Any | None:
         """The record for ``row``; None without an id or account (or, with ``skip_empty``, without any
         mapped value: a goals field left blank on the account is no goal agreement)."""
-        record_id = to_text(value_at(row, self.source.id))
-        account_id = to_text(value_at(row, self.source.account))
+        record_id = to_text(self._id(row))
+        account_id = to_text(self._account(row))
         if not record_id or not account_id:
             return None
         values = self.values(row)
@@ -157,15 +174,13 @@ class RecordBuilder:
             return None
         return self.record_type(id=record_id, account_id=account_id, **values)
 
-    def account(self, row: Row) -> Account:
+    def account(self, row: Any) -> Account:
         values = self.values(row)
         attributes = {
-            name: text
-            for name, path in self.source.attributes.items()
-            if (text := to_text(value_at(row, path))) is not None
+            name: text for name, field in self._attributes if (text := to_text(field(row))) is not None
         }
         return Account(
-            id=to_text(value_at(row, self.source.id)) or "",
+            id=to_text(self._id(row)) or "",
             **{**values, "name": values.get("name") or ""},
             attributes=attributes,
         )
