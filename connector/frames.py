@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import operator
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -76,7 +77,12 @@ def _cell(value: Any) -> Any:
 
 
 def records_to_frame(records: list[Any], schema: pl.Schema) -> pl.DataFrame:
-    columns = {name: [_cell(getattr(r, name)) for r in records] for name in schema.names()}
+    """Columns read with ``attrgetter`` (a sync turns some twenty values per account into columns), and
+    only the string columns, where enum members may sit, looked at value by value."""
+    columns = {}
+    for name, dtype in schema.items():
+        values = list(map(operator.attrgetter(name), records))
+        columns[name] = [_cell(v) for v in values] if dtype == pl.String() else values
     return pl.DataFrame(columns, schema=schema)
 
 
