@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -312,7 +313,8 @@ SPAWN = (
     "import os, sys\n"
     "pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)\n"
     "_, status, usage = os.wait4(pid, 0)\n"
-    "with open(sys.argv[1], 'w') as out: out.write(str(usage.ru_maxrss))\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n"
 )
 """A bare interpreter that spawns the measured command and writes its ``ru_maxrss`` (KB) to a file.
@@ -325,6 +327,12 @@ it inherits ~13 MB at most (a ``python -c pass`` measures that much)."""
 
 def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float]:
     """(exit code, peak RSS in MB, seconds) of one child process (its own ru_maxrss, via ``SPAWN``)."""
+    code, peak, seconds, _ = run_child_cpu(command, env)
+    return code, peak, seconds
+
+
+def run_child_cpu(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float, float]:
+    """:func:`run_child` and the child's CPU seconds (user and system, its own threads)."""
     start = time.perf_counter()
     with tempfile.NamedTemporaryFile(prefix="peak-rss-", suffix=".txt") as peak:
         child = subprocess.run(
@@ -334,10 +342,10 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[in
             env=env,
             check=False,
         )
-        text = Path(peak.name).read_text(encoding="utf-8")
+        rss, _, cpu = Path(peak.name).read_text(encoding="utf-8").partition(" ")
     if child.returncode not in (0, 1):
         print(child.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
-    return child.returncode, int(text or 0) / 1024, time.perf_counter() - start
+    return child.returncode, int(rss or 0) / 1024, time.perf_counter() - start, float(cpu or 0)
 
 
 def verdict(code: int, peak: float) -> str:
@@ -561,13 +569,16 @@ def sync_memory(sizes: list[int], path: str) -> None:
     """The ``sync`` entry point's peak RSS at growing sandbox orgs: a first full sync, then a second
     one on the state the first left (its open and deferred tasks are what the workload budget loads).
 
-    The sandbox holds the whole org in this process (about 33 KB per account), so a 1M-account org
-    does not fit this machine; the per-account slope between the two largest sizes, and the 1M figure
-    it extrapolates to, are printed as such. The sync itself reads pages: a Bulk extract keeps the org
-    on disk and hands over ``salesforce.bulk_page_size`` accounts (25,000) at a time, a REST read
-    ``sync.page_size`` (2,000)."""
+    Each run prints its MEASURED peak RSS, wall time, its own CPU seconds and the sandbox's (this
+    process, all its threads, while the run lasted). The sandbox holds the whole org in this process,
+    so the largest org is what this machine's memory allows; for a goal size above the largest run, the
+    per-account slope between the two largest sizes and the figure it extrapolates to are printed, and
+    said to be extrapolated. The sync itself reads pages: a Bulk extract keeps the org on disk and hands
+    over ``salesforce.bulk_page_size`` accounts (25,000) at a time, a REST read ``sync.page_size``
+    (2,000)."""
     from connector.sandbox.runtime import start
 
+    goal = 1_000_000
     peaks: dict[str, list[tuple[int, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="sync-memory-") as tmp:
         for count in sizes:
@@ -575,25 +586,30 @@ def sync_memory(sizes: list[int], path: str) -> None:
             t0 = time.perf_counter()
             sandbox = start("salesforce", accounts=count, as_of=AS_OF, workdir=directory)
             seeded = time.perf_counter() - t0
+            label = sync_path_label(count, path)
+            print(f"sync      {count:,} accounts ({label}), sandbox seeded in {seeded:.0f} s:", flush=True)
             try:
-                runs = sync_child(directory, sandbox.salesforce_settings(), path)
+                for name, (code, peak, seconds, cpu, served) in sync_child(
+                    directory, sandbox.salesforce_settings(), path
+                ):
+                    print(
+                        f"  {name:12s} MEASURED peak RSS {peak:7,.0f} MB  {seconds:6.0f} s wall  "
+                        f"CPU {cpu:6.0f} s (sandbox {served:.0f} s)  exit {code}  "
+                        f"(goal < 2,048 MB) {verdict(code, peak)}",
+                        flush=True,
+                    )
+                    peaks.setdefault(name, []).append((count, peak))
             finally:
                 sandbox.stop()
-            label = sync_path_label(count, path)
-            print(f"sync      {count:,} accounts ({label}), sandbox seeded in {seeded:.0f} s:")
-            for name, (code, peak, seconds) in runs.items():
-                print(f"  {name:12s} peak RSS {peak:7,.0f} MB  {seconds:6.0f} s  exit {code}")
-            for name, (_, peak, _) in runs.items():
-                peaks.setdefault(name, []).append((count, peak))
     for name, measured in peaks.items():
-        if len(measured) < 2:
+        if len(measured) < 2 or max(count for count, _ in measured) >= goal:
             continue
         (small, low), (large, high) = measured[-2], measured[-1]
         slope = (high - low) / (large - small) * 1000
-        extrapolated = high + max(slope, 0.0) * (1_000_000 - large) / 1000
+        extrapolated = high + max(slope, 0.0) * (goal - large) / 1000
         print(
             f"sync      {name}: slope {slope:+.2f} MB per 1,000 accounts ({small:,} -> {large:,}); "
-            f"EXTRAPOLATED (not measured) to 1,000,000 accounts: {extrapolated:,.0f} MB (goal < 2,048 MB)"
+            f"EXTRAPOLATED (not measured) to {goal:,} accounts: {extrapolated:,.0f} MB (goal < 2,048 MB)"
         )
 
 
@@ -604,9 +620,13 @@ def sync_path_label(accounts: int, path: str) -> str:
     return {"bulk": "Bulk API 2.0 read and writes", "rest": "REST read and writes"}[path]
 
 
-def sync_child(directory: Path, connection: dict[str, str], path: str) -> dict[str, tuple[int, float, float]]:
+def sync_child(
+    directory: Path, connection: dict[str, str], path: str
+) -> Iterator[tuple[str, tuple[int, float, float, float, float]]]:
     """``setup-fields`` then two full ``tiersync sync`` runs, each in its own process, against a
-    sandbox org served from this one; ``path`` forces REST or Bulk (``auto``: the threshold decides)."""
+    sandbox org served from this one; ``path`` forces REST or Bulk (``auto``: the threshold decides).
+    Each run's (exit code, peak RSS MB, wall s, CPU s, this process's CPU s meanwhile), handed over as
+    it ends: a 1M-account run takes long enough to want its first figures early."""
     config = directory / "tiersync.toml"
     config.write_text(f'crm = "salesforce"\nstate_path = "{directory / "state.sqlite"}"\n', encoding="utf-8")
     env = dict(os.environ)
@@ -616,10 +636,12 @@ def sync_child(directory: Path, connection: dict[str, str], path: str) -> dict[s
         env["TIERSYNC_SALESFORCE__BULK_THRESHOLD"] = "0" if path == "bulk" else str(10**9)
     tiersync = [sys.executable, "-m", "connector", "--config", str(config)]
     run_child([*tiersync, "setup-fields"], env)
-    return {
-        "first sync": run_child([*tiersync, "sync", "--full", "--quiet"], env),
-        "second sync": run_child([*tiersync, "sync", "--full", "--quiet"], env),
-    }
+    for name in ("first sync", "second sync"):
+        before = usage()
+        code, peak, seconds, cpu = run_child_cpu([*tiersync, "sync", "--full", "--quiet"], env)
+        served = Cpu()
+        served.add(before, usage())
+        yield name, (code, peak, seconds, cpu, served.total)
 
 
 def one_thread_child(accounts: int) -> None:
