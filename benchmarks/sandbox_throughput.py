@@ -25,6 +25,16 @@ How it measures, so that noise does not decide:
 Run (``nice``: the machine is shared):
 ``nice .venv/bin/python benchmarks/sandbox_throughput.py --sizes 5000,20000,50000 [--check 200000]``
 (``--check`` adds a larger Salesforce org to the same table; a HubSpot portal of 200k needs ~15 GB).
+
+With ``--seed-sizes`` it seeds a Salesforce org of each size, each in a fresh child process (so one
+size's freed memory is not the next one's RSS), and prints per size: the records the generator's
+normal evidence density gives, the seconds per 1,000 accounts (generating the roster and seeding the
+org), the child's RSS once seeded and its peak, and the sandbox's CPU per written row for the two
+write paths a sync uses: a composite sObject collections update of 200 accounts and a Bulk 2.0 ingest
+job updating 10,000 (after a change query, so the ``SystemModstamp`` index each write moves exists).
+Then the ratio largest ÷ smallest of each per-1,000 and per-row figure: **linear** (seeding) and
+**flat** (writes) when at most ``FLAT``. A 1M-account org needs ~10 GB: check ``free -m`` first.
+``nice .venv/bin/python benchmarks/sandbox_throughput.py --seed-sizes 50000,200000,1000000``
 """
 
 from __future__ import annotations
@@ -32,7 +42,9 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -344,6 +356,128 @@ def report(crm: str, figures: dict[str, dict[int, Figures]], sizes: Sequence[int
     return bad
 
 
+WRITE_ROWS = 10_000
+"""Accounts the Bulk 2.0 ingest job of ``--seed-sizes`` updates."""
+
+
+def _memory_mb() -> tuple[float, float]:
+    """This process's resident set and its peak, MB (``VmRSS``, ``VmHWM``)."""
+    status = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
+def _write_costs(sandbox: Sandbox, account_ids: Sequence[str]) -> dict[str, float]:
+    """Sandbox CPU ms per row of a composite update of 200 accounts and of a Bulk 2.0 ingest job."""
+    info = sandbox.salesforce_settings()
+    session = _session(info["ca_bundle"])
+    session.headers["Authorization"] = f"Bearer {info['session_id']}"
+    base = f"{info['instance_url']}/services/data/v60.0"
+    middle = len(account_ids) // 2
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    answer = session.get(
+        f"{base}/query", params={"q": f"SELECT Id FROM Account WHERE SystemModstamp >= {since} LIMIT 1"}
+    )
+    assert answer.status_code == 200, answer.text  # the change query: its index exists from here on
+    costs: dict[str, float] = {}
+    batch = account_ids[middle : middle + 200]
+    sandbox.ledger.reset()
+    for run in range(5):
+        records = [{"attributes": {"type": "Account"}, "id": i, "Name": f"Renamed {i} {run}"} for i in batch]
+        answer = session.patch(f"{base}/composite/sobjects", json={"allOrNone": False, "records": records})
+        assert answer.status_code == 200 and all(r["success"] for r in answer.json()), answer.text
+    seconds, _ = sandbox.ledger.cpu()
+    costs["composite update"] = 1000 * seconds / (5 * len(batch))
+    rows = account_ids[: WRITE_ROWS // 2] + account_ids[-WRITE_ROWS // 2 :]
+    job = session.post(
+        f"{base}/jobs/ingest",
+        json={"object": "Account", "operation": "update", "contentType": "CSV", "lineEnding": "LF"},
+    ).json()
+    body = "Id,Name\n" + "".join(f"{i},Bulk {i}\n" for i in rows)
+    answer = session.put(
+        f"{base}/jobs/ingest/{job['id']}/batches", data=body.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert answer.status_code == 201, answer.text
+    sandbox.ledger.reset()
+    answer = session.patch(f"{base}/jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+    assert answer.status_code == 200, answer.text
+    seconds, _ = sandbox.ledger.cpu()
+    costs["bulk ingest update"] = 1000 * seconds / len(rows)
+    return costs
+
+
+def _seed_one(accounts: int) -> None:
+    """The child of ``--seed-sizes``: seed one org, print its figures as one JSON line."""
+    baseline, _ = _memory_mb()
+    began = time.perf_counter()
+    sandbox = start(
+        "salesforce", accounts=accounts, seed=1, workdir=Path(tempfile.mkdtemp(prefix="tiersync-seed-"))
+    )
+    seeded = time.perf_counter() - began
+    gc.collect()
+    rss, peak = _memory_mb()
+    try:
+        assert sandbox.salesforce is not None
+        org = sandbox.salesforce.org
+        rows = {name: len(table) for name, table in org.data.tables.items() if len(table) > 100}
+        writes = _write_costs(sandbox, sorted(sandbox.account_ids["salesforce"].values()))
+    finally:
+        sandbox.stop()
+    print(
+        json.dumps(
+            {
+                "accounts": accounts,
+                "seconds": seeded,
+                "rss": rss,
+                "peak": peak,
+                "baseline": baseline,
+                "rows": rows,
+                **writes,
+            }
+        )
+    )
+
+
+def seed_sizes(sizes: Sequence[int]) -> bool:
+    """Seed an org of each size in a child process; print the table; True when linear and flat."""
+    results = []
+    for size in sorted(sizes):
+        child = subprocess.run(
+            [sys.executable, __file__, "--seed-one", str(size)], capture_output=True, text=True, check=False
+        )
+        if child.returncode != 0:
+            raise SystemExit(f"seeding {size:,} accounts failed:\n{child.stderr[-3000:]}")
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        figures = results[-1]
+        print(
+            f"{size:>9,} accounts: seeded in {figures['seconds']:7.1f} s = {1000 * figures['seconds'] / size:6.3f} s"
+            f" per 1,000; RSS {figures['rss']:8,.0f} MB (peak {figures['peak']:8,.0f}) ="
+            f" {1024 * (figures['rss'] - figures['baseline']) / size:5.1f} KB per account above the"
+            f" {figures['baseline']:,.0f} MB before seeding; sandbox CPU per written row:"
+            f" composite {figures['composite update']:.3f} ms, Bulk ingest {figures['bulk ingest update']:.3f} ms",
+            flush=True,
+        )
+        print("           rows: " + ", ".join(f"{name} {count:,}" for name, count in figures["rows"].items()))
+    low, high = results[0], results[-1]
+    ok = True
+    for label, key, scale in (
+        ("seconds per 1,000 accounts", "seconds", True),
+        ("RSS per account", "rss", True),
+        ("composite update, ms per row", "composite update", False),
+        ("Bulk ingest update, ms per row", "bulk ingest update", False),
+    ):
+        floor = low["baseline"] if key == "rss" else 0.0
+        small = (low[key] - floor) / low["accounts"] if scale else low[key]
+        floor = high["baseline"] if key == "rss" else 0.0
+        large = (high[key] - floor) / high["accounts"] if scale else high[key]
+        ratio = large / small
+        verdict = "flat" if ratio <= FLAT else "NOT FLAT"
+        ok = ok and (ratio <= FLAT or key == "rss")
+        print(f"{label:<32} {high['accounts']:,} / {low['accounts']:,}: {ratio:5.2f}x  {verdict}")
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -354,7 +488,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per size (median)")
     parser.add_argument("--calls", type=int, default=20, help="calls per round and size")
     parser.add_argument("--check", type=int, default=0, help="a larger Salesforce org added to the table")
+    parser.add_argument(
+        "--seed-sizes",
+        default="",
+        help="comma-separated Salesforce org sizes to seed, e.g. 50000,200000,1000000: seconds per 1,000 "
+        "accounts, RSS and CPU per written row at each",
+    )
+    parser.add_argument("--seed-one", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed_one:
+        _seed_one(args.seed_one)
+        return
+    if args.seed_sizes:
+        if not seed_sizes([int(n) for n in args.seed_sizes.split(",")]):
+            print(f"\nnot linear or not flat (> {FLAT}x)")
+            sys.exit(1)
+        print(f"\nseeding linear and writes flat (largest/smallest <= {FLAT}x)")
+        return
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
         bad: list[str] = []

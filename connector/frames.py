@@ -14,6 +14,7 @@ import functools
 import operator
 import types
 import typing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -130,16 +131,53 @@ def _record(record_type: type, row: dict[str, Any]) -> Any:
     return record_type(**values)
 
 
-def to_roster(frames: RosterFrames) -> Roster:
-    """The inverse of :func:`to_frames`, for feeding generated data to a sandbox CRM record by record."""
+def _accounts_of(frames: RosterFrames) -> Iterator[Account]:
     attr_columns = [c for c in frames.accounts.columns if c.startswith("attr_")]
-    accounts = []
     for row in frames.accounts.iter_rows(named=True):
         attributes = {c.removeprefix("attr_"): row[c] for c in attr_columns if row[c] is not None}
         base = {k: v for k, v in row.items() if k in ACCOUNT_SCHEMA}
-        accounts.append(dataclasses.replace(_record(Account, base), attributes=attributes))
+        yield dataclasses.replace(_record(Account, base), attributes=attributes)
+
+
+def _records_of(frame: pl.DataFrame, record_type: type) -> Iterator[Any]:
+    return (_record(record_type, row) for row in frame.iter_rows(named=True))
+
+
+def to_roster(frames: RosterFrames) -> Roster:
+    """The inverse of :func:`to_frames`, for feeding generated data to a sandbox CRM record by record."""
     children: dict[str, Any] = {}
     for kind, cls in CHILD_KINDS.items():
         frame = frames.child(kind)
-        children[kind] = None if frame is None else [_record(cls, row) for row in frame.iter_rows(named=True)]
-    return Roster(accounts=accounts, **children)
+        children[kind] = None if frame is None else list(_records_of(frame, cls))
+    return Roster(accounts=list(_accounts_of(frames)), **children)
+
+
+class _Rows(Iterable[Any]):
+    """The records of one frame, made afresh on each pass (``iter_rows`` reads it a buffer at a time)."""
+
+    def __init__(self, rows: Callable[[], Iterator[Any]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._rows()
+
+
+class RosterView:
+    """A roster read from its frames record by record, each kind as often as needed: what
+    :func:`to_roster` gives, without holding every record at once (a million accounts' ten million
+    invoices are frames of about a gigabyte, and several times that as Python records)."""
+
+    def __init__(self, frames: RosterFrames) -> None:
+        self.accounts: Iterable[Account] = _Rows(lambda: _accounts_of(frames))
+        for kind, cls in CHILD_KINDS.items():
+            frame = frames.child(kind)
+            rows = None if frame is None else _Rows(functools.partial(_records_of, frame, cls))
+            setattr(self, kind, rows)
+
+    invoices: Iterable[model.Invoice] | None
+    tickets: Iterable[model.Ticket] | None
+    referrals: Iterable[model.Referral] | None
+    surveys: Iterable[model.Survey] | None
+    meetings: Iterable[model.Meeting] | None
+    goals: Iterable[model.GoalAgreement] | None
+    renegotiations: Iterable[model.Renegotiation] | None

@@ -130,12 +130,13 @@ def test_no_module_of_the_package_imports_a_dev_only_package() -> None:
 
 
 def test_every_dev_extra_is_on_the_dev_only_list() -> None:
-    """A dev extra added to pyproject.toml is checked above too (stub-only ``types-*`` have no module)."""
+    """A dev extra added to pyproject.toml is checked above too (stub-only ``types-*`` and ``*-stubs``
+    have no module)."""
     import re
     import tomllib
 
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     extras = pyproject["project"]["optional-dependencies"]["dev"]
     names = {re.split(r"[<>=!~\[; ]", e, maxsplit=1)[0].lower() for e in extras}
-    modules = {n.replace("-", "_") for n in names if not n.startswith("types-")}
+    modules = {n.replace("-", "_") for n in names if not n.startswith("types-") and not n.endswith("-stubs")}
     assert modules and modules <= DEV_ONLY_MODULES, modules - DEV_ONLY_MODULES

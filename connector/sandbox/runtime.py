@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connector.frames import to_roster
+from connector.frames import RosterView, to_roster
+from connector.model import Roster
 from connector.sample_data import generate
 from connector.sandbox.faults import PROFILES, Fault, FaultInjector, FaultPlan, RecordFault
 from connector.sandbox.ledger import Ledger
 from connector.sandbox.salesforce import SalesforceSandbox
+from connector.sandbox.salesforce.seed import RosterSource
 from connector.sandbox.server import RunningServer, StartResponse, WSGIApp, sandbox_ca, serve
 
 if TYPE_CHECKING:  # the HubSpot sandbox is imported only when it starts
@@ -200,7 +202,11 @@ def start(
     directory.mkdir(parents=True, exist_ok=True)
     ledger, injector = Ledger(), FaultInjector()
     sandbox = Sandbox(ledger=ledger, faults=injector, workdir=directory)
-    roster = to_roster(generate(accounts, seed=seed, as_of=as_of).frames) if accounts else None
+    frames = generate(accounts, seed=seed, as_of=as_of).frames if accounts else None
+    # Salesforce seeds from the frames a record at a time; HubSpot's seeding takes the whole roster
+    roster: RosterSource | None = None
+    if frames is not None:
+        roster = to_roster(frames) if crm in ("hubspot", "both") else RosterView(frames)
     ca = sandbox_ca(directory)  # one CA for both ports: one file to trust
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if crm in ("salesforce", "both"):
@@ -222,7 +228,7 @@ def start(
             validate_requests=validator is not None,
             **extra,
         )
-        if roster is not None:
+        if isinstance(roster, Roster):
             sandbox.account_ids["hubspot"] = hs.seed(roster)
         sandbox.hubspot = hs
         sandbox.hubspot_server = serve(sandbox.admin("hubspot", hs.wsgi_app, HS_TOKEN), tls=True, ca=ca)

@@ -16,7 +16,6 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from ...model import Roster
 from ..faults import Fault, FaultInjector
 from ..ledger import Ledger
 from ..server import StartResponse, drop_connection
@@ -111,7 +110,7 @@ class SalesforceSandbox:
         with self._lock:
             self.auth.expire_sessions()
 
-    def seed(self, roster: Roster) -> dict[str, str]:
+    def seed(self, roster: seed.RosterSource) -> dict[str, str]:
         """Load a canonical roster in the documented Salesforce shapes; canonical account id -> Account Id."""
         with self._lock:
             return seed.load(self.org, roster)
@@ -122,7 +121,7 @@ class SalesforceSandbox:
             obj = self.org.sobject(sobject)
             if obj is None:
                 raise KeyError(sobject)
-            return [copy.deepcopy(row) for row in self.org.data.rows(obj.name)]
+            return [copy.deepcopy(row.to_dict()) for row in self.org.data.rows(obj.name)]
 
     def get(self, sobject: str, record_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -130,7 +129,7 @@ class SalesforceSandbox:
             if obj is None:
                 raise KeyError(sobject)
             row = self.org.data.get(obj.name, record_id)
-            return copy.deepcopy(row) if row is not None else None
+            return copy.deepcopy(row.to_dict()) if row is not None else None
 
     def refresh_org_id(self) -> str:
         """What a sandbox refresh does to the org's identity: the records stay (ids included), the

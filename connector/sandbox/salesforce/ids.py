@@ -13,17 +13,15 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
+_UPPER_BITS = str.maketrans({chr(c): "1" if "A" <= chr(c) <= "Z" else "0" for c in range(128)})
+"""Each ASCII character -> ``1`` for an upper-case letter, else ``0`` (one C pass per Id, not a loop)."""
+
+
 def to_18(id15: str) -> str:
-    """Append the documented checksum: one character per 5-character chunk, a bit per upper-case letter."""
-    suffix = []
-    for chunk in range(3):
-        flags = 0
-        for position in range(5):
-            char = id15[chunk * 5 + position]
-            if "A" <= char <= "Z":
-                flags |= 1 << position
-        suffix.append(_SUFFIX[flags])
-    return id15 + "".join(suffix)
+    """Append the documented checksum: one character per 5-character chunk, a bit per upper-case letter
+    (the chunk's first character is the lowest bit)."""
+    bits = id15[:15].translate(_UPPER_BITS)
+    return id15 + _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
 
 
 def normalize(value: str) -> str | None:

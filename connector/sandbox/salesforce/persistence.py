@@ -44,7 +44,7 @@ def save(org: Org, path: Path, *, api_used: int) -> None:
                             row["Id"],
                             int(bool(row.get("IsDeleted"))),
                             row.get("SystemModstamp"),
-                            json.dumps(row),
+                            json.dumps(row.to_dict()),
                         )
                         for row in table.values()
                     ),

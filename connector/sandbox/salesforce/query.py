@@ -136,7 +136,7 @@ def compile_query(query: soql.Query, catalog: Catalog) -> CompiledQuery:
 
 
 def execute(compiled: CompiledQuery, catalog: Catalog, *, include_deleted: bool = False) -> list[Row]:
-    """Matching rows, ordered and sliced; rows are the stored dicts (a snapshot: stores never mutate rows)."""
+    """Matching rows, ordered and sliced; rows are the stored records (a snapshot: stores never mutate rows)."""
     index = getattr(catalog, "seek", None)
     by_id = getattr(catalog, "by_id", None)
     seek = compiled.seek

@@ -156,6 +156,8 @@ class ObjectDef:
     """``TableEnumOrId`` in Tooling: the object name for standard objects, an ``01I`` Id for custom ones."""
     _by_lower: dict[str, FieldDef] = field(default_factory=dict, repr=False)
     _by_relationship: dict[str, FieldDef] = field(default_factory=dict, repr=False)
+    defaults: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    """``(field, default)`` of each field with a default, kept with the fields (read per seeded row)."""
 
     def __post_init__(self) -> None:
         self._reindex()
@@ -165,6 +167,7 @@ class ObjectDef:
         self._by_relationship = {
             f.relationship_name.lower(): f for f in self.fields.values() if f.relationship_name
         }
+        self.defaults = tuple((f.name, f.default) for f in self.fields.values() if f.default is not None)
 
     def add_field(self, new: FieldDef) -> None:
         self.fields[new.name] = new

@@ -9,9 +9,21 @@ opening, invoice issue) become ``CreatedDate`` so "how old is this" questions ha
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-from ...model import CHECKUP_MEETING_TYPE, GoalAgreement, Roster
+from ...model import (
+    CHECKUP_MEETING_TYPE,
+    Account,
+    GoalAgreement,
+    Invoice,
+    Meeting,
+    Referral,
+    Renegotiation,
+    Survey,
+    Ticket,
+)
 from ..people import full_name
 from .org import Org
 
@@ -34,19 +46,46 @@ INVITEE_COPY_EVERY = 4
 """Every 4th seeded meeting also has an invitee's child copy (``IsChild = true``)."""
 
 
+class RosterSource(Protocol):
+    """What seeding reads: a :class:`~connector.model.Roster`, or a
+    :class:`~connector.frames.RosterView` that makes the records from frames as they are read."""
+
+    @property
+    def accounts(self) -> Iterable[Account]: ...
+    @property
+    def invoices(self) -> Iterable[Invoice] | None: ...
+    @property
+    def tickets(self) -> Iterable[Ticket] | None: ...
+    @property
+    def referrals(self) -> Iterable[Referral] | None: ...
+    @property
+    def surveys(self) -> Iterable[Survey] | None: ...
+    @property
+    def meetings(self) -> Iterable[Meeting] | None: ...
+    @property
+    def goals(self) -> Iterable[GoalAgreement] | None: ...
+    @property
+    def renegotiations(self) -> Iterable[Renegotiation] | None: ...
+
+
+# Dates, picklist values and other repeated texts are stored as one shared string each (cached
+# here, or through ``share``): a million-account org repeats each of them millions of times.
+@functools.cache
 def _day(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+@functools.cache
 def _created(value: dt.date | None) -> str | None:
     return f"{value.isoformat()}T00:00:00.000+0000" if value is not None else None
 
 
+@functools.cache
 def _title(value: str | None) -> str | None:
     return value.replace("_", " ").title() if value else None
 
 
-def _latest_goals(goals: list[GoalAgreement] | None) -> dict[str, GoalAgreement]:
+def _latest_goals(goals: Iterable[GoalAgreement] | None) -> dict[str, GoalAgreement]:
     latest: dict[str, GoalAgreement] = {}
     for goal in goals or []:
         current = latest.get(goal.account_id)
@@ -55,8 +94,14 @@ def _latest_goals(goals: list[GoalAgreement] | None) -> dict[str, GoalAgreement]
     return latest
 
 
-def load(org: Org, roster: Roster) -> dict[str, str]:
+def load(org: Org, roster: RosterSource) -> dict[str, str]:
     """Insert the roster; returns canonical account id -> Salesforce Account Id."""
+    shared: dict[Any, Any] = {}
+
+    def share(value: Any) -> Any:
+        """One object for equal values (texts a few values take, scores on a 0-10 scale)."""
+        return value if value is None else shared.setdefault(value, value)
+
     users = {
         str(row["FederationIdentifier"]): str(row["Id"])
         for row in org.data.rows("User")
@@ -87,11 +132,11 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
             {
                 "Name": account.name,
                 "OwnerId": owner_id,
-                "Industry": account.industry,
-                "BillingCountry": account.region,
+                "Industry": share(account.industry),
+                "BillingCountry": share(account.region),
                 "NumberOfEmployees": account.employee_count,
-                "Type": account.status,
-                "AccountSource": account.source,
+                "Type": share(account.status),
+                "AccountSource": share(account.source),
                 "Goals_Status__c": _title(goal.status.value) if goal and goal.status else None,
                 "Goals_Date__c": _day(goal.date) if goal else None,
             },
@@ -111,12 +156,12 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
                 "Name": invoice.id,
                 "Account__c": parent("invoice", invoice.id, invoice.account_id),
                 "Amount__c": float(invoice.amount) if invoice.amount is not None else None,
-                "Currency__c": invoice.currency,
+                "Currency__c": share(invoice.currency),
                 "Issued_Date__c": _day(invoice.issued),
                 "Due_Date__c": _day(invoice.due),
                 "Paid_Date__c": _day(invoice.paid),
                 "Status__c": _title(invoice.status.value) if invoice.status else None,
-                "Discount__c": float(invoice.discount) if invoice.discount is not None else None,
+                "Discount__c": share(float(invoice.discount)) if invoice.discount is not None else None,
                 "Cost__c": float(invoice.cost) if invoice.cost is not None else None,
             },
             created=_created(invoice.issued),
@@ -142,7 +187,7 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
                 "Priority": _title(ticket.priority),
                 "IsEscalated": bool(ticket.escalated),
                 "Abusive_Conduct__c": bool(ticket.abusive),
-                "Subject": ticket.category or case_type or "Support request",
+                "Subject": share(ticket.category) or case_type or "Support request",
             },
             created=_created(ticket.opened),
         )
@@ -153,7 +198,7 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
                 "AccountId": parent("renegotiation", renegotiation.id, renegotiation.account_id),
                 "Type": "Renegotiation",
                 "Subject": "Renegotiation",
-                "Description": renegotiation.reason,
+                "Description": share(renegotiation.reason),
             },
             created=_created(renegotiation.date),
         )
@@ -192,8 +237,8 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
                 "Name": survey.id,
                 "Account__c": parent("survey", survey.id, survey.account_id),
                 "Response_Date__c": _day(survey.date),
-                "NPS__c": float(survey.nps) if survey.nps is not None else None,
-                "CSAT__c": float(survey.csat) if survey.csat is not None else None,
+                "NPS__c": share(float(survey.nps)) if survey.nps is not None else None,
+                "CSAT__c": share(float(survey.csat)) if survey.csat is not None else None,
                 "Public_Complaint__c": bool(survey.public_complaint),
             },
             created=_created(survey.date),
@@ -203,7 +248,7 @@ def load(org: Org, roster: Roster) -> dict[str, str]:
         checkup = meeting.type == CHECKUP_MEETING_TYPE
         values: dict[str, Any] = {
             "WhatId": parent("meeting", meeting.id, meeting.account_id),
-            "Subject": "Check-up" if checkup else (meeting.type or "Working session"),
+            "Subject": "Check-up" if checkup else (share(meeting.type) or "Working session"),
             "Type": "Check-up" if checkup else "Working Session",
             "ActivityDate": _day(meeting.scheduled),
             "IsAllDayEvent": True,

@@ -1,9 +1,10 @@
 """Rows of one namespace (the org's data, or the Tooling API's tables), with field indexes and undo.
 
-Callers hold the sandbox lock. Rows are replaced, never mutated in place, so a query cursor holding
-row references keeps the snapshot it was opened on. A journal makes ``allOrNone`` rollbacks exact.
-Each table also keeps its Ids sorted (new Ids grow, so that is an append), so that ``ORDER BY Id``
-walks them instead of sorting the table, and a ``LIMIT`` or an ``Id`` range stops or starts the walk.
+Callers hold the sandbox lock. Rows are stored as compact records (``rows.py``), replaced, never
+mutated in place, so a query cursor holding row references keeps the snapshot it was opened on. A
+journal makes ``allOrNone`` rollbacks exact. Each table also keeps its Ids sorted (a ``SortedList``:
+O(log n) to add or drop one), so that ``ORDER BY Id`` walks them instead of sorting the table, and a
+``LIMIT`` or an ``Id`` range stops or starts the walk.
 
 A field index (external Ids and unique fields from the start, a reference or datetime field on its
 first query) maps each value to its rows, deleted ones too (``queryAll`` seeks them; ``lookup`` leaves
@@ -14,14 +15,16 @@ table's size.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from sortedcontainers import SortedList
+
 from .ids import IdFactory
+from .rows import Layout, Record
 from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, FieldType, ObjectDef
 
-Row = dict[str, Any]
+Row = Record
 Bound = tuple[Any, bool]
 """``(value, inclusive)``: one end of a range."""
 RANGE_TYPES = frozenset({*ID_TYPES, FieldType.DATETIME})
@@ -38,13 +41,13 @@ def index_key(fd: FieldDef, value: Any) -> Any:
     return value
 
 
-def _span(ordered: list[Any], low: Bound | None, high: Bound | None) -> tuple[int, int]:
+def _span(ordered: SortedList[Any], low: Bound | None, high: Bound | None) -> tuple[int, int]:
     """``[start, end)`` of the entries of ``ordered`` within the bounds (None: open on that side)."""
     start, end = 0, len(ordered)
     if low is not None:
-        start = (bisect.bisect_left if low[1] else bisect.bisect_right)(ordered, low[0])
+        start = (ordered.bisect_left if low[1] else ordered.bisect_right)(low[0])
     if high is not None:
-        end = (bisect.bisect_right if high[1] else bisect.bisect_left)(ordered, high[0])
+        end = (ordered.bisect_right if high[1] else ordered.bisect_left)(high[0])
     return start, max(start, end)
 
 
@@ -54,13 +57,21 @@ class Store:
         self.ids = id_factory
         self.tables: dict[str, dict[str, Row]] = {name: {} for name in objects}
         self.versions: dict[str, int] = dict.fromkeys(objects, 0)
+        self._layouts: dict[str, Layout] = {name: Layout() for name in objects}
+        """Per table, the field names its rows hold (each row stores only its values)."""
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
-        self._keys: dict[tuple[str, str], list[Any]] = {}
-        """Per index of a ``RANGE_TYPES`` field, its values in ascending order (a range is two bisects)."""
+        self._indexed: set[str] = set()
+        """The tables with at least one index (a write to another has none to keep current)."""
+        self._keys: dict[tuple[str, str], SortedList[Any]] = {}
+        """Per index of a ``RANGE_TYPES`` field, its values in ascending order (a range is two bisects;
+        adding or dropping a value costs O(log n), not a move of the whole list)."""
         self._journal: list[tuple[str, str, Row | None]] | None = None
-        self._position: dict[str, dict[str, int]] = {name: {} for name in objects}
-        """Per table, each Id's place in the table's order, so a seek returns rows in scan order."""
-        self._sorted: dict[str, list[str]] = {name: [] for name in objects}
+        self._position: dict[str, dict[str, int]] = {}
+        """Per table whose scan order (the order rows were first stored in) is no longer its Id order,
+        each Id's place in it, so a seek returns rows in scan order. A table whose rows were all stored
+        in ascending Id order (every Id the factory hands out is above the last) needs none: its Id order
+        is its scan order, and a million-row table is spared a million-entry map."""
+        self._sorted: dict[str, SortedList[str]] = {name: SortedList() for name in objects}
         """Per table, its Ids in ascending order (how ``ORDER BY Id`` compares them)."""
         self._inserted = 0
         for obj in objects.values():
@@ -93,14 +104,17 @@ class Store:
     def rows(self, obj: str) -> Iterator[Row]:
         return iter(self.tables[obj].values())
 
-    def put(self, obj: str, row: Row) -> None:
+    def put(self, obj: str, values: Mapping[str, Any]) -> None:
+        """Store ``values`` (a dict, or a stored record) as the row of its ``Id``, replacing the old one."""
         table = self.tables[obj]
-        record_id = row["Id"]
+        row = Record.build(self._layouts.setdefault(obj, Layout()), values)
+        record_id = values["Id"]
         old = table.get(record_id)
         if self._journal is not None:
             self._journal.append((obj, record_id, old))
-        self._reindex(obj, record_id, old, row)
-        if record_id not in table:
+        if obj in self._indexed:
+            self._reindex(obj, record_id, old, row)
+        if old is None:
             self._place(obj, record_id)
         table[record_id] = row
         self.versions[obj] += 1
@@ -115,20 +129,25 @@ class Store:
             self.versions[obj] += 1
 
     def _place(self, obj: str, record_id: str) -> None:
-        self._inserted += 1
-        self._position.setdefault(obj, {})[record_id] = self._inserted
-        ids = self._sorted.setdefault(obj, [])
-        if not ids or record_id > ids[-1]:
-            ids.append(record_id)
-        else:
-            bisect.insort(ids, record_id)
+        """Enter a new Id (before its row is stored) in the Id order and, if kept, the scan order."""
+        ids = self._sorted.setdefault(obj, SortedList())
+        position = self._position.get(obj)
+        if position is None and ids and record_id < ids[-1]:
+            # stored out of Id order from here on: the scan order needs its own record
+            position = self._position[obj] = {}
+            for record in self.tables[obj]:
+                self._inserted += 1
+                position[record] = self._inserted
+        if position is not None:
+            self._inserted += 1
+            position[record_id] = self._inserted
+        ids.add(record_id)
 
     def _unplace(self, obj: str, record_id: str) -> None:
-        self._position.get(obj, {}).pop(record_id, None)
-        ids = self._sorted.get(obj, [])
-        at = bisect.bisect_left(ids, record_id)
-        if at < len(ids) and ids[at] == record_id:
-            del ids[at]
+        position = self._position.get(obj)
+        if position is not None:
+            position.pop(record_id, None)
+        self._sorted.setdefault(obj, SortedList()).discard(record_id)
 
     def by_id(
         self,
@@ -142,10 +161,9 @@ class Store:
         (``(Id, inclusive)``: the query's ``Id >``/``>=`` and ``Id <``/``<=``), so the walk starts and
         stops at the bounds."""
         table = self.tables[obj]
-        ids = self._sorted.get(obj, [])
+        ids = self._sorted.setdefault(obj, SortedList())
         start, end = _span(ids, low, high)
-        places = range(end - 1, start - 1, -1) if descending else range(start, end)
-        return (table[ids[at]] for at in places)
+        return (table[i] for i in ids.islice(start, end, reverse=descending))
 
     def seek(
         self,
@@ -168,9 +186,9 @@ class Store:
             if values is not None:
                 found = {v for v in values if v in table}
             else:
-                ids = self._sorted.get(obj, [])
+                ids = self._sorted.setdefault(obj, SortedList())
                 start, end = _span(ids, low, high)
-                found = set(ids[start:end])
+                found = set(ids.islice(start, end))
         else:
             fd = self.objects[obj].fields.get(field)
             if fd is None:
@@ -185,9 +203,10 @@ class Store:
                 if keys is None:
                     raise ValueError(f"{obj}.{field} has no range path (not one of RANGE_TYPES)")
                 start, end = _span(keys, low, high)
-                found = set().union(*(index[k] for k in keys[start:end]))
-        position = self._position.get(obj, {})
-        rows = [table[i] for i in sorted(found, key=position.__getitem__)]
+                found = set().union(*(index[k] for k in keys.islice(start, end)))
+        position = self._position.get(obj)
+        ordered = sorted(found) if position is None else sorted(found, key=position.__getitem__)
+        rows = [table[i] for i in ordered]
         return rows if include_deleted else [r for r in rows if not r.get("IsDeleted")]
 
     # -- external Id / unique indexes -----------------------------------------------------------
@@ -201,11 +220,13 @@ class Store:
             if value is not None:
                 index.setdefault(index_key(fd, value), set()).add(row["Id"])
         self._indexes[key] = index
+        self._indexed.add(obj.name)
         if fd.type in RANGE_TYPES:
-            self._keys[key] = sorted(index)
+            self._keys[key] = SortedList(index)
 
     def drop_index(self, obj: str, field: str) -> None:
         self._indexes.pop((obj, field), None)
+        self._indexed = {table for table, _ in self._indexes}
         self._keys.pop((obj, field), None)
 
     def lookup(self, obj: ObjectDef, fd: FieldDef, value: Any) -> set[str]:
@@ -241,12 +262,12 @@ class Store:
                     if not ids:
                         del index[before]
                         if keys is not None:
-                            del keys[bisect.bisect_left(keys, before)]
+                            keys.remove(before)
             if after is not None:
                 if after not in index:
                     index[after] = set()
                     if keys is not None:
-                        bisect.insort(keys, after)
+                        keys.add(after)
                 index[after].add(record_id)
 
     # -- all-or-none ----------------------------------------------------------------------------
