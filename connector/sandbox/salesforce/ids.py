@@ -21,7 +21,9 @@ def to_18(id15: str) -> str:
     """Append the documented checksum: one character per 5-character chunk, a bit per upper-case letter
     (the chunk's first character is the lowest bit)."""
     bits = id15[:15].translate(_UPPER_BITS)
-    return id15 + _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
+    return (
+        id15 + _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
+    )
 
 
 def normalize(value: str) -> str | None:
