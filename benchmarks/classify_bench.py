@@ -811,6 +811,11 @@ def main() -> None:
         f"fast/naive = {(one / one_wall) / slow_rate:.1f}× wall, "
         f"{(slow_cpu.total / n) / (one_cpu / one):.1f}× cpu"
     )
+    # a wall ratio on one thread is only as good as the share of a core each side got
+    print(
+        f"share of a core (cpu / wall): one-thread tiersync {one_cpu / one_wall:.0%}, "
+        f"naive {slow_cpu.total / slow:.0%} (a loaded machine starves both, not always alike)"
+    )
     print(f"peak memory (whole run, generation included): {peak_rss_mb():,.0f} MB")
     if differ:
         sys.exit(1)
