@@ -113,15 +113,39 @@ def _translate(table: dict[str, str]) -> Callable[[Any], Any]:
     return translate
 
 
+MEMO_SIZE = 4096
+"""Distinct texts remembered per field by :func:`_memo` (picklist values, days: a few hundred)."""
+
+
+def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` remembering its answer for up to ``MEMO_SIZE`` texts: a full read converts the
+    same few picklist values and days millions of times. Only for pure conversions to immutable
+    values (dates, enum members, code tuples, flags)."""
+    cache: dict[str, Any] = {}
+
+    def cached(value: Any) -> Any:
+        if type(value) is not str:
+            return convert(value)
+        if value in cache:
+            return cache[value]
+        result = convert(value)
+        if len(cache) < MEMO_SIZE:
+            cache[value] = result
+        return result
+
+    return cached
+
+
 def _condition(condition: Condition, lookup: Lookup) -> Extract:
     wanted = {v.casefold() for v in condition.in_}
     field = lookup(condition.field)
 
-    def matches(row: Any) -> bool:
+    def holds(value: Any) -> bool:
         # A null field holds none of the values (as in SOQL ``IN``): the record is known, the flag false.
-        return any(code.casefold() in wanted for code in to_codes(field(row)))
+        return any(code.casefold() in wanted for code in to_codes(value))
 
-    return matches
+    held = _memo(holds)
+    return lambda row: held(field(row))
 
 
 def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | None, lookup: Lookup) -> Extract:
@@ -130,12 +154,12 @@ def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | Non
     convert = _converter(annotation)
     translate = _translate(table) if table else None
     field = lookup(source)
-
-    def extract(row: Any) -> Any:
-        value = field(row)
-        return convert(translate(value) if translate else value)
-
-    return extract
+    if translate is not None:
+        plain = convert
+        convert = lambda value: plain(translate(value))  # noqa: E731
+    if _target_type(annotation) not in (str, int, float):  # amounts and names rarely repeat
+        convert = _memo(convert)
+    return lambda row: convert(field(row))
 
 
 class RecordBuilder:
