@@ -17,10 +17,15 @@ from collections.abc import Callable, Iterable
 from connector.classify.classifier import Classification
 from connector.classify.comms import TOUCH_PREFIX
 from connector.config import PriorityRule, Settings
+from connector.sync.deferred_places import DeferredPlaces
 from connector.sync.state import TaskLoad, TaskState
 
 MAX_WEEKS_AHEAD = 520
 """A bound on the search for a week with room (ten years of full weeks)."""
+SPILL_PLACES = 50_000
+"""Deferred places loaded from the state beyond which their accounts wait on disk
+(:class:`~connector.sync.deferred_places.DeferredPlaces`) until their page comes."""
+SPILL_BATCH = 10_000
 NO_OWNER = ""
 
 
@@ -67,10 +72,14 @@ class TaskBudget:
         today: dt.date,
         load: Iterable[TaskLoad],
         refresh: Callable[[list[str]], set[str]],
+        *,
+        spill: int = SPILL_PLACES,
     ) -> None:
         """``refresh(owners)`` reads the owners' open tasks back from the CRM (in one go: the call count
         then does not grow with the owners of a page) and returns the CRM ids of those users have
-        completed or deleted."""
+        completed or deleted. Beyond ``spill`` deferred places in ``load``, their accounts wait on disk
+        and only their counts stay in memory: each account's places come back (:meth:`begin`) before
+        the budget decides anything for it, so the decisions are the same."""
         self.max_new = settings.tasks.max_new_per_owner_per_week
         self.max_open = settings.tasks.max_open_per_owner
         self.week = week_of(today)
@@ -88,15 +97,32 @@ class TaskBudget:
         self._room_from: dict[str, dt.date] = {}
         """Per owner, the first week that may have room for a deferred task: every week before it
         (after this one) is full (places only leave a week through :meth:`_discard`, which moves it back)."""
+        self._places: DeferredPlaces | None = None
+        """The loaded places of accounts no page has reached yet, when there were more than ``spill``:
+        counted in ``_settled`` until :meth:`begin` moves them into ``_reserved``."""
+        self._begun: set[str] = set()
+        """Accounts of the current page whose places were taken back from ``_places``."""
         # ``load`` may stream one row per account of the org: each row leaves only the strings the
         # counts keep. A task is new in the week it was created: actions that joined it later (a row
         # of the same task sent this week) do not make it new, so a row sent before this week marks
         # its task as old for good
         old: dict[str, set[str]] = defaultdict(set)
+        loaded = 0
+        held: list[tuple[str, dt.date, str]] = []
         for row in load:
             if row.status == TaskState.DEFERRED:
-                if row.day is not None:
-                    self._reserved[row.owner_id][week_of(row.day)].add(row.account_id)
+                if row.day is None:
+                    continue
+                if self._places is not None:
+                    held.append((row.owner_id, week_of(row.day), row.account_id))
+                    if len(held) >= SPILL_BATCH:
+                        self._places.add(held)
+                        held.clear()
+                    continue
+                self._reserved[row.owner_id][week_of(row.day)].add(row.account_id)
+                loaded += 1
+                if loaded > spill:
+                    self._spill()
                 continue
             if row.status in TaskState.UNSENT:
                 self._open[row.owner_id][row.crm_key] = row.crm_id
@@ -108,6 +134,37 @@ class TaskBudget:
                     self._sent[row.owner_id].discard(row.crm_key)
             elif row.crm_key not in old.get(row.owner_id, ()):
                 self._sent[row.owner_id].add(row.crm_key)
+        if self._places is not None:
+            self._places.add(held)
+            for owner, week, count in self._places.counts():
+                self._settled[owner][week] += count
+
+    def _spill(self) -> None:
+        """Move the places loaded so far to disk; the rest of the load goes there too."""
+        self._places = DeferredPlaces()
+        for owner, weeks in self._reserved.items():
+            for week, accounts in weeks.items():
+                self._places.add((owner, week, account) for account in accounts)
+        self._reserved.clear()
+
+    def begin(self, account_ids: Iterable[str]) -> None:
+        """A page of these accounts is about to be decided: their loaded places (on disk for a large
+        org) come back as places of accounts a page may still move. Idempotent; :meth:`admit`,
+        :meth:`joined`, :meth:`reserve` and :meth:`settle` call it for an account not begun."""
+        if self._places is None:
+            return
+        ids = [a for a in dict.fromkeys(account_ids) if a not in self._begun]
+        if not ids:
+            return
+        self._begun.update(ids)
+        for owner, week, account in self._places.take(ids):
+            self._settled[owner][week] -= 1
+            self._reserved[owner][week].add(account)
+
+    def close(self) -> None:
+        """Remove the temporary file of loaded places, if any."""
+        if self._places is not None:
+            self._places.close()
 
     def open_count(self, owner: str) -> int:
         """The owner's open tasks as the budget counts them now: those users finished drop out once
@@ -145,6 +202,7 @@ class TaskBudget:
         who = owner or NO_OWNER
         if who == NO_OWNER:
             return None
+        self.begin([account_id])
         if not self._fits(who) and self.max_open and self.open_count(who) >= self.max_open:
             self.refresh(who)
         if self._fits(who):
@@ -182,11 +240,13 @@ class TaskBudget:
 
     def joined(self, owner: str | None, account_id: str) -> None:
         """The account's actions joined its open task: its reservations in later weeks are free."""
+        self.begin([account_id])
         self._discard(owner or NO_OWNER, account_id)
 
     def reserve(self, owner: str | None, account_id: str, day: dt.date) -> None:
         """Count a task deferred for another reason (a spread-out first touch) in its week."""
         if owner:
+            self.begin([account_id])
             self._reserved[owner][week_of(day)].add(account_id)
 
     def settle(self, account_ids: Iterable[str]) -> None:
@@ -194,6 +254,8 @@ class TaskBudget:
         places again, and each week keeps only the count of them. The budget then holds ids only
         for the pages to come, not one per deferred account of the whole run."""
         done = set(account_ids)
+        self.begin(done)
+        self._begun -= done
         for owner, weeks in self._reserved.items():
             for week, accounts in list(weeks.items()):
                 finished = accounts & done

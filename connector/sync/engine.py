@@ -232,6 +232,7 @@ class SyncEngine:
             if isinstance(exc, UnreachableError) and not _wrote(summary):
                 summary.status = "unreachable"
             summary.message = str(exc) if isinstance(exc, CrmError) else f"{type(exc).__name__}: {exc}"
+        self._workload.close()  # its loaded places' temporary file, if the load was large
         summary.accounts_read = plan.accounts_read
         self._usage(summary, first_usage)
         self._end(run_id, summary, started, summary.status)

@@ -127,6 +127,7 @@ def plan_tasks(
     for row in known:
         by_account[row.account_id].append(row)
     decisions = TaskDecisions()
+    budget.begin(c.account_id for c in results)
     budget.expect(c.owner_id for c in results if c.account_id in by_account)
     candidates: list[_Candidate] = []
     for c in results:

@@ -198,3 +198,65 @@ def test_settled_pages_keep_their_places_and_a_later_page_still_moves_its_own() 
     # a settled week stays full: a new account of a later page goes past all three
     late = plan_tasks([one(Client(id="E-late", abusive=2, complaints=7))], [], s, AS_OF, b)
     assert {d.until for d in late.deferrals} == {NEXT_MONDAY + dt.timedelta(days=21)}
+
+
+def _places(budget: TaskBudget) -> dict[tuple[str, dt.date], int]:
+    """Places held per owner and week, by accounts still movable and by settled ones."""
+    held: dict[tuple[str, dt.date], int] = {}
+    for owner, weeks in budget._reserved.items():
+        for week, ids in weeks.items():
+            held[(owner, week)] = held.get((owner, week), 0) + len(ids)
+    for owner, counts in budget._settled.items():
+        for week, count in counts.items():
+            held[(owner, week)] = held.get((owner, week), 0) + count
+    return {key: count for key, count in held.items() if count}
+
+
+def test_a_budget_whose_loaded_places_wait_on_disk_decides_as_one_that_keeps_them() -> None:
+    """A large org's deferred places from earlier runs wait in a temporary file until their page
+    comes (``spill``); seeded runs of pages that admit, join, reserve and settle decide the same days
+    and end with the same places as the budget that holds every place in memory."""
+    import random
+
+    owners = ["005A", "005B", "005C"]
+    for seed in range(60):
+        rng = random.Random(seed)
+        s = settings(
+            max_new_per_owner_per_week=rng.choice([1, 2, 3, 10]), max_open_per_owner=rng.choice([0, 5])
+        )
+        accounts = [f"001{n:015d}" for n in range(rng.randint(20, 200))]
+        load = [
+            TaskLoad(
+                rng.choice(owners),
+                rng.choice(accounts),
+                f"L{n}",
+                None,
+                TaskState.DEFERRED if n == 0 or rng.random() < 0.8 else TaskState.OPEN,
+                AS_OF + dt.timedelta(days=rng.randint(-14, 300)),
+            )
+            for n in range(rng.randint(10, 400))
+        ]
+        kept = TaskBudget(s, AS_OF, iter(load), lambda _owner: set())
+        deferred = sum(row.status == TaskState.DEFERRED for row in load)
+        spill = rng.randrange(deferred)
+        spilt = TaskBudget(s, AS_OF, iter(load), lambda _owner: set(), spill=spill)
+        assert (kept._places, spilt._places is not None) == (None, True)
+        for first in range(0, len(accounts), 25):
+            page = accounts[first : first + 25]
+            for step in range(rng.randint(5, 60)):
+                owner, account = rng.choice([*owners, None]), rng.choice(page)
+                roll = rng.random()
+                if roll < 0.6:
+                    key = f"{first}-{step}"
+                    assert kept.admit(owner, key, account) == spilt.admit(owner, key, account), (seed, key)
+                elif roll < 0.8:
+                    kept.joined(owner, account)
+                    spilt.joined(owner, account)
+                else:
+                    day = AS_OF + dt.timedelta(days=rng.randint(0, 300))
+                    kept.reserve(owner, account, day)
+                    spilt.reserve(owner, account, day)
+            kept.settle(page)
+            spilt.settle(page)
+        assert _places(kept) == _places(spilt), seed
+        spilt.close()

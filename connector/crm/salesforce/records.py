@@ -136,7 +136,7 @@ def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return cached
 
 
-def _condition(condition: Condition, lookup: Lookup) -> Extract:
+def _condition(condition: Condition, lookup: Lookup, memo: bool) -> Extract:
     wanted = {v.casefold() for v in condition.in_}
     field = lookup(condition.field)
 
@@ -144,20 +144,22 @@ def _condition(condition: Condition, lookup: Lookup) -> Extract:
         # A null field holds none of the values (as in SOQL ``IN``): the record is known, the flag false.
         return any(code.casefold() in wanted for code in to_codes(value))
 
-    held = _memo(holds)
+    held = _memo(holds) if memo else holds
     return lambda row: held(field(row))
 
 
-def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | None, lookup: Lookup) -> Extract:
+def _extractor(
+    source: FieldSource, annotation: Any, table: dict[str, str] | None, lookup: Lookup, memo: bool
+) -> Extract:
     if isinstance(source, Condition):
-        return _condition(source, lookup)
+        return _condition(source, lookup, memo)
     convert = _converter(annotation)
     translate = _translate(table) if table else None
     field = lookup(source)
     if translate is not None:
         plain = convert
         convert = lambda value: plain(translate(value))  # noqa: E731
-    if _target_type(annotation) not in (str, int, float):  # amounts and names rarely repeat
+    if memo and _target_type(annotation) not in (str, int, float):  # amounts and names rarely repeat
         convert = _memo(convert)
     return lambda row: convert(field(row))
 
@@ -165,14 +167,17 @@ def _extractor(source: FieldSource, annotation: Any, table: dict[str, str] | Non
 class RecordBuilder:
     """Builds one canonical record type from rows of one mapped source."""
 
-    def __init__(self, source: SourceMapping, record_type: type, lookup: Lookup = in_row) -> None:
-        """``lookup`` reads a field of a row: REST row dicts by default (see :meth:`reading`)."""
+    def __init__(
+        self, source: SourceMapping, record_type: type, lookup: Lookup = in_row, *, memo: bool = False
+    ) -> None:
+        """``lookup`` reads a field of a row: REST row dicts by default (see :meth:`reading`). ``memo``:
+        remember conversions (:func:`_memo`), for a builder that lives as long as one read."""
         self.source = source
         self.record_type = record_type
         self._lookup = lookup
         hints = typing.get_type_hints(record_type, vars(model))
         self._fields: list[tuple[str, Extract]] = [
-            (name, _extractor(field_source, hints[name], source.values.get(name), lookup))
+            (name, _extractor(field_source, hints[name], source.values.get(name), lookup, memo))
             for name, field_source in source.fields.items()
         ]
         self._id = lookup(source.id)
@@ -180,8 +185,9 @@ class RecordBuilder:
         self._attributes = [(name, lookup(path)) for name, path in source.attributes.items()]
 
     def reading(self, lookup: Lookup) -> RecordBuilder:
-        """The same builder over rows that ``lookup`` reads (Bulk result cells, read without a dict)."""
-        return RecordBuilder(self.source, self.record_type, lookup)
+        """The same builder over rows that ``lookup`` reads (Bulk result cells, read without a dict),
+        remembering its conversions for as long as it lives (one Bulk read)."""
+        return RecordBuilder(self.source, self.record_type, lookup, memo=True)
 
     def values(self, row: Any) -> dict[str, Any]:
         return {name: extract(row) for name, extract in self._fields}
