@@ -1,97 +1,127 @@
-"""Stored rows in compact form: one tuple of values per row, the field names kept once per table.
+"""Stored rows in compact form: one tuple of values per row, the field names kept once per row shape.
 
 A million-account org holds some 24 million rows. As dicts they take ~650 bytes each before their
-values (a hash table per row); here a row is a tuple whose first cell points at its table's
-:class:`Layout` (name -> place, shared by every row of the table) and whose other cells are the
-values, so it costs 8 bytes a field. :class:`Record` reads like the dict it replaces (``get``,
-``[]``, ``in``, ``keys``/``items``, ``dict(record)``, ``{**record}``) and, like the dicts before it,
-is never changed once stored: a write builds a new record.
+values (a hash table per row). Here a row is a tuple whose first cell is its :class:`Shape` (the
+row's field names in order, shared by every row with the same ones) and whose other cells are its
+values, 8 bytes a field. A shape also holds the values of a table's few-valued fields (checkboxes,
+the ``User`` a row was created by, modified by or owned by): rows that agree on them share one shape
+and spend no cell on them. :class:`Record` reads like the dict it replaces (``get``, ``[]``, ``in``,
+``keys``/``items``, ``dict(record)``, ``{**record}``, in the dict's key order) and, like the dicts
+before it, is never changed once stored: a write builds a new record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+MAX_SHAPES = 4096
+"""Shapes per table at most: past it, new combinations keep every value in a cell (memory stays
+bounded if a few-valued field turns out to have many values)."""
 
-class _Absent:
-    """A cell of a field the row does not hold (a layout lists every field any row of the table holds)."""
 
-    __slots__ = ()
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __repr__(self) -> str:
-        return "<absent>"
+        return f"<{self.name}>"
 
 
-ABSENT = _Absent()
+_ABSENT = _Marker("absent")
+_IN_CELL = _Marker("in a cell")
+"""In a shape's key: this field's value is in the row's cell, not in the shape."""
 
 _cell = tuple.__getitem__
-_width = tuple.__len__
-_cells = tuple.__iter__
 
 
-class Layout:
-    """The field names the rows of one table hold, each at a fixed place (1, 2, ...; 0 is the layout)."""
+class Shape:
+    """The field names of a kind of row, in the row's order: each in a cell (1, 2, ...) or held here."""
 
-    __slots__ = ("names", "places")
+    __slots__ = ("order", "places", "shared")
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
+    def __init__(self, names: tuple[str, ...], held: tuple[Any, ...]) -> None:
         self.places: dict[str, int] = {}
+        self.shared: dict[str, Any] = {}
+        order: list[tuple[str, int]] = []
+        for name, value in zip(names, held, strict=True):
+            if value is _IN_CELL:
+                self.places[name] = at = len(self.places) + 1
+            else:
+                self.shared[name], at = value, 0
+            order.append((name, at))
+        self.order = tuple(order)
 
-    def place(self, name: str) -> int:
-        at = self.places.get(name)
-        if at is None:
-            self.names.append(name)
-            at = self.places[name] = len(self.names)
-        return at
+
+class Shapes:
+    """The shapes of one table's rows, and the fields whose values a shape may hold."""
+
+    __slots__ = ("few_valued", "known")
+
+    def __init__(self, few_valued: Collection[str]) -> None:
+        self.few_valued = frozenset(few_valued)
+        self.known: dict[tuple[tuple[str, ...], tuple[Any, ...]], Shape] = {}
+
+    def record(self, values: Mapping[str, Any]) -> Record:
+        """``values`` (a dict or a record) as a record."""
+        few = self.few_valued
+        cells: list[Any] = [None]
+        held: list[Any] = []
+        for name, value in values.items():
+            if name in few and type(value) in (bool, str):
+                held.append(value)
+            else:
+                held.append(_IN_CELL)
+                cells.append(value)
+        key = (tuple(values), tuple(held))
+        shape = self.known.get(key)
+        if shape is None:
+            if len(self.known) >= MAX_SHAPES:
+                return self.record_plain(values)
+            shape = self.known[key] = Shape(*key)
+        cells[0] = shape
+        return tuple.__new__(Record, cells)
+
+    def record_plain(self, values: Mapping[str, Any]) -> Record:
+        names = tuple(values)
+        key = (names, (_IN_CELL,) * len(names))
+        shape = self.known.get(key)
+        if shape is None:
+            shape = self.known[key] = Shape(*key)
+        return tuple.__new__(Record, [shape, *values.values()])
 
 
 class Record(tuple[Any, ...]):
-    """One stored row: ``(layout, value, value, ...)``, read as a mapping of field name -> value."""
+    """One stored row: ``(shape, value, value, ...)``, read as a mapping of field name -> value."""
 
     __slots__ = ()
 
-    @classmethod
-    def build(cls, layout: Layout, values: Mapping[str, Any]) -> Record:
-        """A record of ``values`` (a dict or a record) in ``layout``, which learns any new field name."""
-        places = layout.places
-        cells: list[Any] = [layout]
-        for name, value in values.items():
-            at = places.get(name)
-            if at is None:
-                at = layout.place(name)
-            if at >= len(cells):
-                cells.extend([ABSENT] * (at - len(cells)))
-                cells.append(value)
-            else:
-                cells[at] = value
-        return tuple.__new__(cls, cells)
-
     def get(self, key: str, default: Any = None) -> Any:
-        at = _cell(self, 0).places.get(key)
-        if at is None or at >= _width(self):
-            return default
-        value = _cell(self, at)
-        return default if value is ABSENT else value
+        shape = _cell(self, 0)
+        at = shape.places.get(key)
+        if at is not None:
+            return _cell(self, at)
+        return shape.shared.get(key, default)
 
     def __getitem__(self, key: str) -> Any:  # type: ignore[override]
-        value = self.get(key, ABSENT)
-        if value is ABSENT:
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
             raise KeyError(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, ABSENT) is not ABSENT
+        shape = _cell(self, 0)
+        return key in shape.places or key in shape.shared
 
     def items(self) -> Iterator[tuple[str, Any]]:
-        names = _cell(self, 0).names
-        cells = _cells(self)
-        next(cells)
-        return ((name, value) for name, value in zip(names, cells, strict=False) if value is not ABSENT)
+        shape = _cell(self, 0)
+        shared = shape.shared
+        return ((name, _cell(self, at) if at else shared[name]) for name, at in shape.order)
 
     def keys(self) -> list[str]:
-        return [name for name, _ in self.items()]
+        return [name for name, _ in _cell(self, 0).order]
 
     def values(self) -> list[Any]:
         return [value for _, value in self.items()]
@@ -100,7 +130,7 @@ class Record(tuple[Any, ...]):
         return iter(self.keys())
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.items())
+        return len(_cell(self, 0).order)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.items())
@@ -124,5 +154,5 @@ class Record(tuple[Any, ...]):
 
 
 def _rebuild(values: dict[str, Any]) -> Record:
-    """A copied or unpickled record: its own layout (a copy shares nothing with the store)."""
-    return Record.build(Layout(), values)
+    """A copied or unpickled record: its own shape (a copy shares nothing with the store)."""
+    return Shapes(()).record(values)

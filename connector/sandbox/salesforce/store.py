@@ -21,7 +21,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from .ids import IdFactory
-from .rows import Layout, Record
+from .rows import Record, Shapes
 from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, FieldDef, FieldType, ObjectDef
 
 Row = Record
@@ -51,14 +51,22 @@ def _span(ordered: SortedList[Any], low: Bound | None, high: Bound | None) -> tu
     return start, max(start, end)
 
 
+def _few_valued(obj: ObjectDef) -> list[str]:
+    """Fields of ``obj`` whose values a row shape holds: checkboxes, and the ``User`` a row was created
+    by, last modified by or is owned by (an org has few users; most rows name the API user)."""
+    return [
+        fd.name for fd in obj.fields.values() if fd.type is FieldType.BOOLEAN or fd.reference_to == ("User",)
+    ]
+
+
 class Store:
     def __init__(self, objects: dict[str, ObjectDef], id_factory: IdFactory) -> None:
         self.objects = objects
         self.ids = id_factory
         self.tables: dict[str, dict[str, Row]] = {name: {} for name in objects}
         self.versions: dict[str, int] = dict.fromkeys(objects, 0)
-        self._layouts: dict[str, Layout] = {name: Layout() for name in objects}
-        """Per table, the field names its rows hold (each row stores only its values)."""
+        self._shapes: dict[str, Shapes] = {name: Shapes(_few_valued(obj)) for name, obj in objects.items()}
+        """Per table, the shapes of its rows (each row stores only its values)."""
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self._indexed: set[str] = set()
         """The tables with at least one index (a write to another has none to keep current)."""
@@ -107,7 +115,10 @@ class Store:
     def put(self, obj: str, values: Mapping[str, Any]) -> None:
         """Store ``values`` (a dict, or a stored record) as the row of its ``Id``, replacing the old one."""
         table = self.tables[obj]
-        row = Record.build(self._layouts.setdefault(obj, Layout()), values)
+        shapes = self._shapes.get(obj)
+        if shapes is None:
+            shapes = self._shapes[obj] = Shapes(_few_valued(self.objects[obj]))
+        row = shapes.record(values)
         record_id = values["Id"]
         old = table.get(record_id)
         if self._journal is not None:
