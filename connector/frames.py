@@ -131,9 +131,9 @@ def _record(record_type: type, row: dict[str, Any]) -> Any:
     return record_type(**values)
 
 
-def _accounts_of(frames: RosterFrames) -> Iterator[Account]:
-    attr_columns = [c for c in frames.accounts.columns if c.startswith("attr_")]
-    for row in frames.accounts.iter_rows(named=True):
+def _accounts_of(frame: pl.DataFrame) -> Iterator[Account]:
+    attr_columns = [c for c in frame.columns if c.startswith("attr_")]
+    for row in frame.iter_rows(named=True):
         attributes = {c.removeprefix("attr_"): row[c] for c in attr_columns if row[c] is not None}
         base = {k: v for k, v in row.items() if k in ACCOUNT_SCHEMA}
         yield dataclasses.replace(_record(Account, base), attributes=attributes)
@@ -149,30 +149,43 @@ def to_roster(frames: RosterFrames) -> Roster:
     for kind, cls in CHILD_KINDS.items():
         frame = frames.child(kind)
         children[kind] = None if frame is None else list(_records_of(frame, cls))
-    return Roster(accounts=list(_accounts_of(frames)), **children)
+    return Roster(accounts=list(_accounts_of(frames.accounts)), **children)
 
 
 class _Rows(Iterable[Any]):
-    """The records of one frame, made afresh on each pass (``iter_rows`` reads it a buffer at a time)."""
+    """The records of one frame, made afresh on each pass (``iter_rows`` reads it a buffer at a time).
+    With ``once``, the frame is let go when its one pass ends, and a second pass is an error."""
 
-    def __init__(self, rows: Callable[[], Iterator[Any]]) -> None:
-        self._rows = rows
+    def __init__(
+        self, frame: pl.DataFrame, make: Callable[[pl.DataFrame], Iterator[Any]], *, once: bool
+    ) -> None:
+        self._frame: pl.DataFrame | None = frame
+        self._make = make
+        self._once = once
 
     def __iter__(self) -> Iterator[Any]:
-        return self._rows()
+        frame = self._frame
+        if frame is None:
+            raise RuntimeError("these records were already read (a one-pass roster view)")
+        if self._once:
+            self._frame = None
+        yield from self._make(frame)
 
 
 class RosterView:
-    """A roster read from its frames record by record, each kind as often as needed: what
-    :func:`to_roster` gives, without holding every record at once (a million accounts' ten million
-    invoices are frames of about a gigabyte, and several times that as Python records)."""
+    """A roster read from its frames record by record: what :func:`to_roster` gives, without holding
+    every record at once (a million accounts' ten million invoices are frames of a few gigabytes, and
+    several times that as Python records). Accounts can be read any number of times; with ``once``, each
+    evidence kind is read once and its frame let go after (the caller keeps no other reference to the
+    frames), so a sandbox seeding a million accounts does not hold the invoices' frame while it stores
+    the meetings."""
 
-    def __init__(self, frames: RosterFrames) -> None:
-        self.accounts: Iterable[Account] = _Rows(lambda: _accounts_of(frames))
+    def __init__(self, frames: RosterFrames, *, once: bool = False) -> None:
+        self.accounts: Iterable[Account] = _Rows(frames.accounts, _accounts_of, once=False)
         for kind, cls in CHILD_KINDS.items():
             frame = frames.child(kind)
-            rows = None if frame is None else _Rows(functools.partial(_records_of, frame, cls))
-            setattr(self, kind, rows)
+            make = functools.partial(_records_of, record_type=cls)
+            setattr(self, kind, None if frame is None else _Rows(frame, make, once=once))
 
     invoices: Iterable[model.Invoice] | None
     tickets: Iterable[model.Ticket] | None

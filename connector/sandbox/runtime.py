@@ -202,11 +202,13 @@ def start(
     directory.mkdir(parents=True, exist_ok=True)
     ledger, injector = Ledger(), FaultInjector()
     sandbox = Sandbox(ledger=ledger, faults=injector, workdir=directory)
-    frames = generate(accounts, seed=seed, as_of=as_of).frames if accounts else None
-    # Salesforce seeds from the frames a record at a time; HubSpot's seeding takes the whole roster
+    # Salesforce seeds from the frames a record at a time, letting each kind's frame go once stored;
+    # HubSpot's seeding takes the whole roster
     roster: RosterSource | None = None
-    if frames is not None:
-        roster = to_roster(frames) if crm in ("hubspot", "both") else RosterView(frames)
+    if accounts:
+        frames = generate(accounts, seed=seed, as_of=as_of).frames
+        roster = to_roster(frames) if crm in ("hubspot", "both") else RosterView(frames, once=True)
+        del frames
     ca = sandbox_ca(directory)  # one CA for both ports: one file to trust
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if crm in ("salesforce", "both"):
