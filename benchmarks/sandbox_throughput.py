@@ -43,6 +43,7 @@ import argparse
 import gc
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -441,8 +442,11 @@ def _seed_one(accounts: int) -> None:
 
 def seed_sizes(sizes: Sequence[int]) -> bool:
     """Seed an org of each size in a child process; print the table; True when linear and flat."""
+    allocator = os.environ.get("_RJEM_MALLOC_CONF")
+    if allocator:
+        print(f"polars' jemalloc: _RJEM_MALLOC_CONF={allocator}")
     results = []
-    for size in sorted(sizes):
+    for size in sizes:  # in the order given: the largest first shows its figures soonest
         child = subprocess.run(
             [sys.executable, __file__, "--seed-one", str(size)], capture_output=True, text=True, check=False
         )
@@ -459,6 +463,7 @@ def seed_sizes(sizes: Sequence[int]) -> bool:
             flush=True,
         )
         print("           rows: " + ", ".join(f"{name} {count:,}" for name, count in figures["rows"].items()))
+    results.sort(key=lambda figures: int(figures["accounts"]))
     low, high = results[0], results[-1]
     ok = True
     for label, key, scale in (

@@ -52,11 +52,12 @@ def _span(ordered: SortedList[Any], low: Bound | None, high: Bound | None) -> tu
 
 
 def _few_valued(obj: ObjectDef) -> list[str]:
-    """Fields of ``obj`` whose values a row shape holds: checkboxes, and the ``User`` a row was created
-    by, last modified by or is owned by (an org has few users; most rows name the API user)."""
-    return [
-        fd.name for fd in obj.fields.values() if fd.type is FieldType.BOOLEAN or fd.reference_to == ("User",)
-    ]
+    """Fields of ``obj`` whose values a row shape holds: checkboxes, picklists, and the ``User`` a row was
+    created by, last modified by or is owned by (an org has few users; most rows name the API user)."""
+    return [fd.name for fd in obj.fields.values() if fd.type in _FEW_VALUED or fd.reference_to == ("User",)]
+
+
+_FEW_VALUED = frozenset({FieldType.BOOLEAN, FieldType.PICKLIST})
 
 
 class Store:
