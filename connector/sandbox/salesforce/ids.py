@@ -33,12 +33,16 @@ def normalize(value: str) -> str | None:
     return to_18(value[:15])
 
 
+_PAIRS = [high + low for high in _BASE62 for low in _BASE62]
+"""Every two-digit base-62 number, so an Id's digits come two at a time."""
+
+
 def _base62(number: int, width: int) -> str:
-    digits = []
+    pairs = []
     while number:
-        number, rest = divmod(number, 62)
-        digits.append(_BASE62[rest])
-    return "".join(reversed(digits)).rjust(width, "0")
+        number, rest = divmod(number, 3844)
+        pairs.append(_PAIRS[rest])
+    return "".join(reversed(pairs)).lstrip("0").rjust(width, "0")
 
 
 class IdFactory:

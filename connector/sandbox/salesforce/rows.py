@@ -12,7 +12,8 @@ before it, is never changed once stored: a write builds a new record.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import operator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 MAX_SHAPES = 4096
@@ -55,27 +56,79 @@ class Shape:
         self.order = tuple(order)
 
 
+_HELD_TYPES = frozenset({bool, str})
+"""The types of value a shape holds (hashable, and never equal to one another: ``1`` is not ``True``)."""
+Picker = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+
+
+def _picker(indices: list[int]) -> Picker:
+    """The values at ``indices``, as a tuple (``itemgetter`` in C for two or more)."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)
+    if indices:
+        only = indices[0]
+        return lambda values: (values[only],)
+    return lambda values: ()
+
+
+class _Plan:
+    """For rows with one list of field names: which values a shape may hold, which go in cells."""
+
+    __slots__ = ("cells", "held", "positions", "width")
+
+    def __init__(self, names: tuple[str, ...], few_valued: frozenset[str]) -> None:
+        self.positions = [at for at, name in enumerate(names) if name in few_valued]
+        self.width = len(names)
+        self.held = _picker(self.positions)
+        self.cells = _picker([at for at, name in enumerate(names) if name not in few_valued])
+
+    def marks(self, held: tuple[Any, ...]) -> tuple[Any, ...]:
+        marks: list[Any] = [_IN_CELL] * self.width
+        for at, value in zip(self.positions, held, strict=True):
+            marks[at] = value
+        return tuple(marks)
+
+
 class Shapes:
     """The shapes of one table's rows, and the fields whose values a shape may hold."""
 
-    __slots__ = ("few_valued", "known")
+    __slots__ = ("few_valued", "known", "plans")
 
     def __init__(self, few_valued: Collection[str]) -> None:
         self.few_valued = frozenset(few_valued)
         self.known: dict[tuple[tuple[str, ...], tuple[Any, ...]], Shape] = {}
+        self.plans: dict[tuple[str, ...], _Plan] = {}
 
     def record(self, values: Mapping[str, Any]) -> Record:
         """``values`` (a dict or a record) as a record."""
+        names = tuple(values)
+        plan = self.plans.get(names)
+        if plan is None:
+            plan = self.plans[names] = _Plan(names, self.few_valued)
+        ordered = tuple(values.values())
+        held = plan.held(ordered)
+        if not _HELD_TYPES.issuperset(map(type, held)):
+            return self._record_each(values)
+        key = (names, held)
+        shape = self.known.get(key)
+        if shape is None:
+            if len(self.known) >= MAX_SHAPES:
+                return self.record_plain(values)
+            shape = self.known[key] = Shape(names, plan.marks(held))
+        return tuple.__new__(Record, (shape, *plan.cells(ordered)))
+
+    def _record_each(self, values: Mapping[str, Any]) -> Record:
+        """A record whose few-valued fields hold other types too: those values go in cells."""
         few = self.few_valued
         cells: list[Any] = [None]
-        held: list[Any] = []
+        marks: list[Any] = []
         for name, value in values.items():
-            if name in few and type(value) in (bool, str):
-                held.append(value)
+            if name in few and type(value) in _HELD_TYPES:
+                marks.append(value)
             else:
-                held.append(_IN_CELL)
+                marks.append(_IN_CELL)
                 cells.append(value)
-        key = (tuple(values), tuple(held))
+        key = (tuple(values), tuple(marks))
         shape = self.known.get(key)
         if shape is None:
             if len(self.known) >= MAX_SHAPES:
