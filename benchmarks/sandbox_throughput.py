@@ -35,6 +35,10 @@ job updating 10,000 (after a change query, so the ``SystemModstamp`` index each 
 Then the ratio largest ÷ smallest of each per-1,000 and per-row figure: **linear** (seeding) and
 **flat** (writes) when at most ``FLAT``. A 1M-account org needs ~10 GB: check ``free -m`` first.
 ``nice .venv/bin/python benchmarks/sandbox_throughput.py --seed-sizes 50000,200000,1000000``
+
+With ``--index-writes 100000,1000000`` it prints, in this process, the CPU per write that moves
+``SystemModstamp`` in a store of each size whose rows each have their own stamp: the index's sorted
+values take O(log n) per write, so the figure stays flat (exit 1 if not).
 """
 
 from __future__ import annotations
@@ -440,6 +444,45 @@ def _seed_one(accounts: int) -> None:
     )
 
 
+def index_writes(sizes: Sequence[int], writes: int = 5000) -> bool:
+    """CPU per write that moves ``SystemModstamp`` in a store of each size whose rows each carry their
+    own stamp (a million-entry index), in this process: a list index paid a move of the entries after
+    the old value per write (O(n)); a sorted list pays O(log n). True when flat."""
+    from connector.sandbox.salesforce.ids import IdFactory
+    from connector.sandbox.salesforce.schema import standard_objects
+    from connector.sandbox.salesforce.store import Store
+
+    def stamp(at: int) -> str:
+        second, milli = divmod(at, 1000)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_767_225_600 + second)) + f".{milli:03d}+0000"
+
+    per_row: dict[int, float] = {}
+    for size in sizes:
+        store = Store(standard_objects(), IdFactory())
+        ids = [store.new_id(store.objects["Account"]) for _ in range(size)]
+        for at, record_id in enumerate(ids):
+            store.put(
+                "Account",
+                {"Id": record_id, "Name": f"A{at}", "IsDeleted": False, "SystemModstamp": stamp(at)},
+            )
+        store.seek("Account", "SystemModstamp", low=(stamp(size), True))  # the change query makes the index
+        later = stamp(size + 10)
+        began = time.process_time()
+        for record_id in ids[size // 4 : size // 4 + writes]:
+            row = store.get("Account", record_id)
+            assert row is not None
+            store.put("Account", {**row.to_dict(), "SystemModstamp": later})
+        per_row[size] = 1e6 * (time.process_time() - began) / writes
+        print(f"{size:>9,} rows, {size:,} stamps: {per_row[size]:7.1f} us CPU per write row", flush=True)
+        del store, ids
+        gc.collect()
+    ratio = per_row[max(sizes)] / per_row[min(sizes)]
+    print(
+        f"write per row {max(sizes):,} / {min(sizes):,}: {ratio:.2f}x  {'flat' if ratio <= FLAT else 'NOT FLAT'}"
+    )
+    return ratio <= FLAT
+
+
 def seed_sizes(sizes: Sequence[int]) -> bool:
     """Seed an org of each size in a child process; print the table; True when linear and flat."""
     allocator = os.environ.get("_RJEM_MALLOC_CONF")
@@ -500,9 +543,18 @@ def main() -> None:
         "accounts, RSS and CPU per written row at each",
     )
     parser.add_argument("--seed-one", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--index-writes",
+        default="",
+        help="comma-separated store sizes, e.g. 100000,1000000: CPU per write that moves SystemModstamp",
+    )
     args = parser.parse_args()
     if args.seed_one:
         _seed_one(args.seed_one)
+        return
+    if args.index_writes:
+        if not index_writes([int(n) for n in args.index_writes.split(",")]):
+            sys.exit(1)
         return
     if args.seed_sizes:
         if not seed_sizes([int(n) for n in args.seed_sizes.split(",")]):
