@@ -51,7 +51,7 @@ from connector.exit_codes import ExitCode
 from connector.sync.engine import BACKFILL_SCOPE, CHANGES_SCOPE, summary_json_line, utc_now
 from connector.sync.lock import run_lock_for
 from connector.sync.runner import failure_or_partial
-from connector.sync.state import StateStore, TaskState, open_state
+from connector.sync.state import MarkedBy, StateStore, TaskState, open_state
 
 TaskMode = Literal["delete", "close"]
 OVERRIDES = ("override_tier", "override_expires")
@@ -192,9 +192,14 @@ class CleanupEngine:
         closed was closed by that run, one it no longer holds was deleted by it (or by a user: either
         way it is done): their ends go in ``ended``, to be recorded and counted by this run, since the
         killed run's summary was never printed. A marked task still open was never reached: it is
-        planned as any other."""
+        planned as any other. A task a killed sync marked (:class:`MarkedBy`) and the CRM holds
+        closed is tiersync's close, not a user's: a delete cleanup takes it; the sync that reads it
+        back records it."""
         plan = CleanupPlan()
-        closed_by_tiersync = self._closed_by_tiersync()
+        # a sync killed after the CRM closed tasks left them marked and open in the state: its closes
+        closed_by_tiersync = self._closed_by_tiersync() | set(
+            self.state.task_ends(self.connection, MarkedBy.SYNC)
+        )
         ends = plan.marked = self.state.task_ends(self.connection)
         found = set()
         for task in self.crm.tiersync_tasks():

@@ -45,7 +45,7 @@ from connector.sync.budget import TaskBudget, week_of
 from connector.sync.desired import changes
 from connector.sync.owners import OwnerNames
 from connector.sync.plan import AccountPlan, Plan, TaskChange
-from connector.sync.state import OrgMismatchError, State, StateStore, TaskState
+from connector.sync.state import MarkedBy, OrgMismatchError, State, StateStore, TaskState
 from connector.sync.task_plan import Join, Send, Strike, TaskDecisions, plan_tasks
 from connector.sync.tasks import WantedTask
 
@@ -371,6 +371,8 @@ class SyncEngine:
         done = {i for i in crm_ids if statuses.get(i, TaskStatus.DELETED) != TaskStatus.OPEN}
         if done and not dry_run:
             self.state.tasks_finished_by_crm_id(self.connection, sorted(done), TaskState.DONE, self.clock())
+        if not dry_run:  # a mark on an open task is stale: a user's later completion is the user's
+            self.state.tasks_seen_open(self.connection, [i for i in crm_ids if i not in done])
         return done
 
     def _check_org(self, *, dry_run: bool, rebind: bool) -> None:
@@ -538,6 +540,11 @@ class SyncEngine:
                 self.state.tasks_finished_by_crm_id(self.connection, [strike.crm_id], TaskState.DONE, now)
         if not live:
             return
+        # durable before the CRM closes them, unmarked with the page: a crash between the two leaves
+        # closes that the next run's read-back records as tiersync's, not users' (mark_task_ends)
+        closing = [t.key for t in live if t.close]
+        with self.state.write_ahead():
+            self.state.mark_task_ends(self.connection, closing, TaskState.CLOSED, now, MarkedBy.SYNC)
         by_key = {s.crm_key: s for s in strikes}
         outcomes = self._with_record_retries(self.adapter.close_tasks, live, lambda t: t.key)
         for outcome in outcomes:
@@ -548,6 +555,7 @@ class SyncEngine:
                     self.state.task_finished(self.connection, row.key, TaskState.CLOSED, now)
             else:
                 self._fail(summary, outcome, "task close")
+        self.state.clear_task_ends(self.connection, closing)
 
     def _join_tasks(self, joins: list[Join], summary: RunSummary, now: dt.datetime) -> None:
         """Add actions to their account's open task: recorded as pending first (write-ahead), then

@@ -14,7 +14,8 @@ page's accounts are marked for redo the same way before it writes to the CRM, an
 page's commit: a crash in between leaves accounts that look written by tiersync, which the change
 query leaves out, so the mark is what makes the next run read them again. Cleanup marks a page's
 CRM tasks with the status it will record in the same way, so that tasks it finished in the CRM before a
-crash are recorded as tiersync's closes or deletes, not as users' work.
+crash are recorded as tiersync's closes or deletes, not as users' work; a sync marks the tasks it
+closes in a page the same way (committed at once, in :meth:`StateStore.write_ahead`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ class TaskState:
     an open task): comes due on ``defer_until`` without being decided again."""
     UNSENT = (PENDING, OPEN)
     """A task the CRM holds open (or is about to)."""
+
+
+class MarkedBy:
+    """Which run marked a task's end (:meth:`StateStore.mark_task_ends`)."""
+
+    CLEANUP = "cleanup"
+    """Counted and settled by the next cleanup, which reports what the interrupted one did."""
+    SYNC = "sync"
+    """Settled by the sync that reads the task back; a cleanup counts none of them."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,12 @@ class StateStore(Protocol):
         it ends by an exception (they record what the CRM already holds). ``tasks_pending`` commits
         at once even here: a task key must be durable before its task is sent. Reads inside a page
         do not see its held writes."""
+        ...
+
+    def write_ahead(self) -> AbstractContextManager[None]:
+        """The writes made inside commit as one transaction when it ends without an error, inside a
+        page too (whose held writes stay held, to commit with the page): a mark that must be durable
+        before the CRM write it guards."""
         ...
 
     def watermark(self, connection: str, scope: str) -> str | None:
@@ -201,7 +217,14 @@ class StateStore(Protocol):
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
     ) -> None:
         """Every open action carried by these CRM tasks ends with ``status``, or with the status a
-        cleanup marked its task with (:meth:`mark_task_ends`): tiersync finished that one."""
+        run marked its task with (:meth:`mark_task_ends`): tiersync finished that one. A sync's mark
+        is dropped with it (recorded now); a cleanup's is left for the next cleanup to count."""
+        ...
+
+    def tasks_seen_open(self, connection: str, crm_ids: Iterable[str]) -> None:
+        """The CRM holds these tasks open: a mark on one is from a run stopped before it closed or
+        deleted it, which may never come back for it; dropped (with the open page), so that a user's
+        later completion is recorded as the user's."""
         ...
 
     def tasks_finished_by_crm_key(
@@ -252,22 +275,29 @@ class StateStore(Protocol):
         failed): the next incremental run reads them with the changed ones."""
         ...
 
-    def mark_task_ends(self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime) -> None:
+    def mark_task_ends(
+        self,
+        connection: str,
+        crm_keys: Iterable[str],
+        status: str,
+        now: dt.datetime,
+        marked_by: str = MarkedBy.CLEANUP,
+    ) -> None:
         """Before cleanup closes (``closed``) or deletes (``done``) the CRM tasks stored under these
-        keys: the status it will record. Held in an open page like any write (unlike ``mark_redo``):
-        the caller marks a page outside any page, or in the transaction of the page before, which
-        commits before the marked page is sent. A crash before the marked page commits leaves tasks
-        the state holds open and the CRM finished; the mark tells the next cleanup, and a sync
-        reading them back, that tiersync finished them."""
+        keys, or a sync closes them: the status it will record. Held in an open page like any write
+        (unlike ``mark_redo``): the caller marks a page outside any page, in the transaction of the
+        page before, which commits before the marked page is sent, or in :meth:`write_ahead`. A crash
+        before the marked page commits leaves tasks the state holds open and the CRM finished; the
+        mark tells the next cleanup, and a sync reading them back, that tiersync finished them."""
         ...
 
     def clear_task_ends(self, connection: str, crm_keys: Iterable[str]) -> None:
         """The CRM answered for these tasks and the page records it: unmarked with the page."""
         ...
 
-    def task_ends(self, connection: str) -> dict[str, str]:
-        """CRM key -> status of the tasks a cleanup marked and never unmarked (a crash, or a CRM error
-        that left it unknown whether the write landed)."""
+    def task_ends(self, connection: str, marked_by: str = MarkedBy.CLEANUP) -> dict[str, str]:
+        """CRM key -> status of the tasks a cleanup (or a sync) marked and never unmarked (a crash, or
+        a CRM error that left it unknown whether the write landed)."""
         ...
 
     def bound_org(self, connection: str) -> str | None:
@@ -454,6 +484,18 @@ class SqlStore(ABC):
             held, self._held = self._held, None
             self._transaction(held)
 
+    @contextmanager
+    def write_ahead(self) -> Iterator[None]:
+        """The open page's held writes are set aside while the block's are collected, then put back
+        (see :meth:`StateStore.write_ahead`)."""
+        page, self._held = self._held, []
+        try:
+            yield
+            ahead = self._held
+        finally:
+            self._held = page
+        self._transaction(ahead)
+
     def _write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """One write: held for the open page, else committed at once."""
         if self._held is not None:
@@ -636,7 +678,7 @@ class SqlStore(ABC):
         self, connection: str, crm_ids: Iterable[str], status: str, now: dt.datetime
     ) -> None:
         """Only pending or open rows move, so a row already finished keeps its status and closing
-        time; chunked like :meth:`tasks_for`. A cleanup killed after the CRM closed its task leaves
+        time; chunked like :meth:`tasks_for`. A run killed after the CRM closed its task leaves
         the row open and the task marked: the mark's status wins over the caller's ``done``."""
         ids = list(crm_ids)
         marked = (
@@ -650,6 +692,32 @@ class SqlStore(ABC):
                 f"UPDATE tasks SET status = COALESCE({marked}, ?), closed_at = ? WHERE connection = ? "
                 f"AND status IN (?, ?) AND crm_id IN ({marks})",
                 (status, _iso(now), connection, *TaskState.UNSENT, *chunk),
+            )
+        self._unmark_crm_ids(connection, ids, MarkedBy.SYNC)
+
+    def tasks_seen_open(self, connection: str, crm_ids: Iterable[str]) -> None:
+        """Held in the open page, like the read-back's other writes."""
+        self._unmark_crm_ids(connection, list(crm_ids), None)
+
+    def _unmark_crm_ids(self, connection: str, crm_ids: list[str], marked_by: str | None) -> None:
+        """Drop the marks (``marked_by``'s, or any) on the CRM tasks with these ids. Each mark (there
+        are none but after a stopped run) looks its task up by index, so no call scans the tasks."""
+        which = "" if marked_by is None else "marked_by = ? AND "
+        by = () if marked_by is None else (marked_by,)
+        if not crm_ids or not self._rows(
+            f"SELECT 1 FROM task_ends WHERE connection = ? AND {which}1 = 1 LIMIT 1", (connection, *by)
+        ):
+            return
+        carried = (
+            "SELECT 1 FROM tasks t WHERE t.connection = task_ends.connection AND (t.group_key = "
+            "task_ends.crm_key OR (t.group_key IS NULL AND t.key = task_ends.crm_key)) AND t.crm_id IN "
+        )
+        for start in range(0, len(crm_ids), _CHUNK):
+            chunk = crm_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            self._write(
+                f"DELETE FROM task_ends WHERE connection = ? AND {which}EXISTS ({carried}({marks}))",
+                (connection, *by, *chunk),
             )
 
     def tasks_finished_by_crm_key(
@@ -765,14 +833,22 @@ class SqlStore(ABC):
             str(r[0]) for r in self._rows("SELECT account_id FROM redo WHERE connection = ?", (connection,))
         }
 
-    def mark_task_ends(self, connection: str, crm_keys: Iterable[str], status: str, now: dt.datetime) -> None:
+    def mark_task_ends(
+        self,
+        connection: str,
+        crm_keys: Iterable[str],
+        status: str,
+        now: dt.datetime,
+        marked_by: str = MarkedBy.CLEANUP,
+    ) -> None:
         """Held in an open page, else one transaction now; a key marked again takes the new status
-        (a delete cleanup after a killed close one)."""
+        and marker (a delete cleanup after a killed close one)."""
         sql = (
-            "INSERT INTO task_ends VALUES (?, ?, ?, ?) ON CONFLICT (connection, crm_key) DO UPDATE SET "
-            "status = excluded.status, marked_at = excluded.marked_at"
+            "INSERT INTO task_ends (connection, crm_key, status, marked_at, marked_by) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (connection, crm_key) DO UPDATE SET status = excluded.status, "
+            "marked_at = excluded.marked_at, marked_by = excluded.marked_by"
         )
-        self._write_all([(sql, (connection, key, status, _iso(now))) for key in crm_keys])
+        self._write_all([(sql, (connection, key, status, _iso(now), marked_by)) for key in crm_keys])
 
     def clear_task_ends(self, connection: str, crm_keys: Iterable[str]) -> None:
         """Held in the open page, so the marks go in the same transaction as the page's statuses."""
@@ -788,9 +864,12 @@ class SqlStore(ABC):
                 f"DELETE FROM {table} WHERE connection = ? AND {column} IN ({marks})", (connection, *chunk)
             )
 
-    def task_ends(self, connection: str) -> dict[str, str]:
-        """Read by the primary key's prefix; empty but for a cleanup that was stopped mid-page."""
-        rows = self._rows("SELECT crm_key, status FROM task_ends WHERE connection = ?", (connection,))
+    def task_ends(self, connection: str, marked_by: str = MarkedBy.CLEANUP) -> dict[str, str]:
+        """Read by the primary key's prefix; empty but for a run that was stopped mid-page."""
+        rows = self._rows(
+            "SELECT crm_key, status FROM task_ends WHERE connection = ? AND marked_by = ?",
+            (connection, marked_by),
+        )
         return {str(r[0]): str(r[1]) for r in rows}
 
     def task_counts(self, connection: str) -> dict[str, int]:

@@ -142,6 +142,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "status TEXT NOT NULL, marked_at TEXT NOT NULL, PRIMARY KEY (connection, crm_key))",
         ),
     ),
+    Migration(
+        7,
+        "a sync marks the tasks it is about to close the same way: after a crash between the CRM's "
+        "close and the page's commit, the next sync found them completed and recorded them as users' "
+        "work. Which run marked a task tells the next cleanup its own unfinished page from a sync's, "
+        "whose closes it must neither count nor plan, and lets a sync drop its marks once recorded",
+        (AddColumn("task_ends", "marked_by", "TEXT NOT NULL DEFAULT 'cleanup'"),),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

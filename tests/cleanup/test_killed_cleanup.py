@@ -185,3 +185,38 @@ def test_a_sync_between_the_killed_cleanup_and_the_next_records_its_closes_as_ti
     theirs = statuses(twin)
     assert {k: theirs[k] for k in ours} == ours
     assert marks(org) == {}
+
+
+@pytest.mark.parametrize("crm", ["hubspot"])
+def test_a_killed_cleanup_s_marks_on_tasks_still_open_are_dropped_by_the_next_sync_that_sees_them(
+    org: Org, tmp_path: Path
+) -> None:
+    """The killed cleanup is never run again. Its marks on tasks it never reached say ``closed``;
+    a sync that reads them back open drops them, so that a user who completes one later is
+    recorded as the user, and a delete cleanup keeps that task. HubSpot only: it closes a page of
+    200 in two batch calls of 100, so a kill after the first leaves half the page marked and open
+    (Salesforce's one collection call of 200 closes a whole page; the state test covers the rule)."""
+    synced(org)
+    users = completed_keys(org)
+    kill_mid_page(org, tmp_path, "close")
+    killed = completed_keys(org) - users
+    still_open = set(marks(org)) - killed
+    assert killed and still_open, "the kill left marks on tasks closed and on tasks still open"
+
+    summary, _ = org.sync("full")
+    assert summary.status == "ok", summary.message
+    assert set(marks(org)) == killed, "the open tasks' marks are dropped, the closed ones' kept"
+
+    later = sorted(still_open)[0]
+    (task,) = [t for t in task_rows(org) if t["key"] == later]
+    complete(org, task["id"])
+    org.clock.advance(hours=1)
+    summary, _ = org.sync("full")
+    assert summary.status == "ok", summary.message
+    rows = state_tasks(org)
+    assert {str(r["status"]) for k, r in rows.items() if (r["group_key"] or k) == later} == {TaskState.DONE}
+
+    deleted = cleanup(org, tmp_path, "--yes")
+    assert deleted.exit_code == ExitCode.OK, deleted.output
+    assert later in completed_keys(org), "a user's work is kept"
+    assert counts(deleted.stdout)[2] == USERS_DONE + 1

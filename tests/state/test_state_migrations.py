@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from connector.config import Settings
-from connector.sync.state import StateError, TaskState, open_state
-from connector.sync.state_schema import SCHEMA_VERSION
+from connector.sync.state import MarkedBy, StateError, TaskState, open_state
+from connector.sync.state_schema import MIGRATIONS, POSTGRES, SCHEMA_VERSION, SQLITE, AddColumn
 from tests.postgres_server import PostgresServer
 from tests.state.schema_v1 import POSTGRES_V1, ROWS, SQLITE_V1
 from tests.state.test_state_store import wanted
@@ -110,7 +110,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_data(database: Dat
         assert database.version() == str(SCHEMA_VERSION)
         assert "written" not in database.tables(), "the never-read written values are dropped"
         assert database.columns("tasks") >= NEW_TASK_COLUMNS
-        assert database.columns("task_ends") == {"connection", "crm_key", "status", "marked_at"}
+        assert database.columns("task_ends") == {"connection", "crm_key", "status", "marked_at", "marked_by"}
         assert store.task_ends("emea") == {}
         assert store.bound_org("emea") == "00D000000000001AAA"
         assert store.watermark("emea", "changes") == "2026-10-01T06:00:00+00:00"
@@ -156,6 +156,30 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_data(database: Dat
         assert len(again.tasks_for("emea", ["001A"])) == 3
     finally:
         again.close()
+
+
+def test_a_version_6_store_s_marks_stay_the_cleanup_s_and_a_sync_s_are_told_apart(database: Database) -> None:
+    make_v1(database)
+    dialect = SQLITE if database.settings.state_url is None else POSTGRES
+    for migration in MIGRATIONS[1:6]:  # versions 2 to 6, as the tiersync of version 6 ran them
+        for step in migration.steps:
+            database.run(step.statement if isinstance(step, AddColumn) else dialect.ddl(step), ())
+    key = "001A/review_relationship/2026-07-01"
+    database.run(
+        "INSERT INTO task_ends VALUES (?, ?, ?, ?)", ("emea", key, "closed", "2026-10-01T06:00:00+00:00")
+    )
+    database.run("UPDATE meta SET value = ? WHERE key = ?", ("6", "schema_version"))
+
+    store = open_state(database.settings)
+    try:
+        assert database.version() == str(SCHEMA_VERSION)
+        assert store.task_ends("emea") == {key: TaskState.CLOSED}, "a killed cleanup's mark, kept as one"
+        assert store.task_ends("emea", MarkedBy.SYNC) == {}
+        store.mark_task_ends("emea", ["001B/x/2026-07-01"], TaskState.CLOSED, NOW, MarkedBy.SYNC)
+        assert store.task_ends("emea", MarkedBy.SYNC) == {"001B/x/2026-07-01": TaskState.CLOSED}
+        assert store.task_ends("emea") == {key: TaskState.CLOSED}
+    finally:
+        store.close()
 
 
 def test_a_version_1_store_stopped_half_way_to_version_2_is_finished(database: Database) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from connector.config import Settings
 from connector.crm.base import TaskSpec
-from connector.sync.state import State, StateStore, TaskState, open_state
+from connector.sync.state import MarkedBy, State, StateStore, TaskState, open_state
 from connector.sync.state_postgres import PostgresState
 from connector.sync.tasks import WantedTask, period_of, task_key
 
@@ -384,6 +384,42 @@ def test_task_ends_are_held_with_the_page_and_win_over_a_read_back_s_done(
         store.rebind_org("emea", "00Dnew")
         assert reader.task_ends("emea") == {}
         assert len(reader.task_ends("default")) == 2
+    finally:
+        reader.close()
+
+
+def test_a_sync_s_marks_commit_ahead_of_its_page_and_are_dropped_once_recorded(
+    settings: Settings, store: StateStore
+) -> None:
+    closing, theirs, open_one = (wanted(a, "review_relationship") for a in ("001A", "001B", "001C"))
+    store.tasks_pending("default", [closing, theirs, open_one], NOW)
+    for number, task in enumerate((closing, theirs, open_one)):
+        store.task_confirmed("default", task.spec.key, f"00T{number}")
+    store.mark_task_ends("default", [theirs.spec.key, open_one.spec.key], TaskState.CLOSED, NOW)
+    reader = open_state(settings)
+    try:
+        with store.page():
+            tier_change(store, "001A", "good")
+            with store.write_ahead():
+                store.mark_task_ends("default", [closing.spec.key], TaskState.CLOSED, NOW, MarkedBy.SYNC)
+            assert reader.task_ends("default", MarkedBy.SYNC) == {closing.spec.key: TaskState.CLOSED}
+            assert reader.tier_history("default", "001A") == [], "the page's own writes stay held"
+        assert [t for t, _, _ in reader.tier_history("default", "001A")] == ["good"]
+        assert set(reader.task_ends("default")) == {theirs.spec.key, open_one.spec.key}, "a cleanup's apart"
+
+        with store.page():  # the next sync: two read back finished, one still open
+            store.tasks_finished_by_crm_id("default", ["00T0", "00T1"], TaskState.DONE, NOW)
+            store.tasks_seen_open("default", ["00T2"])
+        found = {t.key: t.status for t in reader.tasks_for("default", ["001A", "001B", "001C"])}
+        assert found == {
+            closing.spec.key: TaskState.CLOSED,
+            theirs.spec.key: TaskState.CLOSED,
+            open_one.spec.key: TaskState.OPEN,
+        }
+        assert reader.task_ends("default", MarkedBy.SYNC) == {}, "the sync's mark is recorded: dropped"
+        assert reader.task_ends("default") == {theirs.spec.key: TaskState.CLOSED}, (
+            "the cleanup counts its own"
+        )
     finally:
         reader.close()
 
