@@ -74,7 +74,8 @@ WRITES = {
 }
 AT_ONCE = {"tasks_pending", "mark_redo"}
 """Written ahead of the CRM writes: committed at once, inside a page too. (Cleanup's task-end marks
-are written ahead too, but in the transaction of the page before, or outside any page.)"""
+are written ahead too, but in the transaction of the page before, or outside any page; a sync's,
+in ``write_ahead``, where each mark counts as a commit of its own.)"""
 
 
 class TimedStore:
@@ -129,6 +130,20 @@ class TimedStore:
             page.__exit__(*sys.exc_info())
             self.seconds += time.perf_counter() - started
             self.commits += self._page_writes > 0  # a page that held nothing commits nothing
+
+    @contextmanager
+    def write_ahead(self) -> Iterator[None]:
+        """A sync's task-close marks, committed ahead of the CRM close inside a page: one commit."""
+        ahead = self._store.write_ahead()
+        ahead.__enter__()
+        in_page, self._in_page = self._in_page, False
+        try:
+            yield
+        finally:
+            self._in_page = in_page
+            started = time.perf_counter()
+            ahead.__exit__(*sys.exc_info())
+            self.seconds += time.perf_counter() - started
 
 
 @contextmanager

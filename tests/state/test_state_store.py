@@ -351,13 +351,19 @@ def test_a_page_marked_for_redo_stays_marked_until_the_page_commits(
         reader.close()
 
 
+def three_open_tasks(store: StateStore) -> tuple[WantedTask, WantedTask, WantedTask]:
+    """Tasks of 001A, 001B and 001C, sent and open in the CRM as 00T0, 00T1 and 00T2."""
+    tasks = tuple(wanted(a, "review_relationship") for a in ("001A", "001B", "001C"))
+    store.tasks_pending("default", tasks, NOW)
+    for number, task in enumerate(tasks):
+        store.task_confirmed("default", task.spec.key, f"00T{number}")
+    return tasks[0], tasks[1], tasks[2]
+
+
 def test_task_ends_are_held_with_the_page_and_win_over_a_read_back_s_done(
     settings: Settings, store: StateStore
 ) -> None:
-    closing, deleting, other = (wanted(a, "review_relationship") for a in ("001A", "001B", "001C"))
-    store.tasks_pending("default", [closing, deleting, other], NOW)
-    for number, task in enumerate((closing, deleting, other)):
-        store.task_confirmed("default", task.spec.key, f"00T{number}")
+    closing, deleting, other = three_open_tasks(store)
     reader = open_state(settings)
     try:
         store.mark_task_ends("default", [closing.spec.key], TaskState.CLOSED, NOW)
@@ -391,10 +397,7 @@ def test_task_ends_are_held_with_the_page_and_win_over_a_read_back_s_done(
 def test_a_sync_s_marks_commit_ahead_of_its_page_and_are_dropped_once_recorded(
     settings: Settings, store: StateStore
 ) -> None:
-    closing, theirs, open_one = (wanted(a, "review_relationship") for a in ("001A", "001B", "001C"))
-    store.tasks_pending("default", [closing, theirs, open_one], NOW)
-    for number, task in enumerate((closing, theirs, open_one)):
-        store.task_confirmed("default", task.spec.key, f"00T{number}")
+    closing, theirs, open_one = three_open_tasks(store)
     store.mark_task_ends("default", [theirs.spec.key, open_one.spec.key], TaskState.CLOSED, NOW)
     reader = open_state(settings)
     try:
