@@ -28,6 +28,7 @@ class DeferredPlaces:
         )
 
     def add(self, places: Iterable[tuple[str, dt.date, str]]) -> None:
+        """``(owner, week, account)`` places, in one ``executemany`` (no index until :meth:`counts`)."""
         self._db.executemany(
             "INSERT INTO places VALUES (?, ?, ?)", ((o, w.toordinal(), a) for o, w, a in places)
         )
@@ -56,4 +57,5 @@ class DeferredPlaces:
         return [(owner, dt.date.fromordinal(week), account) for owner, week, account in taken]
 
     def close(self) -> None:
+        """Removes the temporary file with the places still in it."""
         self._db.close()
