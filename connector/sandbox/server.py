@@ -114,6 +114,26 @@ def serve(
     return RunningServer(f"{scheme}://127.0.0.1:{server.bind_addr[1]}", ca_path, server, thread)
 
 
+class IncompleteBodyError(Exception):
+    """The client hung up before sending the body its ``Content-Length`` announced (a process killed
+    mid-send). The vendors never see such a request, so the sandbox neither serves nor records it."""
+
+
+def request_body(environ: dict[str, Any]) -> bytes:
+    """The request body, all of it: a short read raises :class:`IncompleteBodyError` instead of handing a
+    truncated body (often empty) to a handler, which would apply or validate what was never sent."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length <= 0:
+        return b""
+    try:
+        body: bytes = environ["wsgi.input"].read(length)
+    except OSError as exc:  # a reset or an unclean TLS close while the body was on its way
+        raise IncompleteBodyError(f"connection lost after {length} bytes were announced") from exc
+    if len(body) < length:
+        raise IncompleteBodyError(f"{len(body)} of {length} announced bytes arrived")
+    return body
+
+
 def drop_connection(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """Drop the client's connection before any byte of the answer (RST on close): a real network fault.
 

@@ -31,7 +31,7 @@ from connector.sandbox.hubspot.seed import Seeder
 from connector.sandbox.hubspot.spec import BooleanQuery, SpecCheck
 from connector.sandbox.hubspot.wire import Request, Response
 from connector.sandbox.ledger import Ledger
-from connector.sandbox.server import StartResponse, drop_connection
+from connector.sandbox.server import IncompleteBodyError, StartResponse, drop_connection
 
 CRM = "hubspot"
 
@@ -172,7 +172,10 @@ class HubSpotSandbox:
 
     # -- WSGI -------------------------------------------------------------------------------------
     def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        request = Request.from_environ(environ)
+        try:
+            request = Request.from_environ(environ)
+        except IncompleteBodyError:  # the client died mid-send: nothing to serve, validate or record
+            return drop_connection(environ, start_response)
         route, args = self._route(request)
         write = route.write if route else request.method != "GET"
         if request.headers.get("authorization") != f"Bearer {self.access_token}":

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from connector.sandbox.hubspot.errors import ApiError, validation
+from connector.sandbox.server import request_body
 
 
 @dataclass(slots=True)
@@ -24,8 +25,7 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Request:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        body = request_body(environ)
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()

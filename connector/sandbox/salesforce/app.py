@@ -18,7 +18,7 @@ from typing import Any
 
 from ..faults import Fault, FaultInjector
 from ..ledger import Ledger
-from ..server import StartResponse, drop_connection
+from ..server import IncompleteBodyError, StartResponse, drop_connection
 from . import persistence, seed
 from .auth import Authenticator
 from .bulk import BulkApi
@@ -156,7 +156,10 @@ class SalesforceSandbox:
 
     # -- WSGI -----------------------------------------------------------------------------------
     def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        request = Request.from_environ(environ)
+        try:
+            request = Request.from_environ(environ)
+        except IncompleteBodyError:  # the client died mid-send: nothing to serve, validate or record
+            return drop_connection(environ, start_response)
         fault: Fault | None = None
         oversized = oversized_reply(environ, self.max_request_bytes)
         if oversized is not None:  # refused at the edge: not authenticated, not counted

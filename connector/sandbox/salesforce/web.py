@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from ..server import request_body
 from .errors import ApiError, not_found
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -35,8 +36,7 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Request:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        body = request_body(environ)
         headers = {
             key[5:].replace("_", "-").lower(): str(value)
             for key, value in environ.items()
