@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from connector.cli import app
 from connector.config import Settings, TaskSettings, load_settings
+from connector.model import Trait
 from connector.sync.state import State
 
 
@@ -47,6 +48,13 @@ def test_demo_syncs_the_sandbox_rewrites_nothing_on_resync_and_writes_the_report
     assert_within(new_tasks_per_owner(out), Settings().tasks)
     assert "deferred" in result.stdout
     assert (out / "sandbox.sqlite").is_file()
+    shown = [line.split("Traits: ", 1)[1] for line in result.stdout.splitlines() if "  Traits: " in line]
+    assert shown, "the demo shows example records with traits"
+    for line in shown:  # each stored value under the label the record page shows: "Label [code]"
+        for part in line.split("; "):
+            label, code = part.rsplit(" [", 1)
+            assert label == Settings().label(Trait(code.rstrip("]")))
+            assert label != code.rstrip("]")
 
 
 def test_the_demos_first_sync_keeps_every_owner_within_the_configured_budget(tmp_path: Path) -> None:

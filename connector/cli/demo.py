@@ -156,9 +156,10 @@ def _show(sandbox: Sandbox, crm: str, s: Settings) -> None:
         name = record.get("Name") or (record.get("properties") or {}).get("name")
         console.print(f"\n[bold]{escape(str(name))}[/bold] as the CRM holds it:", highlight=False)
         for label in ("Tier", "Traits", "Score", "Reasons"):
-            console.print(
-                f"  {label}: {_field(record, crm, label)}", highlight=False, soft_wrap=True, markup=False
-            )
+            value = _field(record, crm, label)
+            if label == "Traits" and value:  # the record page shows each stored value under its label
+                value = "; ".join(f"{s.label(Trait(t))} [{t}]" for t in str(value).split(";") if t)
+            console.print(f"  {label}: {value}", highlight=False, soft_wrap=True, markup=False)
         for task in r["tasks"]:
             subject = task.get("Subject") or (task.get("properties") or {}).get("hs_task_subject")
             due = task.get("ActivityDate") or (task.get("properties") or {}).get("hs_timestamp")
